@@ -1,0 +1,566 @@
+package topology
+
+import (
+	"cmp"
+	"container/heap"
+	"fmt"
+	"maps"
+	"slices"
+)
+
+// Topology is a validated continuum with its routes precomputed. It is immutable and
+// safe for concurrent use. Clusters are indexed 0..NumClusters()-1 in name order, so the
+// indices of a topology do not depend on the order of its file.
+type Topology struct {
+	spec     Spec
+	clusters []Cluster // sorted by name
+	cidx     map[string]int
+	sites    []Site // sorted by name
+	sidx     map[string]int
+	owners   []Owner
+	links    []Link       // sorted by (A, B)
+	direct   map[int]int  // pair key -> index in links
+	adj      [][]adjEntry // per cluster, sorted by neighbour index
+
+	n      int
+	dist   []Duration // n*n: RTT between clusters, direct link first; -1 unreachable
+	pred   []int32    // n*n: predecessor on the cheapest path tree from row
+	site   []Duration // len(sites)*n: RTT from site to cluster; -1 unreachable
+	siteAt []int32    // len(sites)*n: access cluster used
+}
+
+type adjEntry struct {
+	to   int
+	link int
+}
+
+// Link is a link between two clusters, normalised so that A < B by name.
+type Link struct {
+	A, B     string
+	RTT      Duration
+	P99      Duration
+	Jitter   Duration
+	Capacity Bandwidth // Unlimited when not set
+	// Peering is the Liqo peering seen from A: outgoing = A consumes B's resources.
+	Peering PeeringDirection
+	Tunnel  *TunnelOverhead
+}
+
+// EffectiveRTT is the RTT of traffic over the link: its RTT plus the tunnel's, if known.
+func (l Link) EffectiveRTT() Duration {
+	if l.Tunnel != nil {
+		return l.RTT + l.Tunnel.RTT
+	}
+	return l.RTT
+}
+
+// Peered reports whether a Liqo peering lets consumer offload to provider over l.
+func (l Link) Peered(consumer, provider string) bool {
+	switch {
+	case consumer == l.A && provider == l.B:
+		return l.Peering == PeeringOutgoing || l.Peering == PeeringBidirectional
+	case consumer == l.B && provider == l.A:
+		return l.Peering == PeeringIncoming || l.Peering == PeeringBidirectional
+	}
+	return false
+}
+
+func flip(d PeeringDirection) PeeringDirection {
+	switch d {
+	case PeeringOutgoing:
+		return PeeringIncoming
+	case PeeringIncoming:
+		return PeeringOutgoing
+	}
+	return d
+}
+
+// New validates spec and builds the topology: all-pairs routes are computed here, so
+// RTT and path queries afterwards are O(1) and O(hops). New keeps its own deep copy of
+// spec. An invalid spec gives an ErrorList naming every problem.
+func New(spec Spec) (*Topology, error) {
+	if errs := validate(spec, nil); len(errs) > 0 {
+		return nil, errs
+	}
+	spec = spec.DeepCopy()
+	if spec.APIVersion == "" {
+		spec.APIVersion = APIVersion
+	}
+	if spec.Kind == "" {
+		spec.Kind = Kind
+	}
+	t := &Topology{spec: spec, cidx: map[string]int{}, sidx: map[string]int{}, direct: map[int]int{}}
+	t.clusters = slices.Clone(spec.Clusters)
+	slices.SortFunc(t.clusters, func(a, b Cluster) int { return cmp.Compare(a.Name, b.Name) })
+	for i := range t.clusters {
+		c := &t.clusters[i]
+		t.cidx[c.Name] = i
+		if c.IntraRTT == 0 {
+			c.IntraRTT = DefaultIntraRTT
+		}
+		if c.Distribution == "" {
+			c.Distribution = Kubeadm
+		}
+		if c.Uplink == 0 {
+			c.Uplink = Unlimited
+		}
+		if len(c.Capacity) == 0 && len(c.NodePools) > 0 {
+			c.Capacity = ResourceList{}
+			for _, np := range c.NodePools {
+				for k, q := range np.Capacity {
+					s := c.Capacity[k]
+					s.Add(q)
+					c.Capacity[k] = s
+				}
+			}
+		}
+	}
+	t.sites = slices.Clone(spec.Sites)
+	slices.SortFunc(t.sites, func(a, b Site) int { return cmp.Compare(a.Name, b.Name) })
+	for i := range t.sites {
+		t.sidx[t.sites[i].Name] = i
+		t.sites[i].Access = slices.Clone(t.sites[i].Access)
+		for j := range t.sites[i].Access {
+			if t.sites[i].Access[j].Capacity == 0 {
+				t.sites[i].Access[j].Capacity = Unlimited
+			}
+		}
+		slices.SortFunc(t.sites[i].Access, func(a, b AccessLink) int { return cmp.Compare(a.Cluster, b.Cluster) })
+	}
+	t.owners = t.collectOwners()
+	for _, c := range spec.Clusters {
+		for _, ls := range c.Links {
+			l := Link{A: c.Name, B: ls.To, RTT: ls.RTT, P99: ls.P99, Jitter: ls.Jitter,
+				Capacity: ls.Capacity, Peering: ls.Peering, Tunnel: ls.Tunnel}
+			if l.Capacity == 0 {
+				l.Capacity = Unlimited
+			}
+			if l.A > l.B {
+				l.A, l.B, l.Peering = l.B, l.A, flip(l.Peering)
+			}
+			t.links = append(t.links, l)
+		}
+	}
+	slices.SortFunc(t.links, func(a, b Link) int {
+		return cmp.Or(cmp.Compare(a.A, b.A), cmp.Compare(a.B, b.B))
+	})
+	t.n = len(t.clusters)
+	t.adj = make([][]adjEntry, t.n)
+	for k, l := range t.links {
+		a, b := t.cidx[l.A], t.cidx[l.B]
+		t.direct[t.pair(a, b)] = k
+		t.direct[t.pair(b, a)] = k
+		t.adj[a] = append(t.adj[a], adjEntry{to: b, link: k})
+		t.adj[b] = append(t.adj[b], adjEntry{to: a, link: k})
+	}
+	for i := range t.adj {
+		slices.SortFunc(t.adj[i], func(x, y adjEntry) int { return cmp.Compare(x.to, y.to) })
+	}
+	t.route()
+	return t, nil
+}
+
+func (t *Topology) pair(i, j int) int { return i*t.n + j }
+
+func (t *Topology) collectOwners() []Owner {
+	byName := map[string]Owner{}
+	for _, o := range t.spec.Owners {
+		byName[o.Name] = o
+	}
+	for _, c := range t.clusters {
+		if _, ok := byName[c.Owner]; !ok {
+			byName[c.Owner] = Owner{Name: c.Owner}
+		}
+	}
+	out := make([]Owner, 0, len(byName))
+	for _, k := range slices.Sorted(maps.Keys(byName)) {
+		out = append(out, byName[k])
+	}
+	return out
+}
+
+// route computes all-pairs cheapest paths by running Dijkstra from every cluster over
+// the links' effective RTTs, then lets a direct link override the cheapest path (traffic
+// between linked clusters takes their link). Ties are broken by cluster index, so the
+// result is deterministic.
+func (t *Topology) route() {
+	n := t.n
+	t.dist = make([]Duration, n*n)
+	t.pred = make([]int32, n*n)
+	h := &distHeap{}
+	for s := 0; s < n; s++ {
+		row := t.dist[s*n : (s+1)*n]
+		pr := t.pred[s*n : (s+1)*n]
+		for i := range row {
+			row[i] = -1
+			pr[i] = -1
+		}
+		row[s] = 0
+		*h = append((*h)[:0], distItem{0, s})
+		for h.Len() > 0 {
+			it := heap.Pop(h).(distItem)
+			if it.d != row[it.node] {
+				continue
+			}
+			for _, e := range t.adj[it.node] {
+				nd := it.d + t.links[e.link].EffectiveRTT()
+				if row[e.to] < 0 || nd < row[e.to] {
+					row[e.to] = nd
+					pr[e.to] = int32(it.node)
+					heap.Push(h, distItem{nd, e.to})
+				}
+			}
+		}
+		for _, e := range t.adj[s] {
+			row[e.to] = t.links[e.link].EffectiveRTT()
+		}
+		row[s] = t.clusters[s].IntraRTT
+	}
+	t.site = make([]Duration, len(t.sites)*n)
+	t.siteAt = make([]int32, len(t.sites)*n)
+	for si, s := range t.sites {
+		row := t.site[si*n : (si+1)*n]
+		at := t.siteAt[si*n : (si+1)*n]
+		for c := 0; c < n; c++ {
+			row[c], at[c] = -1, -1
+			for _, a := range s.Access {
+				ai := t.cidx[a.Cluster]
+				d := a.RTT
+				if ai != c {
+					dc := t.dist[t.pair(ai, c)]
+					if dc < 0 {
+						continue
+					}
+					d += dc
+				}
+				if row[c] < 0 || d < row[c] {
+					row[c], at[c] = d, int32(ai)
+				}
+			}
+		}
+	}
+}
+
+type distItem struct {
+	d    Duration
+	node int
+}
+
+type distHeap []distItem
+
+func (h distHeap) Len() int { return len(h) }
+func (h distHeap) Less(i, j int) bool {
+	if h[i].d != h[j].d {
+		return h[i].d < h[j].d
+	}
+	return h[i].node < h[j].node
+}
+func (h distHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *distHeap) Push(x any)   { *h = append(*h, x.(distItem)) }
+func (h *distHeap) Pop() any {
+	old := *h
+	it := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return it
+}
+
+// Spec returns a deep copy of the spec the topology was built from (defaults not
+// filled in), ready for Encode.
+func (t *Topology) Spec() Spec { return t.spec.DeepCopy() }
+
+// Name returns metadata.name.
+func (t *Topology) Name() string { return t.spec.Metadata.Name }
+
+// NumClusters returns the number of clusters.
+func (t *Topology) NumClusters() int { return t.n }
+
+// Clusters returns the clusters in name order, with defaults filled in (intraRTT 0.2 ms,
+// distribution kubeadm, unlimited uplink, capacity summed from node pools). Do not
+// modify the returned ResourceLists; use Cluster to get one by name.
+func (t *Topology) Clusters() []Cluster { return slices.Clone(t.clusters) }
+
+// ClusterAt returns the cluster with index i (0 <= i < NumClusters()).
+func (t *Topology) ClusterAt(i int) Cluster { return t.clusters[i] }
+
+// Cluster returns the cluster called name.
+func (t *Topology) Cluster(name string) (Cluster, bool) {
+	i, ok := t.cidx[name]
+	if !ok {
+		return Cluster{}, false
+	}
+	return t.clusters[i], true
+}
+
+// ClusterIndex returns the index of the cluster called name.
+func (t *Topology) ClusterIndex(name string) (int, bool) {
+	i, ok := t.cidx[name]
+	return i, ok
+}
+
+// Sites returns the user sites in name order.
+func (t *Topology) Sites() []Site { return slices.Clone(t.sites) }
+
+// Site returns the site called name.
+func (t *Topology) Site(name string) (Site, bool) {
+	i, ok := t.sidx[name]
+	if !ok {
+		return Site{}, false
+	}
+	return t.sites[i], true
+}
+
+// Owners returns the owners in name order: those declared and those clusters name.
+func (t *Topology) Owners() []Owner { return slices.Clone(t.owners) }
+
+// Links returns the cluster-to-cluster links in (A, B) order.
+func (t *Topology) Links() []Link { return slices.Clone(t.links) }
+
+// Link returns the direct link between clusters a and b, in either order.
+func (t *Topology) Link(a, b string) (Link, bool) {
+	i, ok1 := t.cidx[a]
+	j, ok2 := t.cidx[b]
+	if !ok1 || !ok2 {
+		return Link{}, false
+	}
+	k, ok := t.direct[t.pair(i, j)]
+	if !ok {
+		return Link{}, false
+	}
+	return t.links[k], true
+}
+
+// RTTAt returns the RTT between the clusters with indices i and j in O(1): the intra-
+// cluster RTT when i == j, the direct link's effective RTT when there is one, else the
+// cheapest path's. ok is false when no path joins them.
+func (t *Topology) RTTAt(i, j int) (rtt Duration, ok bool) {
+	d := t.dist[t.pair(i, j)]
+	return d, d >= 0
+}
+
+// SiteRTTAt returns the RTT between the site with index si (in Sites order) and the
+// cluster with index c in O(1): the cheapest access link plus route.
+func (t *Topology) SiteRTTAt(si, c int) (rtt Duration, ok bool) {
+	d := t.site[si*t.n+c]
+	return d, d >= 0
+}
+
+// SiteIndex returns the index of the site called name, in Sites order.
+func (t *Topology) SiteIndex(name string) (int, bool) {
+	i, ok := t.sidx[name]
+	return i, ok
+}
+
+// RTT returns the round-trip time between two endpoints, each a cluster or a site, in
+// O(1) for cluster-cluster and site-cluster pairs (site-site: O(access links)).
+func (t *Topology) RTT(a, b string) (Duration, error) {
+	p, err := t.path(a, b, false)
+	return p.RTT, err
+}
+
+// Path returns the route between two endpoints (clusters or sites), hop by hop, with its
+// RTT and bottleneck capacity.
+func (t *Topology) Path(a, b string) (Path, error) { return t.path(a, b, true) }
+
+// Path is a route between two endpoints.
+type Path struct {
+	From, To string
+	// RTT is the sum of the hops' effective RTTs (the intra-cluster RTT for a cluster to
+	// itself).
+	RTT Duration
+	// Hops are the links the route takes, in order; empty from a cluster to itself.
+	Hops []Hop
+	// Bottleneck is the smallest capacity on the route (Unlimited when none is set).
+	Bottleneck Bandwidth
+}
+
+// Nodes returns the endpoints and clusters the path visits, in order.
+func (p Path) Nodes() []string {
+	out := []string{p.From}
+	for _, h := range p.Hops {
+		out = append(out, h.To)
+	}
+	return out
+}
+
+// String formats the path as "geneva -> geneva-edge -> frankfurt (12.1ms)".
+func (p Path) String() string {
+	s := ""
+	for i, n := range p.Nodes() {
+		if i > 0 {
+			s += " -> "
+		}
+		s += n
+	}
+	return fmt.Sprintf("%s (%s)", s, fmtMs(p.RTT))
+}
+
+// Hop is one link of a path.
+type Hop struct {
+	From, To string
+	RTT      Duration // effective RTT of the link (tunnel included)
+	Capacity Bandwidth
+	// Access is true for a site's access link.
+	Access bool
+}
+
+func (t *Topology) endpoint(name string) (cluster, site int, err error) {
+	if i, ok := t.cidx[name]; ok {
+		return i, -1, nil
+	}
+	if i, ok := t.sidx[name]; ok {
+		return -1, i, nil
+	}
+	return -1, -1, fmt.Errorf("topology: no cluster or site %q: %w", name, ErrNotFound)
+}
+
+func (t *Topology) path(a, b string, hops bool) (Path, error) {
+	p := Path{From: a, To: b, Bottleneck: Unlimited}
+	ca, sa, err := t.endpoint(a)
+	if err != nil {
+		return p, err
+	}
+	cb, sb, err := t.endpoint(b)
+	if err != nil {
+		return p, err
+	}
+	unreachable := fmt.Errorf("topology: no path between %q and %q: %w", a, b, ErrUnreachable)
+	switch {
+	case ca >= 0 && cb >= 0:
+		d := t.dist[t.pair(ca, cb)]
+		if d < 0 {
+			return p, unreachable
+		}
+		p.RTT = d
+		if hops {
+			t.clusterHops(&p, ca, cb)
+		}
+	case sa >= 0 && cb >= 0, ca >= 0 && sb >= 0:
+		si, c, reverse := sa, cb, false
+		if sa < 0 {
+			si, c, reverse = sb, ca, true
+		}
+		d := t.site[si*t.n+c]
+		if d < 0 {
+			return p, unreachable
+		}
+		p.RTT = d
+		if hops {
+			t.siteHops(&p, si, c, reverse)
+		}
+	default: // site to site, through the best pair of access clusters
+		if sa == sb {
+			return p, nil
+		}
+		best, bi := Duration(-1), -1
+		for _, acc := range t.sites[sb].Access {
+			ai := t.cidx[acc.Cluster]
+			d := t.site[sa*t.n+ai]
+			if d < 0 {
+				continue
+			}
+			if d += acc.RTT; best < 0 || d < best {
+				best, bi = d, ai
+			}
+		}
+		if best < 0 {
+			return p, unreachable
+		}
+		p.RTT = best
+		if hops {
+			t.siteHops(&p, sa, bi, false)
+			acc := t.sites[sb].Access[slices.IndexFunc(t.sites[sb].Access, func(x AccessLink) bool { return x.Cluster == t.clusters[bi].Name })]
+			p.Hops = append(p.Hops, Hop{From: acc.Cluster, To: b, RTT: acc.RTT, Capacity: acc.Capacity, Access: true})
+			p.Bottleneck = min(p.Bottleneck, acc.Capacity)
+		}
+	}
+	return p, nil
+}
+
+// clusterHops appends the hops from cluster a to cluster b.
+func (t *Topology) clusterHops(p *Path, a, b int) {
+	if a == b {
+		return
+	}
+	var rev []int
+	if _, ok := t.direct[t.pair(a, b)]; ok {
+		rev = []int{b, a}
+	} else {
+		for x := b; x != a; x = int(t.pred[t.pair(a, x)]) {
+			rev = append(rev, x)
+		}
+		rev = append(rev, a)
+	}
+	for i := len(rev) - 1; i > 0; i-- {
+		l := t.links[t.direct[t.pair(rev[i], rev[i-1])]]
+		p.Hops = append(p.Hops, Hop{From: t.clusters[rev[i]].Name, To: t.clusters[rev[i-1]].Name,
+			RTT: l.EffectiveRTT(), Capacity: l.Capacity})
+		p.Bottleneck = min(p.Bottleneck, l.Capacity)
+	}
+}
+
+// siteHops fills the hops between site si and cluster c; reverse means cluster to site.
+func (t *Topology) siteHops(p *Path, si, c int, reverse bool) {
+	s := t.sites[si]
+	ai := int(t.siteAt[si*t.n+c])
+	acc := s.Access[slices.IndexFunc(s.Access, func(x AccessLink) bool { return x.Cluster == t.clusters[ai].Name })]
+	var q Path
+	q.Bottleneck = Unlimited
+	t.clusterHops(&q, ai, c)
+	hops := append([]Hop{{From: s.Name, To: acc.Cluster, RTT: acc.RTT, Capacity: acc.Capacity, Access: true}}, q.Hops...)
+	if reverse {
+		slices.Reverse(hops)
+		for i := range hops {
+			hops[i].From, hops[i].To = hops[i].To, hops[i].From
+		}
+	}
+	p.Hops = append(p.Hops, hops...)
+	p.Bottleneck = min(p.Bottleneck, acc.Capacity, q.Bottleneck)
+}
+
+// Distance returns the great-circle distance in km between two endpoints; ok is false
+// when either is not located.
+func (t *Topology) Distance(a, b string) (km float64, ok bool, err error) {
+	la, err := t.location(a)
+	if err != nil {
+		return 0, false, err
+	}
+	lb, err := t.location(b)
+	if err != nil {
+		return 0, false, err
+	}
+	if la == nil || lb == nil {
+		return 0, false, nil
+	}
+	return DistanceKm(*la, *lb), true, nil
+}
+
+// Floor returns the physical floor RTT between two located endpoints.
+func (t *Topology) Floor(a, b string) (Duration, bool, error) {
+	km, ok, err := t.Distance(a, b)
+	if !ok {
+		return 0, false, err
+	}
+	return PhysicalFloor(km), true, nil
+}
+
+// Estimate returns the geo estimate RTT between two located endpoints: what to assume
+// when nothing is configured or measured.
+func (t *Topology) Estimate(a, b string) (Duration, bool, error) {
+	km, ok, err := t.Distance(a, b)
+	if !ok {
+		return 0, false, err
+	}
+	return GeoEstimate(km), true, nil
+}
+
+func (t *Topology) location(name string) (*Location, error) {
+	c, s, err := t.endpoint(name)
+	switch {
+	case err != nil:
+		return nil, err
+	case c >= 0:
+		return t.clusters[c].Location, nil
+	default:
+		return t.sites[s].Location, nil
+	}
+}
