@@ -71,7 +71,9 @@ func (l ErrorList) Unwrap() []error {
 // Is matches ErrInvalid (also for an empty list, which New never returns).
 func (l ErrorList) Is(target error) bool { return target == ErrInvalid || target == errkind.Invalid }
 
-func (l *ErrorList) add(field, detail string) { *l = append(*l, &FieldError{Field: field, Detail: detail}) }
+func (l *ErrorList) add(field, detail string) {
+	*l = append(*l, &FieldError{Field: field, Detail: detail})
+}
 
 func (l ErrorList) err() error {
 	if len(l) == 0 {

@@ -2,7 +2,6 @@ package topology
 
 import (
 	"cmp"
-	"container/heap"
 	"fmt"
 	"maps"
 	"slices"
@@ -197,8 +196,8 @@ func (t *Topology) route() {
 		}
 		row[s] = 0
 		*h = append((*h)[:0], distItem{0, s})
-		for h.Len() > 0 {
-			it := heap.Pop(h).(distItem)
+		for len(*h) > 0 {
+			it := h.pop()
 			if it.d != row[it.node] {
 				continue
 			}
@@ -207,7 +206,7 @@ func (t *Topology) route() {
 				if row[e.to] < 0 || nd < row[e.to] {
 					row[e.to] = nd
 					pr[e.to] = int32(it.node)
-					heap.Push(h, distItem{nd, e.to})
+					h.push(distItem{nd, e.to})
 				}
 			}
 		}
@@ -246,22 +245,51 @@ type distItem struct {
 	node int
 }
 
+// distHeap is a binary min-heap on (d, node), typed to avoid container/heap's boxing.
 type distHeap []distItem
 
-func (h distHeap) Len() int { return len(h) }
-func (h distHeap) Less(i, j int) bool {
+func (h distHeap) less(i, j int) bool {
 	if h[i].d != h[j].d {
 		return h[i].d < h[j].d
 	}
 	return h[i].node < h[j].node
 }
-func (h distHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *distHeap) Push(x any)   { *h = append(*h, x.(distItem)) }
-func (h *distHeap) Pop() any {
-	old := *h
-	it := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return it
+
+func (h *distHeap) push(it distItem) {
+	*h = append(*h, it)
+	a := *h
+	for i := len(a) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !a.less(i, p) {
+			break
+		}
+		a[i], a[p] = a[p], a[i]
+		i = p
+	}
+}
+
+func (h *distHeap) pop() distItem {
+	a := *h
+	top := a[0]
+	last := len(a) - 1
+	a[0] = a[last]
+	a = a[:last]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(a) && a.less(l, m) {
+			m = l
+		}
+		if r < len(a) && a.less(r, m) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		a[i], a[m] = a[m], a[i]
+		i = m
+	}
+	*h = a
+	return top
 }
 
 // Spec returns a deep copy of the spec the topology was built from (defaults not
@@ -423,12 +451,12 @@ func (t *Topology) path(a, b string, hops bool) (Path, error) {
 	if err != nil {
 		return p, err
 	}
-	unreachable := fmt.Errorf("topology: no path between %q and %q: %w", a, b, ErrUnreachable)
+	unreachable := func() error { return fmt.Errorf("topology: no path between %q and %q: %w", a, b, ErrUnreachable) }
 	switch {
 	case ca >= 0 && cb >= 0:
 		d := t.dist[t.pair(ca, cb)]
 		if d < 0 {
-			return p, unreachable
+			return p, unreachable()
 		}
 		p.RTT = d
 		if hops {
@@ -441,7 +469,7 @@ func (t *Topology) path(a, b string, hops bool) (Path, error) {
 		}
 		d := t.site[si*t.n+c]
 		if d < 0 {
-			return p, unreachable
+			return p, unreachable()
 		}
 		p.RTT = d
 		if hops {
@@ -463,7 +491,7 @@ func (t *Topology) path(a, b string, hops bool) (Path, error) {
 			}
 		}
 		if best < 0 {
-			return p, unreachable
+			return p, unreachable()
 		}
 		p.RTT = best
 		if hops {
