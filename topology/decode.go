@@ -61,6 +61,7 @@ func DecodeSpec(data []byte) (Spec, error) {
 	spec := d.spec(root)
 	errs := d.errs
 	errs = append(errs, validate(spec, d.bad)...)
+	errs.sortByField()
 	return spec, errs.err()
 }
 

@@ -61,7 +61,7 @@ func TestDecodeErrors(t *testing.T) {
 			[]string{"clusters[0].colour: unknown field"}},
 		{"unknown top-level field", good + "extra: 1\n", []string{"extra: unknown field"}},
 		{"duplicate cluster", strings.Replace(good, "name: b", "name: a", 1),
-			[]string{`clusters[1].name: duplicate name "a" (also clusters[0])`, `clusters[0].links[0].to: unknown cluster "b"`}},
+			[]string{`clusters[0].links[0].to: unknown cluster "b"`, `clusters[1].name: duplicate name "a" (also clusters[0])`}},
 		{"site named like a cluster", strings.Replace(good, "name: s", "name: b", 1),
 			[]string{`sites[0].name: duplicate name "b" (also clusters[1]`}},
 		{"duplicate key", strings.Replace(good, "tier: edge", "tier: edge\n    tier: cloud", 1),
@@ -91,7 +91,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"missing owner and tier", strings.Replace(good, "    owner: o\n    tier: cloud\n", "", 1),
 			[]string{"clusters[1].owner: required", "clusters[1].tier: required"}},
 		{"bad name", strings.Replace(good, "name: b", "name: B_2", 1),
-			[]string{`clusters[1].name: cluster name "B_2" must be a DNS-1123 label`, `clusters[0].links[0].to: unknown cluster "b"`}},
+			[]string{`clusters[0].links[0].to: unknown cluster "b"`, `clusters[1].name: cluster name "B_2" must be a DNS-1123 label`}},
 		{"bad location", strings.Replace(good, "lat: 50.1109", "lat: 95", 1),
 			[]string{"clusters[0].location.lat: 95 is outside [-90, 90]"}},
 		{"site access unknown", strings.Replace(good, "{cluster: a, rtt: 1ms}", "{cluster: z, rtt: 1ms}", 1),
@@ -166,13 +166,13 @@ sites:
 		t.Fatalf("want an ErrorList, got %v", err)
 	}
 	want := []string{
-		"clusters[0].colour", "clusters[0].links[1].rtt", "clusters[1].uplink", "sites[0].access[0].capacity",
-		"clusters[0].capacity.cpu", "clusters[0].links[0].to",
+		"clusters[0].capacity.cpu", "clusters[0].colour", "clusters[0].links[0].to", "clusters[0].links[1].rtt",
+		"clusters[1].uplink", "sites[0].access[0].capacity",
 	}
 	if got := list.Fields(); !reflect.DeepEqual(got, want) {
 		t.Errorf("fields = %q\nwant     %q\n%v", got, want, err)
 	}
-	if !strings.HasPrefix(err.Error(), "topology: invalid (6 problems):\n  clusters[0].colour: unknown field") {
+	if !strings.HasPrefix(err.Error(), "topology: invalid (6 problems):\n  clusters[0].capacity.cpu: -1 is negative\n  clusters[0].colour: unknown field") {
 		t.Errorf("message = %q", err.Error())
 	}
 }

@@ -38,6 +38,7 @@ func fmtMs(d Duration) string {
 func validate(spec Spec, skip map[string]bool) ErrorList {
 	v := validator{skip: skip}
 	v.run(spec)
+	v.errs.sortByField()
 	return v.errs
 }
 

@@ -1,0 +1,37 @@
+# continuum developer targets. `make test` is what CI runs (via .ci/run).
+GO ?= go
+STATICCHECK_VERSION ?= v0.8.2
+FUZZTIME ?= 60s
+
+.PHONY: all tools test unit lint bench fuzz example
+
+all: lint test
+
+# Build kube-apiserver, etcd, prometheus and promtool from the Go module proxy into the
+# user cache (outside the checkout, one folder per version); cached builds are reused.
+tools:
+	$(GO) run ./internal/testenv/buildtools
+
+# The whole suite, integration tests against the real servers included, with -race.
+test: tools
+	$(GO) test -race -count=1 ./...
+
+# Unit tests only: integration tests skip (and say so) without the tool binaries.
+unit:
+	$(GO) test -race ./...
+
+lint:
+	$(GO) vet ./...
+	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+	$(GO) mod tidy -diff
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./topology
+
+example:
+	$(GO) run ./examples/topology-tour
