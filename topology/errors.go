@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/continuum-xr/continuum/internal/decode"
 	"github.com/continuum-xr/continuum/internal/errkind"
 )
 
@@ -102,25 +103,7 @@ func AsErrorList(err error) (ErrorList, bool) {
 // sortByField orders problems by field path, list indices numerically, so a file's
 // problems read top to bottom. The sort is stable: problems of one field keep their order.
 func (l ErrorList) sortByField() {
-	key := func(f string) string {
-		var b strings.Builder
-		for i := 0; i < len(f); i++ {
-			if f[i] != '[' {
-				b.WriteByte(f[i])
-				continue
-			}
-			j := strings.IndexByte(f[i:], ']')
-			if j < 0 {
-				b.WriteString(f[i:])
-				break
-			}
-			num := f[i+1 : i+j]
-			b.WriteByte('[')
-			b.WriteString(strings.Repeat("0", max(0, 10-len(num))))
-			b.WriteString(num)
-			i += j - 1
-		}
-		return b.String()
-	}
-	slices.SortStableFunc(l, func(a, b *FieldError) int { return strings.Compare(key(a.Field), key(b.Field)) })
+	slices.SortStableFunc(l, func(a, b *FieldError) int {
+		return strings.Compare(decode.SortKey(a.Field), decode.SortKey(b.Field))
+	})
 }
