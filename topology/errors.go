@@ -35,8 +35,9 @@ func (e *FieldError) Error() string {
 	return e.Field + ": " + e.Detail
 }
 
-// Is makes every FieldError match ErrInvalid.
-func (e *FieldError) Is(target error) bool { return target == ErrInvalid || target == errkind.Invalid }
+// Is makes every FieldError match ErrInvalid and the invalid sentinels of the other
+// continuum packages.
+func (e *FieldError) Is(target error) bool { return errkind.IsKind(target, errkind.Invalid) }
 
 // ErrorList is every problem found in one topology, in file order. It matches
 // ErrInvalid with errors.Is, and errors.As finds each *FieldError.
@@ -71,7 +72,7 @@ func (l ErrorList) Unwrap() []error {
 }
 
 // Is matches ErrInvalid (also for an empty list, which New never returns).
-func (l ErrorList) Is(target error) bool { return target == ErrInvalid || target == errkind.Invalid }
+func (l ErrorList) Is(target error) bool { return errkind.IsKind(target, errkind.Invalid) }
 
 func (l *ErrorList) add(field, detail string) {
 	*l = append(*l, &FieldError{Field: field, Detail: detail})

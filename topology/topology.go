@@ -592,3 +592,45 @@ func (t *Topology) location(name string) (*Location, error) {
 		return t.sites[s].Location, nil
 	}
 }
+
+// RouteAt returns the links (indices into Links()) that traffic between the clusters
+// with indices i and j crosses, in order from i; nil when i == j or no path exists.
+// Placement uses it to charge a flow's bandwidth to every link of its path.
+func (t *Topology) RouteAt(i, j int) []int {
+	if i == j || t.dist[t.pair(i, j)] < 0 {
+		return nil
+	}
+	if k, ok := t.direct[t.pair(i, j)]; ok {
+		return []int{k}
+	}
+	var rev []int
+	for x := j; x != i; {
+		p := int(t.pred[t.pair(i, x)])
+		rev = append(rev, t.direct[t.pair(p, x)])
+		x = p
+	}
+	slices.Reverse(rev)
+	return rev
+}
+
+// SiteRouteAt returns how users at the site with index si reach the cluster with index
+// c: the access link used (an index into Sites()[si].Access) and the cluster links after
+// it (indices into Links()). ok is false when the cluster is unreachable from the site.
+func (t *Topology) SiteRouteAt(si, c int) (access int, links []int, ok bool) {
+	ai := int(t.siteAt[si*t.n+c])
+	if ai < 0 {
+		return -1, nil, false
+	}
+	s := t.sites[si]
+	access = slices.IndexFunc(s.Access, func(x AccessLink) bool { return x.Cluster == t.clusters[ai].Name })
+	return access, t.RouteAt(ai, c), true
+}
+
+// NumSites returns the number of user sites.
+func (t *Topology) NumSites() int { return len(t.sites) }
+
+// SiteAt returns the site with index si (in Sites order).
+func (t *Topology) SiteAt(si int) Site { return t.sites[si] }
+
+// LinkAt returns the link with index k (in Links order).
+func (t *Topology) LinkAt(k int) Link { return t.links[k] }

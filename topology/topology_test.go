@@ -106,9 +106,9 @@ func TestPaperFig1Model(t *testing.T) {
 	if fra.Distribution != topology.Kubeadm || fra.IntraRTT != topology.DefaultIntraRTT || fra.Uplink != 100*topology.Gbps {
 		t.Errorf("fra-cloud defaults/fields = %v %v %v", fra.Distribution, fra.IntraRTT, fra.Uplink)
 	}
-	mil, _ := topo.Cluster("mil-edge")
-	if mil.UDPExposure || mil.Distribution != topology.K3s {
-		t.Errorf("mil-edge = udp %v dist %v, want false k3s", mil.UDPExposure, mil.Distribution)
+	venue, _ := topo.Cluster("gva-venue")
+	if venue.UDPExposure || venue.Distribution != topology.K3s {
+		t.Errorf("gva-venue = udp %v dist %v, want false k3s", venue.UDPExposure, venue.Distribution)
 	}
 	l, ok := topo.Link("gva-edge", "fra-cloud")
 	if !ok {
@@ -280,5 +280,30 @@ func TestSpecIsCopied(t *testing.T) {
 	c, ok := topo.Cluster("a")
 	if !ok || c.Capacity.GPU() != 2 {
 		t.Errorf("topology changed with its input spec: %+v %v", c, ok)
+	}
+}
+
+func TestRouteAtMatchesPath(t *testing.T) {
+	topo := topologytest.PaperFig1()
+	for i := range topo.NumClusters() {
+		for j := range topo.NumClusters() {
+			p, _ := topo.Path(topo.ClusterAt(i).Name, topo.ClusterAt(j).Name)
+			route := topo.RouteAt(i, j)
+			if len(route) != len(p.Hops) {
+				t.Fatalf("RouteAt(%d,%d) has %d links, Path %d hops", i, j, len(route), len(p.Hops))
+			}
+			for k, li := range route {
+				l, h := topo.LinkAt(li), p.Hops[k]
+				if !(l.A == h.From && l.B == h.To || l.A == h.To && l.B == h.From) {
+					t.Errorf("RouteAt(%d,%d)[%d] = %s-%s, Path hop %s-%s", i, j, k, l.A, l.B, h.From, h.To)
+				}
+			}
+		}
+	}
+	si, _ := topo.SiteIndex("milan")
+	gv, _ := topo.ClusterIndex("gva-venue")
+	acc, links, ok := topo.SiteRouteAt(si, gv)
+	if !ok || topo.SiteAt(si).Access[acc].Cluster != "mil-edge" || len(links) != 2 {
+		t.Errorf("SiteRouteAt(milan, gva-venue) = %d %v %v, want access via mil-edge and 2 links", acc, links, ok)
 	}
 }

@@ -1,0 +1,567 @@
+package placement
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/continuum-xr/continuum/topology"
+)
+
+// problem is a request compiled against a snapshot: dense indices and integer vectors
+// for everything the search touches.
+type problem struct {
+	snap *Snapshot
+	topo *topology.Topology
+	req  *Request
+	w    Weights
+	n    int // clusters
+
+	dims  []topology.ResourceName // cpu, memory, gpu, then extended, sorted
+	capc  [][]int64               // [cluster][dim] in milli-units
+	pools [][]pool                // [cluster], name order
+	price []float64
+
+	comps  []comp
+	insts  []inst
+	pairs  []flowPair
+	chains []chainC
+
+	rttCC map[[2]int]topology.Duration // measured overrides, both orders
+	rttSS map[[2]int]topology.Duration // site, cluster
+
+	// Bandwidth resources: links [0, L), uplinks [L, L+n), access links after.
+	bwCap    []int64
+	bwName   []string
+	nLinks   int
+	accessAt []int // first access resource of each site
+	routes   map[int64][]int32
+
+	scorers []WeightedScorer
+	filters []Filter
+}
+
+type pool struct {
+	name   string
+	labels map[string]string
+	capc   []int64
+}
+
+func (pl *pool) matches(sel map[string]string) bool {
+	for k, v := range sel {
+		if pl.labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// fits reports whether req fits in the pool on top of used (nil: empty).
+func (pl *pool) fits(req, used []int64) bool {
+	for d, need := range req {
+		u := int64(0)
+		if used != nil {
+			u = used[d]
+		}
+		if need > 0 && u+need > pl.capc[d] {
+			return false
+		}
+	}
+	return true
+}
+
+type comp struct {
+	app, idx   int
+	c          *Component
+	name       string // app/component
+	req        []int64
+	cores      float64
+	stateGB    float64
+	first, n   int // instances [first, first+n)
+	udpUser    bool
+	siteFlows  []siteFlow
+	soloChains []int // chains whose only component is this one
+	cand       []int32
+	static     []float64 // static cost per candidate: compute + scorers + site flows
+	coLocate   []int     // component indices
+	anti       []int
+}
+
+type siteFlow struct {
+	site   int
+	maxRTT topology.Duration
+}
+
+type inst struct {
+	comp    int
+	rep     int
+	current int // cluster in Request.Current, -1 if none
+	pairs   []int32
+	chains  []int32
+}
+
+// flowPair is one replica pair of a flow (or a replica and a site).
+type flowPair struct {
+	app, flow int
+	a, b      int // instances; b < 0 for a site
+	site      int
+	bw        int64 // bits/s
+	gbit      float64
+	maxRTT    topology.Duration
+}
+
+type chainC struct {
+	app, idx int
+	name     string
+	budget   topology.Duration
+	elems    []chainElem
+	proc     topology.Duration
+}
+
+type chainElem struct {
+	site, comp int // exactly one >= 0
+}
+
+const milli = 1000
+
+func (p *problem) dimIndex(name topology.ResourceName) int {
+	return slices.Index(p.dims, name)
+}
+
+// fmtQty formats a milli-unit amount of a resource for messages.
+func fmtQty(name topology.ResourceName, v int64) string {
+	if name == topology.ResourceMemory {
+		q := resource.NewQuantity(v/milli, resource.BinarySI)
+		return q.String()
+	}
+	return strconv.FormatFloat(float64(v)/milli, 'f', -1, 64)
+}
+
+// compile validates the request against the snapshot and builds the problem.
+func compile(snap *Snapshot, req *Request, scorers []WeightedScorer) (*problem, error) {
+	if snap == nil || snap.Topology == nil {
+		return nil, ErrorList{{Field: "snapshot.topology", Detail: "required"}}
+	}
+	topo := snap.Topology
+	p := &problem{snap: snap, topo: topo, req: req, n: topo.NumClusters(), scorers: scorers,
+		rttCC: map[[2]int]topology.Duration{}, rttSS: map[[2]int]topology.Duration{}, routes: map[int64][]int32{}}
+	p.w = DefaultWeights()
+	if req.Weights != nil {
+		p.w = *req.Weights
+	}
+	errs := p.validate()
+	if len(errs) > 0 {
+		return nil, errs.sorted()
+	}
+	p.compileResources()
+	p.compileComponents()
+	p.compileBandwidth()
+	return p, nil
+}
+
+func (p *problem) validate() ErrorList {
+	var errs ErrorList
+	req := p.req
+	if len(req.Apps) == 0 {
+		errs.add("apps", "at least one application is required")
+	}
+	for _, w := range []struct {
+		name string
+		v    float64
+	}{{"network", p.w.Network}, {"compute", p.w.Compute}, {"migration", p.w.Migration}} {
+		if w.v < 0 || math.IsNaN(w.v) || math.IsInf(w.v, 0) {
+			errs.add("weights."+w.name, fmt.Sprintf("must be a finite number >= 0, got %v", w.v))
+		}
+	}
+	if req.Hysteresis < 0 || req.Hysteresis >= 1 || math.IsNaN(req.Hysteresis) {
+		errs.add("hysteresis", fmt.Sprintf("must be in [0, 1), got %v", req.Hysteresis))
+	}
+	switch req.Mode {
+	case "", Reoptimize, Repair:
+	default:
+		errs.add("mode", fmt.Sprintf("must be %q or %q, got %q", Reoptimize, Repair, req.Mode))
+	}
+	switch req.Strategy {
+	case "", StrategyDefault, StrategyExact:
+	default:
+		errs.add("strategy", fmt.Sprintf("must be %q or %q, got %q", StrategyDefault, StrategyExact, req.Strategy))
+	}
+	if req.MaxNodes < 0 {
+		errs.add("maxNodes", fmt.Sprintf("%d is negative", req.MaxNodes))
+	}
+	for k := range p.snap.RTT {
+		_, _, ok1 := p.endpoint(k.A)
+		_, _, ok2 := p.endpoint(k.B)
+		if !ok1 || !ok2 {
+			errs.add("snapshot.rtt", fmt.Sprintf("%s<->%s: unknown cluster or site", k.A, k.B))
+		}
+	}
+	for name := range p.snap.Free {
+		if _, ok := p.topo.ClusterIndex(name); !ok {
+			errs.add("snapshot.free."+name, "unknown cluster")
+		}
+	}
+	names := map[string]int{}
+	for i := range req.Apps {
+		a := &req.Apps[i]
+		prefix := "apps[" + strconv.Itoa(i) + "]."
+		errs = append(errs, validateApp(prefix, a, nil)...)
+		if j, dup := names[a.Metadata.Name]; dup {
+			errs.add(prefix+"metadata.name", fmt.Sprintf("duplicate application %q (also apps[%d])", a.Metadata.Name, j))
+		}
+		names[a.Metadata.Name] = i
+		comps := map[string]bool{}
+		for _, c := range a.Components {
+			comps[c.Name] = true
+		}
+		isSite := func(n string) bool { _, ok := p.topo.SiteIndex(n); return ok }
+		if a.Home != "" {
+			if _, ok := p.topo.ClusterIndex(a.Home); !ok {
+				errs.add(prefix+"home", fmt.Sprintf("unknown cluster %q", a.Home))
+			}
+		}
+		for j, c := range a.Components {
+			for k, cl := range c.Allowed.Clusters {
+				if _, ok := p.topo.ClusterIndex(cl); !ok {
+					errs.add(fmt.Sprintf("%scomponents[%d].allowed.clusters[%d]", prefix, j, k), fmt.Sprintf("unknown cluster %q", cl))
+				}
+			}
+		}
+		for j, f := range a.Flows {
+			for _, e := range []struct{ field, name string }{{"from", f.From}, {"to", f.To}} {
+				switch {
+				case e.name == "":
+				case comps[e.name] && isSite(e.name):
+					errs.add(fmt.Sprintf("%sflows[%d].%s", prefix, j, e.field), fmt.Sprintf("%q names both a component and a site", e.name))
+				case !comps[e.name] && !isSite(e.name):
+					errs.add(fmt.Sprintf("%sflows[%d].%s", prefix, j, e.field), fmt.Sprintf("no component or site %q", e.name))
+				}
+			}
+		}
+		for j, ch := range a.Chains {
+			for k, e := range ch.Path {
+				switch {
+				case e == "":
+				case comps[e] && isSite(e):
+					errs.add(fmt.Sprintf("%schains[%d].path[%d]", prefix, j, k), fmt.Sprintf("%q names both a component and a site", e))
+				case !comps[e] && !isSite(e):
+					errs.add(fmt.Sprintf("%schains[%d].path[%d]", prefix, j, k), fmt.Sprintf("no component or site %q", e))
+				}
+			}
+		}
+	}
+	for i, as := range req.Current {
+		if _, ok := p.topo.ClusterIndex(as.Cluster); !ok && as.Cluster != "" {
+			errs.add(fmt.Sprintf("current[%d].cluster", i), fmt.Sprintf("unknown cluster %q", as.Cluster))
+		}
+	}
+	return errs
+}
+
+// endpoint resolves a cluster or site name.
+func (p *problem) endpoint(name string) (cluster, site int, ok bool) {
+	if c, ok := p.topo.ClusterIndex(name); ok {
+		return c, -1, true
+	}
+	if s, ok := p.topo.SiteIndex(name); ok {
+		return -1, s, true
+	}
+	return -1, -1, false
+}
+
+func (p *problem) compileResources() {
+	dimSet := map[topology.ResourceName]bool{}
+	for i := range p.n {
+		for k := range p.topo.ClusterAt(i).Capacity {
+			dimSet[k] = true
+		}
+	}
+	for _, a := range p.req.Apps {
+		for _, c := range a.Components {
+			for k := range c.Requests {
+				dimSet[k] = true
+			}
+		}
+	}
+	p.dims = []topology.ResourceName{topology.ResourceCPU, topology.ResourceMemory, topology.ResourceGPU}
+	for _, k := range slices.Sorted(maps.Keys(dimSet)) {
+		if !slices.Contains(p.dims, k) {
+			p.dims = append(p.dims, k)
+		}
+	}
+	vec := func(r topology.ResourceList) []int64 {
+		v := make([]int64, len(p.dims))
+		for d, name := range p.dims {
+			q := r[name]
+			v[d] = q.MilliValue()
+		}
+		return v
+	}
+	p.capc = make([][]int64, p.n)
+	p.pools = make([][]pool, p.n)
+	p.price = make([]float64, p.n)
+	for i := range p.n {
+		c := p.topo.ClusterAt(i)
+		p.capc[i] = vec(c.Capacity)
+		if free, ok := p.snap.Free[c.Name]; ok {
+			for d, name := range p.dims {
+				if q, ok := free[name]; ok {
+					p.capc[i][d] = min(p.capc[i][d], q.MilliValue())
+				}
+			}
+		}
+		p.price[i] = c.CPUPrice
+		pools := slices.Clone(c.NodePools)
+		slices.SortFunc(pools, func(a, b topology.NodePool) int { return cmpStr(a.Name, b.Name) })
+		for _, np := range pools {
+			p.pools[i] = append(p.pools[i], pool{name: np.Name, labels: np.Labels, capc: vec(np.Capacity)})
+		}
+	}
+	for k, d := range p.snap.RTT {
+		ca, sa, _ := p.endpoint(k.A)
+		cb, sb, _ := p.endpoint(k.B)
+		switch {
+		case ca >= 0 && cb >= 0:
+			p.rttCC[[2]int{ca, cb}], p.rttCC[[2]int{cb, ca}] = d, d
+		case sa >= 0 && cb >= 0:
+			p.rttSS[[2]int{sa, cb}] = d
+		case ca >= 0 && sb >= 0:
+			p.rttSS[[2]int{sb, ca}] = d
+		}
+	}
+	_ = vec
+}
+
+func cmpStr(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// rtt returns the RTT between two clusters (overrides first), -1 if unreachable.
+func (p *problem) rtt(a, b int) topology.Duration {
+	if len(p.rttCC) > 0 {
+		if d, ok := p.rttCC[[2]int{a, b}]; ok {
+			return d
+		}
+	}
+	d, ok := p.topo.RTTAt(a, b)
+	if !ok {
+		return -1
+	}
+	return d
+}
+
+// rttSC returns the RTT between a site and a cluster, -1 if unreachable.
+func (p *problem) rttSC(s, c int) topology.Duration {
+	if len(p.rttSS) > 0 {
+		if d, ok := p.rttSS[[2]int{s, c}]; ok {
+			return d
+		}
+	}
+	d, ok := p.topo.SiteRTTAt(s, c)
+	if !ok {
+		return -1
+	}
+	return d
+}
+
+func (p *problem) compileComponents() {
+	current := map[[3]string]int{}
+	for _, as := range p.req.Current {
+		if c, ok := p.topo.ClusterIndex(as.Cluster); ok {
+			current[[3]string{as.App, as.Component, strconv.Itoa(as.Replica)}] = c
+		}
+	}
+	compIdx := map[[2]string]int{}
+	for ai := range p.req.Apps {
+		a := &p.req.Apps[ai]
+		for ci := range a.Components {
+			c := &a.Components[ci]
+			k := comp{app: ai, idx: ci, c: c, name: a.Metadata.Name + "/" + c.Name, first: len(p.insts), n: c.replicas(),
+				udpUser: c.exposesUDP()}
+			k.req = make([]int64, len(p.dims))
+			for d, name := range p.dims {
+				q := c.Requests[name]
+				k.req[d] = q.MilliValue()
+			}
+			cpu := c.Requests[topology.ResourceCPU]
+			k.cores = float64(cpu.MilliValue()) / milli
+			k.stateGB = float64(c.StateSize.Value()) / 1e9
+			compIdx[[2]string{a.Metadata.Name, c.Name}] = len(p.comps)
+			for r := range k.n {
+				cur, ok := current[[3]string{a.Metadata.Name, c.Name, strconv.Itoa(r)}]
+				if !ok {
+					cur = -1
+				}
+				p.insts = append(p.insts, inst{comp: len(p.comps), rep: r, current: cur})
+			}
+			p.comps = append(p.comps, k)
+		}
+	}
+	for ai := range p.req.Apps {
+		a := &p.req.Apps[ai]
+		cidx := func(name string) int {
+			if k, ok := compIdx[[2]string{a.Metadata.Name, name}]; ok {
+				return k
+			}
+			return -1
+		}
+		for ci := range a.Components {
+			k := cidx(a.Components[ci].Name)
+			for _, n := range a.Components[ci].CoLocate {
+				o := cidx(n)
+				p.comps[k].coLocate = appendUnique(p.comps[k].coLocate, o)
+				p.comps[o].coLocate = appendUnique(p.comps[o].coLocate, k)
+			}
+			for _, n := range a.Components[ci].AntiAffinity {
+				o := cidx(n)
+				p.comps[k].anti = appendUnique(p.comps[k].anti, o)
+				p.comps[o].anti = appendUnique(p.comps[o].anti, k)
+			}
+		}
+		for fi, f := range a.Flows {
+			ka, kb := cidx(f.From), cidx(f.To)
+			if ka < 0 { // site -> component: orient component first
+				ka, kb = kb, ka
+			}
+			proto := f.Protocol
+			if kb < 0 {
+				si, _ := p.topo.SiteIndex(siteName(f, cidx))
+				k := &p.comps[ka]
+				k.siteFlows = append(k.siteFlows, siteFlow{site: si, maxRTT: f.MaxRTT})
+				if proto == UDP {
+					k.udpUser = true
+				}
+				bw := int64(f.Bandwidth) / int64(k.n)
+				for r := range k.n {
+					p.addPair(flowPair{app: ai, flow: fi, a: k.first + r, b: -1, site: si, bw: bw, maxRTT: f.MaxRTT})
+				}
+				continue
+			}
+			A, B := &p.comps[ka], &p.comps[kb]
+			bw := int64(f.Bandwidth) / int64(A.n*B.n)
+			for ra := range A.n {
+				for rb := range B.n {
+					p.addPair(flowPair{app: ai, flow: fi, a: A.first + ra, b: B.first + rb, site: -1, bw: bw, maxRTT: f.MaxRTT})
+				}
+			}
+		}
+		for chi, ch := range a.Chains {
+			cc := chainC{app: ai, idx: chi, name: ch.Name, budget: ch.Budget}
+			var comps []int
+			for _, e := range ch.Path {
+				if k := cidx(e); k >= 0 {
+					cc.elems = append(cc.elems, chainElem{site: -1, comp: k})
+					cc.proc += p.comps[k].c.ProcessingTime
+					comps = appendUnique(comps, k)
+				} else {
+					si, _ := p.topo.SiteIndex(e)
+					cc.elems = append(cc.elems, chainElem{site: si, comp: -1})
+				}
+			}
+			id := len(p.chains)
+			p.chains = append(p.chains, cc)
+			if len(comps) == 1 {
+				p.comps[comps[0]].soloChains = append(p.comps[comps[0]].soloChains, id)
+			}
+			for _, k := range comps {
+				for r := range p.comps[k].n {
+					p.insts[p.comps[k].first+r].chains = append(p.insts[p.comps[k].first+r].chains, int32(id))
+				}
+			}
+		}
+	}
+}
+
+func siteName(f Flow, cidx func(string) int) string {
+	if cidx(f.From) < 0 {
+		return f.From
+	}
+	return f.To
+}
+
+func appendUnique(s []int, v int) []int {
+	if slices.Contains(s, v) {
+		return s
+	}
+	return append(s, v)
+}
+
+func (p *problem) addPair(fp flowPair) {
+	fp.gbit = float64(fp.bw) / 1e9
+	id := int32(len(p.pairs))
+	p.pairs = append(p.pairs, fp)
+	p.insts[fp.a].pairs = append(p.insts[fp.a].pairs, id)
+	if fp.b >= 0 {
+		p.insts[fp.b].pairs = append(p.insts[fp.b].pairs, id)
+	}
+}
+
+func (p *problem) compileBandwidth() {
+	links := p.topo.Links()
+	p.nLinks = len(links)
+	for _, l := range links {
+		p.bwCap = append(p.bwCap, int64(l.Capacity))
+		p.bwName = append(p.bwName, l.A+"<->"+l.B)
+	}
+	for i := range p.n {
+		c := p.topo.ClusterAt(i)
+		p.bwCap = append(p.bwCap, int64(c.Uplink))
+		p.bwName = append(p.bwName, c.Name)
+	}
+	for si := range p.topo.NumSites() {
+		s := p.topo.SiteAt(si)
+		p.accessAt = append(p.accessAt, len(p.bwCap))
+		for _, a := range s.Access {
+			p.bwCap = append(p.bwCap, int64(a.Capacity))
+			p.bwName = append(p.bwName, s.Name+"<->"+a.Cluster)
+		}
+	}
+}
+
+// route returns the bandwidth resources a flow between clusters a and b uses: every
+// link of the path and the uplinks at both ends of every link. Cached.
+func (p *problem) route(a, b int) []int32 {
+	key := int64(a)*int64(p.n) + int64(b)
+	if r, ok := p.routes[key]; ok {
+		return r
+	}
+	var r []int32
+	if a != b {
+		for _, li := range p.topo.RouteAt(a, b) {
+			l := p.topo.LinkAt(li)
+			ca, _ := p.topo.ClusterIndex(l.A)
+			cb, _ := p.topo.ClusterIndex(l.B)
+			r = append(r, int32(li), int32(p.nLinks+ca), int32(p.nLinks+cb))
+		}
+	}
+	p.routes[key] = r
+	return r
+}
+
+// siteRoute returns the bandwidth resources between a site and a cluster: the access
+// link, then the cluster route.
+func (p *problem) siteRoute(s, c int) []int32 {
+	key := -1 - (int64(s)*int64(p.n) + int64(c))
+	if r, ok := p.routes[key]; ok {
+		return r
+	}
+	acc, _, ok := p.topo.SiteRouteAt(s, c)
+	var r []int32
+	if ok {
+		r = append(r, int32(p.accessAt[s]+acc))
+		ai, _ := p.topo.ClusterIndex(p.topo.SiteAt(s).Access[acc].Cluster)
+		r = append(r, p.route(ai, c)...)
+	}
+	p.routes[key] = r
+	return r
+}

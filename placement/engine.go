@@ -1,0 +1,121 @@
+package placement
+
+import (
+	"context"
+	"fmt"
+	"slices"
+)
+
+// Options configure an Engine. The zero value runs the built-in filters and no scorers.
+type Options struct {
+	// FilterNames selects registered filters by name, in order; nil means
+	// BuiltinFilters(). Unknown names are an error from NewEngine.
+	FilterNames []string
+	// Filters are added after the named ones (a user's own, unregistered filters).
+	Filters []Filter
+	// Scorers add weighted costs to the objective.
+	Scorers []WeightedScorer
+}
+
+// Engine places applications. It holds only its plugins, so one Engine is safe for
+// concurrent use by many goroutines.
+type Engine struct {
+	filters []Filter
+	scorers []WeightedScorer
+}
+
+// NewEngine builds an engine with the given plugins.
+func NewEngine(o Options) (*Engine, error) {
+	names := o.FilterNames
+	if names == nil {
+		names = BuiltinFilters()
+	}
+	e := &Engine{scorers: slices.Clone(o.Scorers)}
+	for _, n := range names {
+		f, ok := Lookup(n)
+		if !ok {
+			return nil, fmt.Errorf("placement: no filter registered as %q (registered: %v)", n, Registered())
+		}
+		e.filters = append(e.filters, f)
+	}
+	e.filters = append(e.filters, o.Filters...)
+	for i, s := range e.scorers {
+		if s.Scorer == nil || s.Weight < 0 {
+			return nil, fmt.Errorf("placement: scorers[%d]: needs a scorer and a weight >= 0", i)
+		}
+	}
+	return e, nil
+}
+
+var defaultEngine = func() *Engine {
+	e, err := NewEngine(Options{})
+	if err != nil {
+		panic(err)
+	}
+	return e
+}()
+
+// Place places the request's applications on the snapshot with the built-in filters.
+// See Engine.Place.
+func Place(ctx context.Context, snap *Snapshot, req *Request) (*Plan, error) {
+	return defaultEngine.Place(ctx, snap, req)
+}
+
+// Place decides a cluster (and node pool) for every replica of every application in
+// req so that every hard constraint holds, at the lowest objective it finds. It is
+// pure and deterministic: the same snapshot and request give the same plan, byte for
+// byte, and nothing in them is modified.
+//
+// Errors: an ErrorList (ErrInvalid) for bad input; an *UnplaceableError
+// (ErrUnplaceable) with the partial plan when some replica fits nowhere; ctx.Err()
+// when the context ends first.
+func (e *Engine) Place(ctx context.Context, snap *Snapshot, req *Request) (*Plan, error) {
+	if req == nil {
+		return nil, ErrorList{{Field: "request", Detail: "required"}}
+	}
+	p, err := compile(snap, req, e.scorers)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	e.filter(p)
+	sr := &search{p: p, ctx: ctx, maxNodes: req.MaxNodes}
+	if sr.maxNodes == 0 {
+		sr.maxNodes = 1_000_000
+	}
+	st, stats, err := sr.run()
+	if err != nil {
+		return nil, err
+	}
+	plan := p.plan(st, stats)
+	if !plan.Feasible {
+		return plan, p.unplaceable(st, plan)
+	}
+	return plan, nil
+}
+
+// filter runs the filters for every component on every cluster and keeps the
+// candidates.
+func (e *Engine) filter(p *problem) {
+	p.filters = e.filters
+	for k := range p.comps {
+		for c := range p.n {
+			if p.ruledOut(k, c) == nil {
+				p.comps[k].cand = append(p.comps[k].cand, int32(c))
+			}
+		}
+	}
+}
+
+// ruledOut returns the first filter that rules component k out of cluster c.
+func (p *problem) ruledOut(k, c int) *violation {
+	cand := p.candidate(k, c)
+	for _, f := range p.filters {
+		if r := f.Filter(cand); r != "" {
+			return &violation{constraint: f.Name(), reason: r}
+		}
+	}
+	return nil
+}

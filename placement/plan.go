@@ -1,0 +1,433 @@
+package placement
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/continuum-xr/continuum/internal/errkind"
+	"github.com/continuum-xr/continuum/topology"
+)
+
+// plan turns a final state into a Plan.
+func (p *problem) plan(st *state, stats SearchStats) *Plan {
+	pl := &Plan{Feasible: complete(st), Search: stats}
+	for i, in := range p.insts {
+		k := &p.comps[in.comp]
+		a := Assignment{App: p.req.Apps[k.app].Metadata.Name, Component: k.c.Name, Replica: in.rep}
+		if c := st.at[i]; c >= 0 {
+			a.Cluster = p.topo.ClusterAt(c).Name
+			if st.pool[i] >= 0 {
+				a.NodePool = p.pools[c][st.pool[i]].name
+			}
+			if in.current >= 0 && in.current != c {
+				pl.Moves++
+			}
+		}
+		pl.Assignments = append(pl.Assignments, a)
+	}
+	obj := p.objective(st)
+	pl.Objective = Objective{Total: obj.total(), Network: obj.network, Compute: obj.compute, Migration: obj.migration}
+	if len(p.scorers) > 0 {
+		pl.Objective.Plugins = map[string]float64{}
+		for i, c := range st.at {
+			if c < 0 {
+				continue
+			}
+			for _, sc := range p.scorers {
+				pl.Objective.Plugins[sc.Scorer.Name()] += sc.Weight * sc.Scorer.Score(p.candidate(p.insts[i].comp, c))
+			}
+		}
+	}
+	pl.Flows = p.flowResults(st)
+	pl.Chains = p.chainResults(st)
+	for r, used := range st.bw {
+		if used == 0 {
+			continue
+		}
+		u := Utilisation{Name: p.bwName[r], Used: topology.Bandwidth(used), Capacity: topology.Bandwidth(p.bwCap[r])}
+		if p.bwCap[r] != int64(topology.Unlimited) && p.bwCap[r] > 0 {
+			u.Fraction = float64(used) / float64(p.bwCap[r])
+		}
+		if r >= p.nLinks && r < p.nLinks+p.n {
+			pl.Uplinks = append(pl.Uplinks, u)
+		} else {
+			pl.Links = append(pl.Links, u)
+		}
+	}
+	for c := range p.n {
+		n := 0
+		for _, x := range st.at {
+			if x == c {
+				n++
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		load := ClusterLoad{Cluster: p.topo.ClusterAt(c).Name, Replicas: n, Used: map[string]float64{}, Capacity: map[string]float64{}}
+		for d, name := range p.dims {
+			if st.used[c][d] == 0 && p.capc[c][d] == 0 {
+				continue
+			}
+			load.Used[string(name)] = float64(st.used[c][d]) / milli
+			load.Capacity[string(name)] = float64(p.capc[c][d]) / milli
+		}
+		pl.Clusters = append(pl.Clusters, load)
+	}
+	pl.Explanations = p.explain(st)
+	return pl
+}
+
+func (p *problem) flowResults(st *state) []FlowResult {
+	var out []FlowResult
+	idx := map[[2]int]int{}
+	for _, fp := range p.pairs {
+		key := [2]int{fp.app, fp.flow}
+		f := p.req.Apps[fp.app].Flows[fp.flow]
+		k, ok := idx[key]
+		if !ok {
+			k = len(out)
+			idx[key] = k
+			out = append(out, FlowResult{App: p.req.Apps[fp.app].Metadata.Name, Flow: fp.flow, From: f.From, To: f.To,
+				MaxRTT: f.MaxRTT, Bandwidth: f.Bandwidth, RTT: -1})
+		}
+		ca := st.at[fp.a]
+		if ca < 0 {
+			continue
+		}
+		var rtt topology.Duration
+		var cb int
+		if fp.b < 0 {
+			rtt, cb = p.rttSC(fp.site, ca), -1
+		} else {
+			if cb = st.at[fp.b]; cb < 0 {
+				continue
+			}
+			rtt = p.rtt(ca, cb)
+		}
+		if rtt > out[k].RTT {
+			out[k].RTT = rtt
+			// Report clusters in the flow's own direction.
+			from, to := p.topo.ClusterAt(ca).Name, ""
+			if cb >= 0 {
+				to = p.topo.ClusterAt(cb).Name
+			}
+			if p.req.Apps[fp.app].Flows[fp.flow].From != p.comps[p.insts[fp.a].comp].c.Name {
+				from, to = to, from
+			}
+			out[k].FromCluster, out[k].ToCluster = from, to
+		}
+	}
+	for i := range out {
+		out[i].RTT = max(out[i].RTT, 0)
+	}
+	return out
+}
+
+func (p *problem) chainResults(st *state) []ChainResult {
+	var out []ChainResult
+	for ci := range p.chains {
+		ch := &p.chains[ci]
+		a := &p.req.Apps[ch.app]
+		r := ChainResult{App: a.Metadata.Name, Name: ch.name, Budget: ch.budget}
+		where := func(e chainElem) string {
+			if e.site >= 0 {
+				return p.topo.SiteAt(e.site).Name
+			}
+			var cs []string
+			k := &p.comps[e.comp]
+			for rep := range k.n {
+				if c := st.at[k.first+rep]; c >= 0 && !slices.Contains(cs, p.topo.ClusterAt(c).Name) {
+					cs = append(cs, p.topo.ClusterAt(c).Name)
+				}
+			}
+			if len(cs) == 0 {
+				return "(unplaced)"
+			}
+			return strings.Join(cs, "|")
+		}
+		for h, e := range ch.elems {
+			name := a.Chains[ch.idx].Path[h]
+			if h > 0 {
+				rtt, _ := st.hopRTT(ch.elems[h-1], e)
+				r.Hops = append(r.Hops, ChainHop{From: a.Chains[ch.idx].Path[h-1], To: name,
+					Where: where(ch.elems[h-1]) + " -> " + where(e), Latency: rtt / 2})
+				r.Used += rtt / 2
+			}
+			if e.comp >= 0 && p.comps[e.comp].c.ProcessingTime > 0 {
+				pt := p.comps[e.comp].c.ProcessingTime
+				r.Hops = append(r.Hops, ChainHop{From: name, Where: where(e), Latency: pt})
+				r.Used += pt
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// explain builds the per-replica explanations, others fixed at their final clusters.
+func (p *problem) explain(st *state) []Explanation {
+	level := p.req.Explain
+	if level == ExplainAuto {
+		level = ExplainFull
+		if len(p.insts)*p.n > 1_000_000 {
+			level = ExplainChosen
+		}
+	}
+	if level == ExplainNone {
+		return nil
+	}
+	var out []Explanation
+	for i, in := range p.insts {
+		k := &p.comps[in.comp]
+		e := Explanation{App: p.req.Apps[k.app].Metadata.Name, Component: k.c.Name, Replica: in.rep, Reasons: map[string]int{}}
+		cur, pool := st.at[i], st.pool[i]
+		if cur >= 0 {
+			e.Chosen = p.topo.ClusterAt(cur).Name
+			st.unplace(i)
+		}
+		var runner *Score
+		consider := func(c int) {
+			if c == cur {
+				return
+			}
+			if !slices.Contains(k.cand, int32(c)) {
+				if level == ExplainFull {
+					v := p.ruledOut(in.comp, c)
+					e.RuledOut = append(e.RuledOut, Rejection{Cluster: p.topo.ClusterAt(c).Name, Constraint: v.constraint, Reason: v.reason})
+					e.Reasons[v.constraint]++
+				}
+				return
+			}
+			ok, v := st.check(i, c, true)
+			if !ok {
+				if level == ExplainFull {
+					e.RuledOut = append(e.RuledOut, Rejection{Cluster: p.topo.ClusterAt(c).Name, Constraint: v.constraint, Reason: v.reason})
+				}
+				e.Reasons[v.constraint]++
+				return
+			}
+			if s := p.score(st, i, c); runner == nil || better(s.Total, runner.Total) {
+				runner = s
+			}
+		}
+		for c := range p.n {
+			consider(c)
+		}
+		if level != ExplainFull {
+			e.Reasons["filters"] = p.n - len(k.cand) - boolInt(cur >= 0 && !slices.Contains(k.cand, int32(cur)))
+		}
+		if cur >= 0 {
+			e.ChosenScore = p.score(st, i, cur)
+			st.restore(i, cur, pool)
+		}
+		e.RunnerUp = runner
+		if len(e.Reasons) == 0 || e.Reasons["filters"] == 0 && len(e.Reasons) == 1 {
+			if e.Reasons["filters"] == 0 {
+				delete(e.Reasons, "filters")
+			}
+		}
+		if len(e.Reasons) == 0 {
+			e.Reasons = nil
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (p *problem) score(st *state, i, c int) *Score {
+	cp := st.cost(i, c)
+	s := &Score{Cluster: p.topo.ClusterAt(c).Name, Total: cp.total(), Network: cp.network, Compute: cp.compute, Migration: cp.migration}
+	if len(p.scorers) > 0 {
+		s.Plugins = map[string]float64{}
+		for _, sc := range p.scorers {
+			s.Plugins[sc.Scorer.Name()] = sc.Weight * sc.Scorer.Score(p.candidate(p.insts[i].comp, c))
+		}
+	}
+	return s
+}
+
+// restore puts instance i back on cluster c and pool pl exactly as it was.
+func (s *state) restore(i, c, pl int) {
+	k := &s.p.comps[s.p.insts[i].comp]
+	s.at[i], s.pool[i] = c, pl
+	for d, need := range k.req {
+		s.used[c][d] += need
+		if pl >= 0 {
+			s.poolUsed[c][pl][d] += need
+		}
+	}
+	s.chargeFlows(i, c, 1)
+}
+
+// UnplaceableError says why some replicas fit nowhere and what would make them fit.
+type UnplaceableError struct {
+	// Unplaced names the replicas without a cluster ("app/component[0]").
+	Unplaced []string `json:"unplaced"`
+	// Reasons counts, over the unplaced replicas, the clusters ruled out per constraint.
+	Reasons map[string]int `json:"reasons"`
+	// Details gives one line per unplaced replica: "0/4 clusters fit xr/render: ...".
+	Details []string `json:"details"`
+	// Shortfall says, per unplaced replica, what capacity would make it fit.
+	Shortfall []Shortfall `json:"shortfall"`
+}
+
+// Shortfall is capacity that is missing: a cluster that would take a replica.
+type Shortfall struct {
+	App       string                `json:"app"`
+	Component string                `json:"component"`
+	Replica   int                   `json:"replica"`
+	Resources topology.ResourceList `json:"resources"`
+	// Near bounds the RTT from sites, from flows' maxRTT and chain budgets.
+	Near     []SiteBound     `json:"near,omitempty"`
+	Owners   []string        `json:"owners,omitempty"`
+	Tiers    []topology.Tier `json:"tiers,omitempty"`
+	Regions  []string        `json:"regions,omitempty"`
+	NeedsUDP bool            `json:"needsUDP,omitempty"`
+	// Text reads "4 CPU + 1 GPU on a cluster within 3.1ms RTT of site geneva, owner a or b".
+	Text string `json:"text"`
+}
+
+// SiteBound is a maximum RTT from a site.
+type SiteBound struct {
+	Site   string            `json:"site"`
+	MaxRTT topology.Duration `json:"maxRTT"`
+}
+
+func (e *UnplaceableError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "placement: %d replica(s) fit nowhere", len(e.Unplaced))
+	for _, d := range e.Details {
+		b.WriteString("; " + d)
+	}
+	for _, s := range e.Shortfall {
+		b.WriteString("; provision " + s.Text)
+	}
+	return b.String()
+}
+
+// Is matches ErrUnplaceable.
+func (e *UnplaceableError) Is(target error) bool { return errkind.IsKind(target, errkind.Unplaceable) }
+
+func (p *problem) unplaceable(st *state, plan *Plan) error {
+	ue := &UnplaceableError{Reasons: map[string]int{}}
+	for i, in := range p.insts {
+		if st.at[i] >= 0 {
+			continue
+		}
+		k := &p.comps[in.comp]
+		name := fmt.Sprintf("%s[%d]", k.name, in.rep)
+		ue.Unplaced = append(ue.Unplaced, name)
+		counts := map[string]int{}
+		for c := range p.n {
+			var v violation
+			if !slices.Contains(k.cand, int32(c)) {
+				v = *p.ruledOut(in.comp, c)
+			} else if ok, vv := st.check(i, c, true); !ok {
+				v = vv
+			} else {
+				continue
+			}
+			counts[v.constraint]++
+			ue.Reasons[v.constraint]++
+		}
+		var parts []string
+		for _, c := range slices.SortedFunc(maps.Keys(counts), func(a, b string) int {
+			return cmp.Or(cmp.Compare(counts[b], counts[a]), cmp.Compare(a, b))
+		}) {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[c], c))
+		}
+		ue.Details = append(ue.Details, fmt.Sprintf("0/%d clusters fit %s: %s", p.n, name, strings.Join(parts, ", ")))
+		ue.Shortfall = append(ue.Shortfall, p.shortfall(i))
+	}
+	_ = plan
+	return ue
+}
+
+// shortfall describes a cluster that would take instance i.
+func (p *problem) shortfall(i int) Shortfall {
+	in := &p.insts[i]
+	k := &p.comps[in.comp]
+	c := k.c
+	sf := Shortfall{App: p.req.Apps[k.app].Metadata.Name, Component: c.Name, Replica: in.rep, Resources: c.Requests.DeepCopy(),
+		Owners: c.Allowed.Owners, Tiers: c.Allowed.Tiers, Regions: c.Allowed.Regions, NeedsUDP: k.udpUser}
+	bounds := map[int]topology.Duration{}
+	bound := func(s int, d topology.Duration) {
+		if old, ok := bounds[s]; !ok || d < old {
+			bounds[s] = d
+		}
+	}
+	for _, f := range k.siteFlows {
+		if f.maxRTT > 0 {
+			bound(f.site, f.maxRTT)
+		}
+	}
+	for _, ch := range in.chains {
+		chain := &p.chains[ch]
+		slack := chain.budget - chain.proc
+		hops := map[int]int{}
+		for h := 0; h+1 < len(chain.elems); h++ {
+			x, y := chain.elems[h], chain.elems[h+1]
+			if x.comp == in.comp && y.site >= 0 {
+				hops[y.site]++
+			}
+			if y.comp == in.comp && x.site >= 0 {
+				hops[x.site]++
+			}
+		}
+		for s, m := range hops {
+			bound(s, max(0, 2*slack/topology.Duration(m)))
+		}
+	}
+	for _, s := range slices.Sorted(maps.Keys(bounds)) {
+		sf.Near = append(sf.Near, SiteBound{Site: p.topo.SiteAt(s).Name, MaxRTT: bounds[s]})
+	}
+	var res []string
+	for _, name := range slices.Sorted(maps.Keys(c.Requests)) {
+		q := c.Requests[name]
+		if q.IsZero() {
+			continue
+		}
+		label := string(name)
+		if name == topology.ResourceCPU || name == topology.ResourceGPU {
+			label = strings.ToUpper(label)
+		}
+		res = append(res, q.String()+" "+label)
+	}
+	text := strings.Join(res, " + ")
+	if text == "" {
+		text = "room for one replica"
+	}
+	text += " on a cluster"
+	var near []string
+	for _, b := range sf.Near {
+		near = append(near, fmt.Sprintf("within %s RTT of site %s", fmtMs(b.MaxRTT), b.Site))
+	}
+	if len(near) > 0 {
+		text += " " + strings.Join(near, " and ")
+	}
+	if len(sf.Owners) > 0 {
+		text += ", owner " + strings.Join(sf.Owners, " or ")
+	}
+	if len(sf.Tiers) > 0 {
+		text += ", tier " + joinTiers(sf.Tiers)
+	}
+	if len(sf.Regions) > 0 {
+		text += ", region " + strings.Join(sf.Regions, " or ")
+	}
+	if sf.NeedsUDP {
+		text += ", able to expose UDP to users"
+	}
+	sf.Text = text
+	return sf
+}

@@ -1,0 +1,252 @@
+package placement
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/continuum-xr/continuum/topology"
+)
+
+// Filter rules clusters out for a component before the search, from the component and
+// the cluster alone (the built-in filters: allowed tiers/owners/regions/clusters,
+// resources, UDP exposure, latency to sites). Constraints between replicas (capacity
+// shared with others, bandwidth, RTT between components, chains through several
+// components) are checked by the engine during the search.
+//
+// A Filter must be deterministic and safe for concurrent use; it must not modify its
+// argument.
+type Filter interface {
+	// Name is the constraint name used in explanations ("allowed", "udp", ...).
+	Name() string
+	// Filter returns "" when the component may run on the cluster, else the reason,
+	// with numbers ("needs 4 GPUs, cluster has 2").
+	Filter(c *Candidate) string
+}
+
+// Scorer adds a cost to each replica on a cluster: the objective gets weight x score.
+// Scores must be >= 0, deterministic and safe for concurrent use.
+type Scorer interface {
+	Name() string
+	Score(c *Candidate) float64
+}
+
+// WeightedScorer is a scorer with its weight in the objective.
+type WeightedScorer struct {
+	Scorer Scorer
+	Weight float64
+}
+
+// Candidate is a component of an application on a cluster, as filters and scorers see
+// it.
+type Candidate struct {
+	Snapshot     *Snapshot
+	App          *Application
+	Component    *Component
+	Cluster      *topology.Cluster
+	ClusterIndex int
+	p            *problem
+	comp         int
+}
+
+// SiteRTT returns the RTT between the site and the candidate's cluster, measured
+// overrides first; ok is false when no route joins them.
+func (c *Candidate) SiteRTT(site string) (topology.Duration, bool) {
+	si, ok := c.Snapshot.Topology.SiteIndex(site)
+	if !ok {
+		return 0, false
+	}
+	d := c.p.rttSC(si, c.ClusterIndex)
+	return d, d >= 0
+}
+
+// Capacity returns the cluster's capacity for a resource, measured free capacity first.
+func (c *Candidate) Capacity(name topology.ResourceName) int64 {
+	d := c.p.dimIndex(name)
+	if d < 0 {
+		return 0
+	}
+	return c.p.capc[c.ClusterIndex][d]
+}
+
+var (
+	registryMu sync.RWMutex
+	// The built-in filters, registered before any package-level engine is built.
+	registry, builtins = func() (map[string]Filter, []string) {
+		r := map[string]Filter{}
+		var names []string
+		for _, f := range []Filter{allowedFilter{}, resourcesFilter{}, udpFilter{}, siteLatencyFilter{}} {
+			r[f.Name()] = f
+			names = append(names, f.Name())
+		}
+		return r, names
+	}()
+)
+
+// Register makes a filter available by its name to Options.FilterNames. It fails when
+// the name is taken.
+func Register(f Filter) error {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if _, dup := registry[f.Name()]; dup {
+		return fmt.Errorf("placement: a filter named %q is already registered", f.Name())
+	}
+	registry[f.Name()] = f
+	return nil
+}
+
+// Lookup returns the registered filter called name.
+func Lookup(name string) (Filter, bool) {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	f, ok := registry[name]
+	return f, ok
+}
+
+// Registered returns the names of the registered filters, sorted.
+func Registered() []string {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// BuiltinFilters returns the names of the built-in filters, in the order they run.
+func BuiltinFilters() []string { return slices.Clone(builtins) }
+
+// Compile-time checks that the built-ins are filters.
+var (
+	_ Filter = allowedFilter{}
+	_ Filter = resourcesFilter{}
+	_ Filter = udpFilter{}
+	_ Filter = siteLatencyFilter{}
+)
+
+// allowedFilter enforces Component.Allowed.
+type allowedFilter struct{}
+
+func (allowedFilter) Name() string { return "allowed" }
+
+func (allowedFilter) Filter(c *Candidate) string {
+	a, cl := &c.Component.Allowed, c.Cluster
+	switch {
+	case len(a.Clusters) > 0 && !slices.Contains(a.Clusters, cl.Name):
+		return fmt.Sprintf("not among the allowed clusters %s", strings.Join(a.Clusters, ", "))
+	case len(a.Tiers) > 0 && !slices.Contains(a.Tiers, cl.Tier):
+		return fmt.Sprintf("tier %s not allowed (allowed: %s)", cl.Tier, joinTiers(a.Tiers))
+	case len(a.Owners) > 0 && !slices.Contains(a.Owners, cl.Owner):
+		return fmt.Sprintf("owner %s not allowed (allowed: %s)", cl.Owner, strings.Join(a.Owners, ", "))
+	case len(a.Regions) > 0 && !slices.Contains(a.Regions, cl.Region):
+		return fmt.Sprintf("region %q not allowed (allowed: %s)", cl.Region, strings.Join(a.Regions, ", "))
+	}
+	return ""
+}
+
+func joinTiers(ts []topology.Tier) string {
+	s := make([]string, len(ts))
+	for i, t := range ts {
+		s[i] = string(t)
+	}
+	return strings.Join(s, ", ")
+}
+
+// resourcesFilter rules out clusters too small for one replica even when empty, and
+// clusters without a node pool that matches the selector and fits the replica.
+type resourcesFilter struct{}
+
+func (resourcesFilter) Name() string { return "resources" }
+
+func (resourcesFilter) Filter(c *Candidate) string {
+	p, k := c.p, c.comp
+	req := p.comps[k].req
+	for d, need := range req {
+		if need > 0 && need > p.capc[c.ClusterIndex][d] {
+			return fmt.Sprintf("needs %s %s, cluster has %s", fmtQty(p.dims[d], need), p.dims[d], fmtQty(p.dims[d], p.capc[c.ClusterIndex][d]))
+		}
+	}
+	pools := p.pools[c.ClusterIndex]
+	sel := c.Component.NodePool
+	if len(sel) == 0 && len(pools) == 0 {
+		return ""
+	}
+	if len(pools) == 0 {
+		return fmt.Sprintf("no node pools, and the component selects pools %s", fmtLabels(sel))
+	}
+	matched := false
+	for _, pl := range pools {
+		if !pl.matches(sel) {
+			continue
+		}
+		matched = true
+		if pl.fits(req, nil) {
+			return ""
+		}
+	}
+	if !matched {
+		return fmt.Sprintf("no node pool matches %s", fmtLabels(sel))
+	}
+	return "no matching node pool is large enough for one replica"
+}
+
+// udpFilter keeps components that face users over UDP (an exposed UDP port, or a UDP
+// flow to a site) on clusters that can expose UDP.
+type udpFilter struct{}
+
+func (udpFilter) Name() string { return "udp" }
+
+func (udpFilter) Filter(c *Candidate) string {
+	if c.Cluster.UDPExposure || !c.p.comps[c.comp].udpUser {
+		return ""
+	}
+	return "cannot expose UDP to users"
+}
+
+// siteLatencyFilter rules out clusters too far from the users: flows to a site with a
+// maximum RTT, and chains whose only component is this one.
+type siteLatencyFilter struct{}
+
+func (siteLatencyFilter) Name() string { return "site-latency" }
+
+func (siteLatencyFilter) Filter(c *Candidate) string {
+	p, ci := c.p, c.ClusterIndex
+	for _, sf := range p.comps[c.comp].siteFlows {
+		rtt := p.rttSC(sf.site, ci)
+		if rtt < 0 {
+			return fmt.Sprintf("no route to site %s", p.topo.SiteAt(sf.site).Name)
+		}
+		if sf.maxRTT > 0 && rtt > sf.maxRTT {
+			return fmt.Sprintf("flow to %s: RTT %s > max %s", p.topo.SiteAt(sf.site).Name, fmtMs(rtt), fmtMs(sf.maxRTT))
+		}
+	}
+	for _, ch := range p.comps[c.comp].soloChains {
+		lat, ok := p.chainLatencySolo(ch, c.comp, ci)
+		if !ok {
+			return fmt.Sprintf("chain %s: no route", p.chains[ch].name)
+		}
+		if lat > p.chains[ch].budget {
+			return fmt.Sprintf("chain %s %s > %s", p.chains[ch].name, fmtMs(lat), fmtMs(p.chains[ch].budget))
+		}
+	}
+	return ""
+}
+
+func fmtMs(d topology.Duration) string { return fmt.Sprintf("%.1fms", d.Ms()) }
+
+func fmtLabels(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + m[k]
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}

@@ -1,0 +1,239 @@
+package placement
+
+import (
+	"github.com/continuum-xr/continuum/topology"
+)
+
+// Snapshot is what the engine decides from: the topology and, optionally, measurements
+// that override its figures.
+type Snapshot struct {
+	Topology *topology.Topology
+	// RTT holds measured round-trip times between two clusters or a site and a cluster;
+	// they replace the topology's for that pair. Keys in either order (use MakePair).
+	RTT map[Pair]topology.Duration
+	// Free holds the measured free capacity of clusters; it replaces the topology's
+	// capacity for that cluster (listed resources only).
+	Free map[string]topology.ResourceList
+}
+
+// Pair is an unordered pair of endpoint names.
+type Pair struct{ A, B string }
+
+// MakePair returns the pair of a and b in canonical order.
+func MakePair(a, b string) Pair {
+	if a > b {
+		a, b = b, a
+	}
+	return Pair{a, b}
+}
+
+// Strategy selects the search.
+type Strategy string
+
+// Strategies.
+const (
+	// StrategyDefault places constructively in constraint-tightness order, backtracks
+	// when that fails, and improves the result by moves until no move helps.
+	StrategyDefault Strategy = "default"
+	// StrategyExact is branch and bound: it proves the optimum within MaxNodes search
+	// nodes, or says in Plan.Search that it stopped early.
+	StrategyExact Strategy = "exact"
+)
+
+// ReplaceMode says how to treat the current placement.
+type ReplaceMode string
+
+// Re-placement modes.
+const (
+	// Reoptimize searches afresh with the migration term and keeps the current placement
+	// unless the new one improves the objective by more than Hysteresis.
+	Reoptimize ReplaceMode = "reoptimize"
+	// Repair keeps every replica whose current cluster still satisfies every constraint
+	// and re-places only the others.
+	Repair ReplaceMode = "repair"
+)
+
+// Weights scale the terms of the objective (DESIGN.md section 3).
+type Weights struct {
+	// Network multiplies sum over flows of bandwidth (Gbit/s) x RTT (ms).
+	Network float64 `json:"network"`
+	// Compute multiplies sum over replicas of CPU cores x the cluster's price per core-hour.
+	Compute float64 `json:"compute"`
+	// Migration multiplies the state (GB) of replicas that move from the current placement.
+	Migration float64 `json:"migration"`
+}
+
+// DefaultWeights weighs every term 1.
+func DefaultWeights() Weights { return Weights{Network: 1, Compute: 1, Migration: 1} }
+
+// Request is one placement question: applications placed together against shared
+// capacity.
+type Request struct {
+	Apps []Application
+	// Current is the placement in force, for re-placement (Plan.Assignments of the last
+	// plan). Replicas it does not mention are new.
+	Current []Assignment
+	// Mode is Reoptimize when empty.
+	Mode ReplaceMode
+	// Hysteresis is the relative objective improvement (0.05 = 5%) below which
+	// Reoptimize keeps a feasible current placement.
+	Hysteresis float64
+	// Weights: nil means DefaultWeights.
+	Weights *Weights
+	// Strategy is StrategyDefault when empty.
+	Strategy Strategy
+	// MaxNodes bounds the exact strategy's search (and the default strategy's
+	// backtracking); zero means 1,000,000.
+	MaxNodes int
+	// Explain sets how much explanation the plan carries; zero is ExplainAuto.
+	Explain ExplainLevel
+}
+
+// ExplainLevel sets how much a plan explains.
+type ExplainLevel int
+
+// Explanation levels.
+const (
+	// ExplainAuto explains every cluster for every replica when that is at most a
+	// million checks, else ExplainChosen.
+	ExplainAuto ExplainLevel = iota
+	// ExplainFull: every cluster of every replica, with reasons and scores.
+	ExplainFull
+	// ExplainChosen: the chosen cluster and the runner-up, plus counts of the reasons.
+	ExplainChosen
+	// ExplainNone: no per-replica explanation (chains, flows and utilisation stay).
+	ExplainNone
+)
+
+// Assignment places one replica.
+type Assignment struct {
+	App       string `json:"app"`
+	Component string `json:"component"`
+	Replica   int    `json:"replica"`
+	Cluster   string `json:"cluster"`
+	NodePool  string `json:"nodePool,omitempty"`
+}
+
+// Plan is the engine's answer.
+type Plan struct {
+	// Feasible is false when some replica could not be placed (Place then also returns
+	// an *UnplaceableError); unplaced replicas have an empty Cluster.
+	Feasible    bool          `json:"feasible"`
+	Assignments []Assignment  `json:"assignments"`
+	Objective   Objective     `json:"objective"`
+	Flows       []FlowResult  `json:"flows,omitempty"`
+	Chains      []ChainResult `json:"chains,omitempty"`
+	Links       []Utilisation `json:"links,omitempty"`
+	Uplinks     []Utilisation `json:"uplinks,omitempty"`
+	Clusters    []ClusterLoad `json:"clusters"`
+	// Moves counts replicas placed on another cluster than in Request.Current.
+	Moves        int           `json:"moves"`
+	Explanations []Explanation `json:"explanations,omitempty"`
+	Search       SearchStats   `json:"search"`
+}
+
+// Objective is the plan's cost, by term, weights applied.
+type Objective struct {
+	Total     float64 `json:"total"`
+	Network   float64 `json:"network"`
+	Compute   float64 `json:"compute"`
+	Migration float64 `json:"migration"`
+	// Plugins holds the weighted totals of scorer plugins, by name.
+	Plugins map[string]float64 `json:"plugins,omitempty"`
+}
+
+// FlowResult is how one flow fares: its worst replica pair.
+type FlowResult struct {
+	App         string             `json:"app"`
+	Flow        int                `json:"flow"`
+	From        string             `json:"from"`
+	To          string             `json:"to"`
+	FromCluster string             `json:"fromCluster,omitempty"`
+	ToCluster   string             `json:"toCluster,omitempty"`
+	RTT         topology.Duration  `json:"rtt"`
+	MaxRTT      topology.Duration  `json:"maxRTT,omitempty"`
+	Bandwidth   topology.Bandwidth `json:"bandwidth"`
+}
+
+// ChainResult is a chain's latency against its budget, hop by hop.
+type ChainResult struct {
+	App    string            `json:"app"`
+	Name   string            `json:"name"`
+	Budget topology.Duration `json:"budget"`
+	Used   topology.Duration `json:"used"`
+	Hops   []ChainHop        `json:"hops"`
+}
+
+// ChainHop is one term of a chain's latency: half the RTT between two consecutive
+// elements (worst replica pair), or a component's processing time.
+type ChainHop struct {
+	From    string            `json:"from"`
+	To      string            `json:"to,omitempty"`
+	Where   string            `json:"where"` // "cluster-a -> cluster-b", or the cluster that processes
+	Latency topology.Duration `json:"latency"`
+}
+
+// Utilisation is the load on a link or uplink.
+type Utilisation struct {
+	Name     string             `json:"name"`
+	Used     topology.Bandwidth `json:"used"`
+	Capacity topology.Bandwidth `json:"capacity"`
+	Fraction float64            `json:"fraction"`
+}
+
+// ClusterLoad is what the plan puts on a cluster, per resource, in the quantities'
+// units (CPU cores, memory bytes, GPUs).
+type ClusterLoad struct {
+	Cluster  string             `json:"cluster"`
+	Replicas int                `json:"replicas"`
+	Used     map[string]float64 `json:"used"`
+	Capacity map[string]float64 `json:"capacity"`
+}
+
+// Explanation says why a replica went where it did.
+type Explanation struct {
+	App       string `json:"app"`
+	Component string `json:"component"`
+	Replica   int    `json:"replica"`
+	Chosen    string `json:"chosen,omitempty"`
+	// ChosenScore and RunnerUp break the cost down for the chosen cluster and the best
+	// feasible alternative.
+	ChosenScore *Score `json:"chosenScore,omitempty"`
+	RunnerUp    *Score `json:"runnerUp,omitempty"`
+	// RuledOut lists each cluster that could not take the replica and why (with
+	// ExplainFull), in cluster order.
+	RuledOut []Rejection `json:"ruledOut,omitempty"`
+	// Reasons counts the ruled-out clusters by constraint.
+	Reasons map[string]int `json:"reasons,omitempty"`
+}
+
+// Score is the cost of one replica on one cluster, others fixed, by term.
+type Score struct {
+	Cluster   string             `json:"cluster"`
+	Total     float64            `json:"total"`
+	Network   float64            `json:"network"`
+	Compute   float64            `json:"compute"`
+	Migration float64            `json:"migration"`
+	Plugins   map[string]float64 `json:"plugins,omitempty"`
+}
+
+// Rejection is one cluster ruled out for one replica.
+type Rejection struct {
+	Cluster    string `json:"cluster"`
+	Constraint string `json:"constraint"`
+	Reason     string `json:"reason"`
+}
+
+// SearchStats says how the plan was found.
+type SearchStats struct {
+	Strategy Strategy `json:"strategy"`
+	Nodes    int      `json:"nodes"`
+	// Optimal is true when the exact strategy proved the plan optimal.
+	Optimal bool `json:"optimal"`
+	// StoppedEarly is true when a node limit or the context ended the search.
+	StoppedEarly bool `json:"stoppedEarly,omitempty"`
+	// Improvements counts the moves local search made.
+	Improvements int `json:"improvements"`
+	// KeptCurrent is true when Reoptimize kept the current placement (hysteresis).
+	KeptCurrent bool `json:"keptCurrent,omitempty"`
+}
