@@ -18,6 +18,7 @@ var (
 	NotReady      = &Kind{"not ready"}
 	Stale         = &Kind{"stale"}
 	NoData        = &Kind{"no data"}
+	Unplaceable   = &Kind{"unplaceable"}
 )
 
 // Error returns the kind's name.
@@ -46,6 +47,18 @@ func (s *Sentinel) Is(target error) bool {
 		return t == s.kind
 	case *Sentinel:
 		return t.kind == s.kind
+	}
+	return false
+}
+
+// IsKind reports whether target is the kind k or a sentinel of kind k. Error types
+// that belong to a kind use it in their Is method.
+func IsKind(target error, k *Kind) bool {
+	switch t := target.(type) {
+	case *Kind:
+		return t == k
+	case *Sentinel:
+		return t.kind == k
 	}
 	return false
 }

@@ -17,7 +17,7 @@ import (
 // ErrBinariesMissing reports that a test binary (kube-apiserver, etcd, prometheus or
 // promtool) has not been built into the tool cache. Errors returned by [Binary],
 // [Start] and [StartPrometheus] wrap it; `make tools` fixes it.
-var ErrBinariesMissing = errors.New("testenv: test binaries missing; run `make tools`")
+var ErrBinariesMissing = errors.New("test binaries missing; run `make tools`")
 
 // EnvToolsDir is the environment variable that overrides the tool cache root.
 const EnvToolsDir = "CONTINUUM_TOOLS_DIR"
