@@ -137,41 +137,45 @@ func (sr *search) construct(order []int, st *state) *state {
 	return st
 }
 
-// improve moves instances (with their co-located partners) to cheaper feasible
-// clusters until no move improves the objective.
+// improve runs local search over the movable instances until no move lowers the
+// objective: single moves (an instance with its co-located partners), neighbourhood
+// moves (an instance with the components it exchanges traffic with, all to one
+// cluster), and swaps of two instances (on instances of at most swapLimit replicas).
 func (sr *search) improve(st *state, movable []int) {
 	p := sr.p
+	const swapLimit = 400
+	isMovable := make([]bool, len(p.insts))
+	for _, i := range movable {
+		isMovable[i] = true
+	}
 	for pass := 0; pass < 100; pass++ {
 		improved := false
 		for n, i := range movable {
-			if n%256 == 0 && sr.ctx.Err() != nil {
+			if n%64 == 0 && sr.ctx.Err() != nil {
 				return
 			}
 			if st.at[i] < 0 || sr.leaderOf(i) != i {
 				continue
 			}
 			group := sr.group(i)
-			cur := st.at[i]
-			for _, j := range group {
-				st.unplace(j)
-			}
-			curCost := sr.groupCost(st, group, cur)
-			best, bestc := curCost, cur
-			for _, c32 := range p.comps[p.insts[i].comp].cand {
-				c := int(c32)
-				if c == cur {
-					continue
-				}
-				if gc := sr.groupCost(st, group, c); better(gc, best) && sr.groupFits(st, group, c) {
-					best, bestc = gc, c
-				}
-			}
-			for _, j := range group {
-				st.place(j, bestc)
-			}
-			if bestc != cur {
+			if sr.bestUniform(st, group) {
 				improved = true
-				sr.improvements++
+			}
+			if nb := sr.neighbourhood(st, i, isMovable); len(nb) > len(group) && sr.bestUniform(st, nb) {
+				improved = true
+			}
+		}
+		if len(movable) <= swapLimit {
+			for x, i := range movable {
+				if sr.ctx.Err() != nil {
+					return
+				}
+				for _, j := range movable[x+1:] {
+					if st.at[i] >= 0 && st.at[j] >= 0 && st.at[i] != st.at[j] && len(sr.group(i)) == 1 && len(sr.group(j)) == 1 &&
+						sr.try(st, []int{i, j}, []int{st.at[j], st.at[i]}) {
+						improved = true
+					}
+				}
 			}
 		}
 		if !improved {
@@ -180,53 +184,131 @@ func (sr *search) improve(st *state, movable []int) {
 	}
 }
 
-// group returns instance i and the replicas co-located with it (same replica index).
-func (sr *search) group(i int) []int {
+// neighbourhood returns i's group plus the groups of the movable instances it shares
+// flows with, at most 8 instances.
+func (sr *search) neighbourhood(st *state, i int, movable []bool) []int {
 	p := sr.p
-	in := &p.insts[i]
-	g := []int{i}
-	for _, o := range p.comps[in.comp].coLocate {
-		g = append(g, p.comps[o].first+in.rep)
+	out := sr.group(i)
+	for _, pid := range p.insts[i].pairs {
+		fp := &p.pairs[pid]
+		if fp.b < 0 {
+			continue
+		}
+		o := fp.b
+		if o == i {
+			o = fp.a
+		}
+		if !movable[o] || st.at[o] < 0 || slices.Contains(out, o) {
+			continue
+		}
+		g := sr.group(o)
+		if len(out)+len(g) > 8 || slices.ContainsFunc(g, func(j int) bool { return st.at[j] < 0 }) {
+			continue
+		}
+		for _, j := range g {
+			if !slices.Contains(out, j) {
+				out = append(out, j)
+			}
+		}
 	}
-	return g
+	return out
 }
 
-// leaderOf returns the instance that moves a co-location group: the lowest index.
-func (sr *search) leaderOf(i int) int {
-	return slices.Min(sr.group(i))
+// bestUniform moves the members to the one cluster (a candidate of every member) that
+// lowers the objective most; it reports whether it moved them.
+func (sr *search) bestUniform(st *state, members []int) bool {
+	p := sr.p
+	old := make([]int, len(members))
+	oldPool := make([]int, len(members))
+	for k, j := range members {
+		old[k], oldPool[k] = st.at[j], st.pool[j]
+	}
+	for _, j := range members {
+		st.unplace(j)
+	}
+	best := sr.setCost(st, members, old)
+	target := make([]int, len(members))
+	bestc := -1
+	for _, c32 := range p.comps[p.insts[members[0]].comp].cand {
+		c := int(c32)
+		same := true
+		for k, j := range members {
+			target[k] = c
+			same = same && old[k] == c
+			if k > 0 && !slices.Contains(p.comps[p.insts[j].comp].cand, c32) {
+				same = true // not a candidate of every member: skip
+				break
+			}
+		}
+		if same {
+			continue
+		}
+		if cc := sr.setCost(st, members, target); better(cc, best) && sr.setFits(st, members, target) {
+			best, bestc = cc, c
+		}
+	}
+	if bestc < 0 {
+		for k, j := range members {
+			st.restore(j, old[k], oldPool[k])
+		}
+		return false
+	}
+	for _, j := range members {
+		st.place(j, bestc)
+	}
+	sr.improvements++
+	return true
 }
 
-// groupCost is the cost of placing the group on c, one after the other.
-func (sr *search) groupCost(st *state, group []int, c int) float64 {
-	if len(group) == 1 {
-		return st.cost(group[0], c).total()
+// try moves members to target if that is feasible and lowers the objective.
+func (sr *search) try(st *state, members, target []int) bool {
+	old := make([]int, len(members))
+	oldPool := make([]int, len(members))
+	for k, j := range members {
+		old[k], oldPool[k] = st.at[j], st.pool[j]
 	}
+	for _, j := range members {
+		st.unplace(j)
+	}
+	if better(sr.setCost(st, members, target), sr.setCost(st, members, old)) && sr.setFits(st, members, target) {
+		for k, j := range members {
+			st.place(j, target[k])
+		}
+		sr.improvements++
+		return true
+	}
+	for k, j := range members {
+		st.restore(j, old[k], oldPool[k])
+	}
+	return false
+}
+
+// setCost is the cost of placing the (unplaced) members on target, one after the
+// other, so flows among them count once.
+func (sr *search) setCost(st *state, members, target []int) float64 {
 	total := 0.0
-	var placed []int
-	for _, j := range group {
-		total += st.cost(j, c).total()
-		st.at[j] = c // cost only: count pair costs inside the group once
-		placed = append(placed, j)
+	for k, j := range members {
+		total += st.cost(j, target[k]).total()
+		st.at[j] = target[k]
 	}
-	for _, j := range placed {
+	for _, j := range members {
 		st.at[j] = -1
 	}
 	return total
 }
 
-// groupFits reports whether the whole group can move to c.
-func (sr *search) groupFits(st *state, group []int, c int) bool {
-	var placed []int
-	ok := true
-	for _, j := range group {
-		if fits, _ := st.check(j, c, false); !fits {
+// setFits reports whether the (unplaced) members can all go to target.
+func (sr *search) setFits(st *state, members, target []int) bool {
+	n, ok := 0, true
+	for k, j := range members {
+		if fits, _ := st.check(j, target[k], false); !fits {
 			ok = false
 			break
 		}
-		st.place(j, c)
-		placed = append(placed, j)
+		st.place(j, target[k])
+		n++
 	}
-	for _, j := range placed {
+	for _, j := range members[:n] {
 		st.unplace(j)
 	}
 	return ok
@@ -368,3 +450,17 @@ func (sr *search) repair(order []int) *state {
 	}
 	return sr.construct(order, st)
 }
+
+// group returns instance i and the replicas co-located with it (same replica index).
+func (sr *search) group(i int) []int {
+	p := sr.p
+	in := &p.insts[i]
+	g := []int{i}
+	for _, o := range p.comps[in.comp].coLocate {
+		g = append(g, p.comps[o].first+in.rep)
+	}
+	return g
+}
+
+// leaderOf returns the instance that moves a co-location group: the lowest index.
+func (sr *search) leaderOf(i int) int { return slices.Min(sr.group(i)) }

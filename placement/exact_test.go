@@ -1,0 +1,149 @@
+package placement_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/continuum-xr/continuum/placement"
+	"github.com/continuum-xr/continuum/placement/placementtest"
+	"github.com/continuum-xr/continuum/topology"
+)
+
+func place(t *testing.T, in placementtest.Instance, s placement.Strategy) (*placement.Plan, error) {
+	t.Helper()
+	req := in.Request()
+	req.Strategy = s
+	req.Explain = placement.ExplainNone
+	return placement.Place(context.Background(), in.Snapshot(), req)
+}
+
+// TestExactAgreesWithBruteForce checks the exact strategy against exhaustive enumeration
+// judged by the independent oracle, on tiny instances of every shape.
+func TestExactAgreesWithBruteForce(t *testing.T) {
+	checked, infeasible := 0, 0
+	for seed := uint64(1); seed <= 24; seed++ {
+		shape := []placementtest.Shape{placementtest.XRChain, placementtest.Star, placementtest.DAG}[seed%3]
+		in := placementtest.Generate(seed, placementtest.GenOptions{Clusters: 4, Components: 4, Shape: shape, Load: 0.5})
+		o := oracle{topo: in.Topology, apps: in.Apps, w: placement.DefaultWeights()}
+		if n := countReplicas(in.Apps); n > 7 {
+			continue // 4^7 assignments is the most we enumerate
+		}
+		found, best := o.bruteForce()
+		plan, err := place(t, in, placement.StrategyExact)
+		checked++
+		if !found {
+			infeasible++
+			if !errors.Is(err, placement.ErrUnplaceable) {
+				t.Errorf("%s: brute force finds nothing feasible, engine says %v", in.Name, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: brute force optimum %.6f, engine: %v", in.Name, best, err)
+			continue
+		}
+		ok, cost, why := o.evaluate(assignmentOf(plan))
+		if !ok {
+			t.Errorf("%s: exact plan is infeasible for the oracle (%s)", in.Name, why)
+			continue
+		}
+		if math.Abs(cost-plan.Objective.Total) > 1e-6*(1+cost) {
+			t.Errorf("%s: plan objective %.6f, oracle %.6f", in.Name, plan.Objective.Total, cost)
+		}
+		if math.Abs(cost-best) > 1e-6*(1+best) {
+			t.Errorf("%s: exact %.6f, brute-force optimum %.6f", in.Name, cost, best)
+		}
+		if !plan.Search.Optimal {
+			t.Errorf("%s: exact search did not claim optimality (nodes %d)", in.Name, plan.Search.Nodes)
+		}
+	}
+	if checked < 15 {
+		t.Fatalf("only %d instances checked", checked)
+	}
+	t.Logf("%d instances checked against brute force, %d infeasible", checked, infeasible)
+}
+
+func countReplicas(apps []placement.Application) int {
+	n := 0
+	for _, a := range apps {
+		for _, c := range a.Components {
+			n += max(c.Replicas, 1)
+		}
+	}
+	return n
+}
+
+// TestQualityDefaultVersusExact is the quality gate of the default strategy: over 60
+// generated instances (at most 30 clusters and 50 components), the gap to the exact
+// optimum has median <= 1% and p95 <= 5%, and the default strategy never reports
+// infeasible when exact finds a placement.
+func TestQualityDefaultVersusExact(t *testing.T) {
+	if testing.Short() {
+		t.Skip("quality test: skipped in -short")
+	}
+	var gaps []float64
+	proved := 0
+	for seed := uint64(1); seed <= 60; seed++ {
+		shape := []placementtest.Shape{placementtest.XRChain, placementtest.Star, placementtest.DAG}[seed%3]
+		opts := placementtest.GenOptions{Clusters: 6 + int(seed%25), Components: 4 + int(seed%12), Shape: shape, Planted: seed%2 == 0}
+		in := placementtest.Generate(seed, opts)
+		req := in.Request()
+		req.Strategy, req.MaxNodes, req.Explain = placement.StrategyExact, 200_000, placement.ExplainNone
+		exact, errExact := placement.Place(context.Background(), in.Snapshot(), req)
+		def, errDef := place(t, in, placement.StrategyDefault)
+		switch {
+		case errExact != nil && errors.Is(errExact, placement.ErrUnplaceable) && exact.Search.StoppedEarly:
+			continue // exact could not decide within its limit
+		case errExact != nil:
+			if errDef == nil {
+				t.Errorf("%s: default found a plan, exact did not: %v", in.Name, errExact)
+			}
+			continue
+		case errDef != nil:
+			t.Errorf("%s: exact found %.4f, default says %v", in.Name, exact.Objective.Total, errDef)
+			continue
+		}
+		if exact.Search.Optimal {
+			proved++
+		}
+		gap := 0.0
+		if exact.Objective.Total > 0 {
+			gap = (def.Objective.Total - exact.Objective.Total) / exact.Objective.Total
+		}
+		if gap < -1e-9 && exact.Search.Optimal {
+			t.Errorf("%s: default %.6f beats the proven optimum %.6f", in.Name, def.Objective.Total, exact.Objective.Total)
+		}
+		if gap > 0.05 {
+			t.Logf("%s: gap %.2f%% (default %.4f, exact %.4f)", in.Name, 100*gap, def.Objective.Total, exact.Objective.Total)
+		}
+		gaps = append(gaps, max(gap, 0))
+	}
+	if len(gaps) < 50 {
+		t.Fatalf("only %d comparable instances, want >= 50", len(gaps))
+	}
+	slices.Sort(gaps)
+	median, p95 := gaps[len(gaps)/2], gaps[int(math.Ceil(0.95*float64(len(gaps))))-1]
+	t.Logf("default vs exact over %d instances (%d proven optimal): median gap %.3f%%, p95 %.3f%%, max %.3f%%",
+		len(gaps), proved, 100*median, 100*p95, 100*gaps[len(gaps)-1])
+	if median > 0.01 || p95 > 0.05 {
+		t.Errorf("quality below target: median gap %.3f%% (<= 1%%), p95 %.3f%% (<= 5%%)", 100*median, 100*p95)
+	}
+}
+
+func TestExactStopsEarlyAndSaysSo(t *testing.T) {
+	in := placementtest.Generate(3, placementtest.GenOptions{Clusters: 30, Components: 40, Shape: placementtest.DAG})
+	req := in.Request()
+	req.Strategy, req.MaxNodes, req.Explain = placement.StrategyExact, 50, placement.ExplainNone
+	plan, err := placement.Place(context.Background(), in.Snapshot(), req)
+	if err != nil && !errors.Is(err, placement.ErrUnplaceable) {
+		t.Fatal(err)
+	}
+	if !plan.Search.StoppedEarly || plan.Search.Optimal {
+		t.Errorf("with 50 nodes: stoppedEarly=%v optimal=%v, want true/false", plan.Search.StoppedEarly, plan.Search.Optimal)
+	}
+	_ = fmt.Sprint(topology.Gbps)
+}
