@@ -92,7 +92,9 @@ func UDPPort(port int) Option {
 }
 
 // State sets the state size.
-func State(q string) Option { return func(c *placement.Component) { c.StateSize = resource.MustParse(q) } }
+func State(q string) Option {
+	return func(c *placement.Component) { c.StateSize = resource.MustParse(q) }
+}
 
 // Flow adds a flow.
 func (b *App) Flow(from, to string, bw topology.Bandwidth, maxRTT topology.Duration) *App {
