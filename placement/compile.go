@@ -41,8 +41,9 @@ type problem struct {
 	accessAt []int // first access resource of each site
 	routes   map[int64][]int32
 
-	scorers []WeightedScorer
-	filters []Filter
+	scorers  []WeightedScorer
+	filters  []Filter
+	clusters []topology.Cluster // by index
 }
 
 type pool struct {
@@ -85,8 +86,14 @@ type comp struct {
 	udpUser    bool
 	siteFlows  []siteFlow
 	soloChains []int // chains whose only component is this one
-	cand       []int32
-	static     []float64 // static cost per candidate: compute + scorers + site flows
+	// cand lists the clusters the filters allow, cheapest static cost first (ties by
+	// index); static is that cost (compute + scorers + flows to sites), a lower bound
+	// of the replica's cost on the cluster. allowed[c] says whether c is a candidate.
+	cand    []int32
+	static  []float64
+	allowed []bool
+	// filtered counts the clusters each filter ruled out.
+	filtered map[string]int
 	coLocate   []int     // component indices
 	anti       []int
 }
@@ -304,8 +311,9 @@ func (p *problem) compileResources() {
 	p.capc = make([][]int64, p.n)
 	p.pools = make([][]pool, p.n)
 	p.price = make([]float64, p.n)
+	p.clusters = p.topo.Clusters()
 	for i := range p.n {
-		c := p.topo.ClusterAt(i)
+		c := p.clusters[i]
 		p.capc[i] = vec(c.Capacity)
 		if free, ok := p.snap.Free[c.Name]; ok {
 			for d, name := range p.dims {

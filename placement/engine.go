@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -100,20 +101,67 @@ func (e *Engine) Place(ctx context.Context, snap *Snapshot, req *Request) (*Plan
 // candidates.
 func (e *Engine) filter(p *problem) {
 	p.filters = e.filters
+	st := newState(p)
+	var cand Candidate
 	for k := range p.comps {
+		comp := &p.comps[k]
+		comp.allowed = make([]bool, p.n)
+		comp.filtered = map[string]int{}
 		for c := range p.n {
-			if p.ruledOut(k, c) == nil {
-				p.comps[k].cand = append(p.comps[k].cand, int32(c))
+			p.setCandidate(&cand, k, c)
+			if name := p.firstRejection(&cand); name != "" {
+				comp.filtered[name]++
+				continue
 			}
+			comp.allowed[c] = true
+			comp.cand = append(comp.cand, int32(c))
 		}
+		comp.static = make([]float64, len(comp.cand))
+		for n, c := range comp.cand {
+			comp.static[n] = st.staticCost(comp.first, int(c), false).total()
+		}
+		idx := make([]int, len(comp.cand))
+		for n := range idx {
+			idx[n] = n
+		}
+		slices.SortFunc(idx, func(a, b int) int {
+			return cmp.Or(cmp.Compare(comp.static[a], comp.static[b]), cmp.Compare(comp.cand[a], comp.cand[b]))
+		})
+		cs, ss := make([]int32, len(idx)), make([]float64, len(idx))
+		for n, j := range idx {
+			cs[n], ss[n] = comp.cand[j], comp.static[j]
+		}
+		comp.cand, comp.static = cs, ss
 	}
 }
 
-// ruledOut returns the first filter that rules component k out of cluster c.
-func (p *problem) ruledOut(k, c int) *violation {
-	cand := p.candidate(k, c)
+// fastFilter is implemented by the built-in filters: a check without formatting the
+// reason, for the filter pass.
+type fastFilter interface{ ok(c *Candidate) bool }
+
+// firstRejection returns the name of the first filter that rejects the candidate.
+func (p *problem) firstRejection(cand *Candidate) string {
 	for _, f := range p.filters {
-		if r := f.Filter(cand); r != "" {
+		if ff, isFast := f.(fastFilter); isFast {
+			if !ff.ok(cand) {
+				return f.Name()
+			}
+			continue
+		}
+		if f.Filter(cand) != "" {
+			return f.Name()
+		}
+	}
+	return ""
+}
+
+// ruledOut returns the first filter that rules component k out of cluster c, with its
+// reason.
+func (p *problem) ruledOut(k, c int) *violation {
+	var cand Candidate
+	p.setCandidate(&cand, k, c)
+	for _, f := range p.filters {
+		if r := f.Filter(&cand); r != "" {
 			return &violation{constraint: f.Name(), reason: r}
 		}
 	}

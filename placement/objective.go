@@ -9,7 +9,7 @@ func (p *problem) objective(st *state) costParts {
 		if c < 0 {
 			continue
 		}
-		cp := st.staticCost(i, c)
+		cp := st.staticCost(i, c, true)
 		total.network += cp.network
 		total.compute += cp.compute
 		total.migration += cp.migration

@@ -32,12 +32,14 @@ func (p *problem) plan(st *state, stats SearchStats) *Plan {
 	pl.Objective = Objective{Total: obj.total(), Network: obj.network, Compute: obj.compute, Migration: obj.migration}
 	if len(p.scorers) > 0 {
 		pl.Objective.Plugins = map[string]float64{}
+		var cand Candidate
 		for i, c := range st.at {
 			if c < 0 {
 				continue
 			}
+			p.setCandidate(&cand, p.insts[i].comp, c)
 			for _, sc := range p.scorers {
-				pl.Objective.Plugins[sc.Scorer.Name()] += sc.Weight * sc.Scorer.Score(p.candidate(p.insts[i].comp, c))
+				pl.Objective.Plugins[sc.Scorer.Name()] += sc.Weight * sc.Scorer.Score(&cand)
 			}
 		}
 	}
@@ -168,67 +170,77 @@ func (p *problem) chainResults(st *state) []ChainResult {
 	return out
 }
 
+// fullExplainLimit is the number of replica x cluster checks up to which ExplainAuto
+// explains every cluster.
+const fullExplainLimit = 20_000
+
 // explain builds the per-replica explanations, others fixed at their final clusters.
+// ExplainFull examines every cluster; ExplainChosen takes the filters' counts from the
+// filter pass and checks candidates in order of static cost only until the runner-up is
+// found (a cheaper candidate that fails is counted; dearer ones are not examined).
 func (p *problem) explain(st *state) []Explanation {
 	level := p.req.Explain
 	if level == ExplainAuto {
 		level = ExplainFull
-		if len(p.insts)*p.n > 1_000_000 {
+		if len(p.insts)*p.n > fullExplainLimit {
 			level = ExplainChosen
 		}
 	}
 	if level == ExplainNone {
 		return nil
 	}
-	var out []Explanation
+	out := make([]Explanation, 0, len(p.insts))
 	for i, in := range p.insts {
 		k := &p.comps[in.comp]
 		e := Explanation{App: p.req.Apps[k.app].Metadata.Name, Component: k.c.Name, Replica: in.rep, Reasons: map[string]int{}}
 		cur, pool := st.at[i], st.pool[i]
 		if cur >= 0 {
-			e.Chosen = p.topo.ClusterAt(cur).Name
+			e.Chosen = p.clusters[cur].Name
 			st.unplace(i)
 		}
-		var runner *Score
-		consider := func(c int) {
-			if c == cur {
-				return
+		reject := func(c int, v violation) {
+			e.Reasons[v.constraint]++
+			if level == ExplainFull {
+				e.RuledOut = append(e.RuledOut, Rejection{Cluster: p.clusters[c].Name, Constraint: v.constraint, Reason: v.reason})
 			}
-			if !slices.Contains(k.cand, int32(c)) {
-				if level == ExplainFull {
-					v := p.ruledOut(in.comp, c)
-					e.RuledOut = append(e.RuledOut, Rejection{Cluster: p.topo.ClusterAt(c).Name, Constraint: v.constraint, Reason: v.reason})
+		}
+		if level == ExplainFull {
+			for c := range p.n {
+				if c == cur {
+					continue
+				}
+				if !k.allowed[c] {
+					reject(c, *p.ruledOut(in.comp, c))
+					continue
+				}
+				if ok, v := st.check(i, c, true); !ok {
+					reject(c, v)
+				} else if s := p.score(st, i, c); e.RunnerUp == nil || better(s.Total, e.RunnerUp.Total) {
+					e.RunnerUp = s
+				}
+			}
+		} else {
+			for name, n := range k.filtered {
+				e.Reasons[name] += n
+			}
+			for n, c32 := range k.cand {
+				c := int(c32)
+				if c == cur {
+					continue
+				}
+				if e.RunnerUp != nil && !better(k.static[n], e.RunnerUp.Total) {
+					break
+				}
+				if ok, v := st.check(i, c, false); !ok {
 					e.Reasons[v.constraint]++
+				} else if s := p.score(st, i, c); e.RunnerUp == nil || better(s.Total, e.RunnerUp.Total) {
+					e.RunnerUp = s
 				}
-				return
 			}
-			ok, v := st.check(i, c, true)
-			if !ok {
-				if level == ExplainFull {
-					e.RuledOut = append(e.RuledOut, Rejection{Cluster: p.topo.ClusterAt(c).Name, Constraint: v.constraint, Reason: v.reason})
-				}
-				e.Reasons[v.constraint]++
-				return
-			}
-			if s := p.score(st, i, c); runner == nil || better(s.Total, runner.Total) {
-				runner = s
-			}
-		}
-		for c := range p.n {
-			consider(c)
-		}
-		if level != ExplainFull {
-			e.Reasons["filters"] = p.n - len(k.cand) - boolInt(cur >= 0 && !slices.Contains(k.cand, int32(cur)))
 		}
 		if cur >= 0 {
 			e.ChosenScore = p.score(st, i, cur)
 			st.restore(i, cur, pool)
-		}
-		e.RunnerUp = runner
-		if len(e.Reasons) == 0 || e.Reasons["filters"] == 0 && len(e.Reasons) == 1 {
-			if e.Reasons["filters"] == 0 {
-				delete(e.Reasons, "filters")
-			}
 		}
 		if len(e.Reasons) == 0 {
 			e.Reasons = nil
@@ -238,20 +250,15 @@ func (p *problem) explain(st *state) []Explanation {
 	return out
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 func (p *problem) score(st *state, i, c int) *Score {
 	cp := st.cost(i, c)
 	s := &Score{Cluster: p.topo.ClusterAt(c).Name, Total: cp.total(), Network: cp.network, Compute: cp.compute, Migration: cp.migration}
 	if len(p.scorers) > 0 {
 		s.Plugins = map[string]float64{}
+		var cand Candidate
+		p.setCandidate(&cand, p.insts[i].comp, c)
 		for _, sc := range p.scorers {
-			s.Plugins[sc.Scorer.Name()] = sc.Weight * sc.Scorer.Score(p.candidate(p.insts[i].comp, c))
+			s.Plugins[sc.Scorer.Name()] = sc.Weight * sc.Scorer.Score(&cand)
 		}
 	}
 	return s
@@ -331,7 +338,7 @@ func (p *problem) unplaceable(st *state, plan *Plan) error {
 		counts := map[string]int{}
 		for c := range p.n {
 			var v violation
-			if !slices.Contains(k.cand, int32(c)) {
+			if !k.allowed[c] {
 				v = *p.ruledOut(in.comp, c)
 			} else if ok, vv := st.check(i, c, true); !ok {
 				v = vv

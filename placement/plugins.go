@@ -126,12 +126,25 @@ var (
 	_ Filter = resourcesFilter{}
 	_ Filter = udpFilter{}
 	_ Filter = siteLatencyFilter{}
+
+	_ fastFilter = allowedFilter{}
+	_ fastFilter = resourcesFilter{}
+	_ fastFilter = udpFilter{}
+	_ fastFilter = siteLatencyFilter{}
 )
 
 // allowedFilter enforces Component.Allowed.
 type allowedFilter struct{}
 
 func (allowedFilter) Name() string { return "allowed" }
+
+func (f allowedFilter) ok(c *Candidate) bool {
+	a, cl := &c.Component.Allowed, c.Cluster
+	return (len(a.Clusters) == 0 || slices.Contains(a.Clusters, cl.Name)) &&
+		(len(a.Tiers) == 0 || slices.Contains(a.Tiers, cl.Tier)) &&
+		(len(a.Owners) == 0 || slices.Contains(a.Owners, cl.Owner)) &&
+		(len(a.Regions) == 0 || slices.Contains(a.Regions, cl.Region))
+}
 
 func (allowedFilter) Filter(c *Candidate) string {
 	a, cl := &c.Component.Allowed, c.Cluster
@@ -161,6 +174,26 @@ func joinTiers(ts []topology.Tier) string {
 type resourcesFilter struct{}
 
 func (resourcesFilter) Name() string { return "resources" }
+
+func (f resourcesFilter) ok(c *Candidate) bool {
+	p := c.p
+	req := p.comps[c.comp].req
+	for d, need := range req {
+		if need > 0 && need > p.capc[c.ClusterIndex][d] {
+			return false
+		}
+	}
+	pools, sel := p.pools[c.ClusterIndex], c.Component.NodePool
+	if len(pools) == 0 {
+		return len(sel) == 0
+	}
+	for _, pl := range pools {
+		if pl.matches(sel) && pl.fits(req, nil) {
+			return true
+		}
+	}
+	return false
+}
 
 func (resourcesFilter) Filter(c *Candidate) string {
 	p, k := c.p, c.comp
@@ -200,6 +233,8 @@ type udpFilter struct{}
 
 func (udpFilter) Name() string { return "udp" }
 
+func (f udpFilter) ok(c *Candidate) bool { return f.Filter(c) == "" }
+
 func (udpFilter) Filter(c *Candidate) string {
 	if c.Cluster.UDPExposure || !c.p.comps[c.comp].udpUser {
 		return ""
@@ -212,6 +247,21 @@ func (udpFilter) Filter(c *Candidate) string {
 type siteLatencyFilter struct{}
 
 func (siteLatencyFilter) Name() string { return "site-latency" }
+
+func (siteLatencyFilter) ok(c *Candidate) bool {
+	p, ci := c.p, c.ClusterIndex
+	for _, sf := range p.comps[c.comp].siteFlows {
+		if rtt := p.rttSC(sf.site, ci); rtt < 0 || sf.maxRTT > 0 && rtt > sf.maxRTT {
+			return false
+		}
+	}
+	for _, ch := range p.comps[c.comp].soloChains {
+		if lat, ok := p.chainLatencySolo(ch, c.comp, ci); !ok || lat > p.chains[ch].budget {
+			return false
+		}
+	}
+	return true
+}
 
 func (siteLatencyFilter) Filter(c *Candidate) string {
 	p, ci := c.p, c.ClusterIndex

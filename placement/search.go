@@ -27,7 +27,13 @@ type candCost struct {
 
 const eps = 1e-9
 
-func better(a, b float64) bool { return a < b-eps*(1+math.Abs(b)) }
+// better reports whether cost a is lower than b by more than a rounding error.
+func better(a, b float64) bool {
+	if math.IsInf(b, 1) {
+		return !math.IsInf(a, 1)
+	}
+	return a < b-eps*(1+math.Abs(b))
+}
 
 func (sr *search) run() (*state, SearchStats, error) {
 	p := sr.p
@@ -98,7 +104,11 @@ func (sr *search) construct(order []int, st *state) *state {
 	}
 	for _, i := range todo {
 		best, bestc := math.Inf(1), -1
-		for _, c32 := range p.comps[p.insts[i].comp].cand {
+		k := &p.comps[p.insts[i].comp]
+		for n, c32 := range k.cand {
+			if !better(k.static[n], best) {
+				break // candidates are in static-cost order, a lower bound of the cost
+			}
 			c := int(c32)
 			cc := st.cost(i, c).total()
 			if !better(cc, best) {
@@ -229,13 +239,17 @@ func (sr *search) bestUniform(st *state, members []int) bool {
 	best := sr.setCost(st, members, old)
 	target := make([]int, len(members))
 	bestc := -1
-	for _, c32 := range p.comps[p.insts[members[0]].comp].cand {
+	lead := &p.comps[p.insts[members[0]].comp]
+	for n, c32 := range lead.cand {
+		if !better(lead.static[n], best) {
+			break // the leader's static cost alone bounds the members' cost from below
+		}
 		c := int(c32)
 		same := true
 		for k, j := range members {
 			target[k] = c
 			same = same && old[k] == c
-			if k > 0 && !slices.Contains(p.comps[p.insts[j].comp].cand, c32) {
+			if k > 0 && !p.comps[p.insts[j].comp].allowed[c] {
 				same = true // not a candidate of every member: skip
 				break
 			}
@@ -325,7 +339,7 @@ func (sr *search) branch(order []int, st *state, bound bool) []int {
 			i := order[k]
 			m := math.Inf(1)
 			for _, c := range p.comps[p.insts[i].comp].cand {
-				m = min(m, st.staticCost(i, int(c)).total())
+				m = min(m, st.staticCost(i, int(c), true).total())
 			}
 			if math.IsInf(m, 1) {
 				m = 0
@@ -346,7 +360,7 @@ func (sr *search) branch(order []int, st *state, bound bool) []int {
 		// st may hold instances outside order; their cost is fixed.
 		for i, c := range st.at {
 			if c >= 0 && !slices.Contains(order, i) {
-				base += st.staticCost(i, c).total()
+				base += st.staticCost(i, c, true).total()
 			}
 		}
 		base += p.placedPairCost(st, order)
@@ -426,7 +440,7 @@ func (sr *search) currentState(order []int) *state {
 		if c < 0 {
 			return nil
 		}
-		if ok, _ := st.check(i, c, false); !ok || !slices.Contains(p.comps[p.insts[i].comp].cand, int32(c)) {
+		if ok, _ := st.check(i, c, false); !ok || !p.comps[p.insts[i].comp].allowed[c] {
 			return nil
 		}
 		st.place(i, c)
@@ -441,7 +455,7 @@ func (sr *search) repair(order []int) *state {
 	st := newState(p)
 	for _, i := range order {
 		c := p.insts[i].current
-		if c < 0 || !slices.Contains(p.comps[p.insts[i].comp].cand, int32(c)) {
+		if c < 0 || !p.comps[p.insts[i].comp].allowed[c] {
 			continue
 		}
 		if ok, _ := st.check(i, c, false); ok {

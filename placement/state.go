@@ -15,13 +15,15 @@ type state struct {
 	used     [][]int64
 	poolUsed [][][]int64
 	bw       []int64
-	scratch  map[int32]int64
+	need     []int64 // scratch for check: bandwidth needed per resource
+	touched  []int32
+	cand     Candidate
 }
 
 func newState(p *problem) *state {
 	s := &state{p: p, at: make([]int, len(p.insts)), pool: make([]int, len(p.insts)),
 		used: make([][]int64, p.n), poolUsed: make([][][]int64, p.n), bw: make([]int64, len(p.bwCap)),
-		scratch: map[int32]int64{}}
+		need: make([]int64, len(p.bwCap))}
 	for i := range s.at {
 		s.at[i], s.pool[i] = -1, -1
 	}
@@ -77,25 +79,28 @@ func (s *state) check(i, c int, explain bool) (bool, violation) {
 	p := s.p
 	in := &p.insts[i]
 	k := &p.comps[in.comp]
-	fail := func(constraint, format string, args ...any) (bool, violation) {
+	// fail formats the reason only when asked to explain: checks are the hot path.
+	fail := func(constraint string, reason func() string) (bool, violation) {
 		if !explain {
 			return false, violation{}
 		}
-		return false, violation{constraint, fmt.Sprintf(format, args...)}
+		return false, violation{constraint, reason()}
 	}
 	for d, need := range k.req {
 		if need > 0 && s.used[c][d]+need > p.capc[c][d] {
-			return fail("capacity", "%s %s requested, %s of %s free", fmtQty(p.dims[d], need), p.dims[d],
-				fmtQty(p.dims[d], max(0, p.capc[c][d]-s.used[c][d])), fmtQty(p.dims[d], p.capc[c][d]))
+			return fail("capacity", func() string {
+				return fmt.Sprintf("%s %s requested, %s of %s free", fmtQty(p.dims[d], need), p.dims[d],
+					fmtQty(p.dims[d], max(0, p.capc[c][d]-s.used[c][d])), fmtQty(p.dims[d], p.capc[c][d]))
+			})
 		}
 	}
 	if s.choosePool(i, c) == -2 {
-		return fail("node-pool", "no matching node pool has room")
+		return fail("node-pool", func() string { return fmt.Sprintf("no matching node pool has room") })
 	}
 	if k.c.Spread {
 		for r := range k.n {
 			if j := k.first + r; j != i && s.at[j] == c {
-				return fail("spread", "replica %d already runs here", r)
+				return fail("spread", func() string { return fmt.Sprintf("replica %d already runs here", r) })
 			}
 		}
 	}
@@ -103,17 +108,20 @@ func (s *state) check(i, c int, explain bool) (bool, violation) {
 		ok := &p.comps[o]
 		for r := range ok.n {
 			if s.at[ok.first+r] == c {
-				return fail("anti-affinity", "%s runs here", ok.c.Name)
+				return fail("anti-affinity", func() string { return fmt.Sprintf("%s runs here", ok.c.Name) })
 			}
 		}
 	}
 	for _, o := range k.coLocate {
 		j := p.comps[o].first + in.rep
 		if s.at[j] >= 0 && s.at[j] != c {
-			return fail("co-locate", "%s runs on %s", p.comps[o].c.Name, p.topo.ClusterAt(s.at[j]).Name)
+			return fail("co-locate", func() string { return fmt.Sprintf("%s runs on %s", p.comps[o].c.Name, p.topo.ClusterAt(s.at[j]).Name) })
 		}
 	}
-	clear(s.scratch)
+	for _, r := range s.touched {
+		s.need[r] = 0
+	}
+	s.touched = s.touched[:0]
 	for _, pid := range in.pairs {
 		fp := &p.pairs[pid]
 		var rtt topology.Duration
@@ -137,27 +145,32 @@ func (s *state) check(i, c int, explain bool) (bool, violation) {
 			other = p.comps[p.insts[o].comp].c.Name
 		}
 		if rtt < 0 {
-			return fail("flow-rtt", "no route to %s", other)
+			return fail("flow-rtt", func() string { return fmt.Sprintf("no route to %s", other) })
 		}
 		if fp.maxRTT > 0 && rtt > fp.maxRTT {
-			return fail("flow-rtt", "flow to %s: RTT %s > max %s", other, fmtMs(rtt), fmtMs(fp.maxRTT))
+			return fail("flow-rtt", func() string { return fmt.Sprintf("flow to %s: RTT %s > max %s", other, fmtMs(rtt), fmtMs(fp.maxRTT)) })
 		}
 		if fp.bw > 0 {
 			for _, r := range res {
-				s.scratch[r] += fp.bw
+				if s.need[r] == 0 {
+					s.touched = append(s.touched, r)
+				}
+				s.need[r] += fp.bw
 			}
 		}
 	}
-	for r, need := range s.scratch {
-		if s.bw[r]+need > p.bwCap[r] {
+	for _, r := range s.touched {
+		if need := s.need[r]; s.bw[r]+need > p.bwCap[r] {
 			kind := "link"
 			if int(r) >= p.nLinks && int(r) < p.nLinks+p.n {
 				kind = "uplink"
 			} else if int(r) >= p.nLinks+p.n {
 				kind = "access link"
 			}
-			return fail("bandwidth", "%s %s: %s more needed, %s of %s free", kind, p.bwName[r], topology.Bandwidth(need),
-				topology.Bandwidth(max(0, p.bwCap[r]-s.bw[r])), topology.Bandwidth(p.bwCap[r]))
+			return fail("bandwidth", func() string {
+				return fmt.Sprintf("%s %s: %s more needed, %s of %s free", kind, p.bwName[r], topology.Bandwidth(need),
+					topology.Bandwidth(max(0, p.bwCap[r]-s.bw[r])), topology.Bandwidth(p.bwCap[r]))
+			})
 		}
 	}
 	if len(in.chains) > 0 {
@@ -166,11 +179,13 @@ func (s *state) check(i, c int, explain bool) (bool, violation) {
 			lat, ok := s.chainLatency(int(ch))
 			if !ok {
 				s.at[i] = -1
-				return fail("chain", "chain %s: no route", p.chains[ch].name)
+				return fail("chain", func() string { return fmt.Sprintf("chain %s: no route", p.chains[ch].name) })
 			}
 			if lat > p.chains[ch].budget {
 				s.at[i] = -1
-				return fail("chain", "chain %s %s > %s", p.chains[ch].name, fmtMs(lat), fmtMs(p.chains[ch].budget))
+				return fail("chain", func() string {
+					return fmt.Sprintf("chain %s %s > %s", p.chains[ch].name, fmtMs(lat), fmtMs(p.chains[ch].budget))
+				})
 			}
 		}
 		s.at[i] = -1
@@ -242,14 +257,31 @@ func (s *state) hopRTT(x, y chainElem) (topology.Duration, bool) {
 
 // chainLatencySolo is the latency of a chain whose only component is k, on cluster c.
 func (p *problem) chainLatencySolo(ch, k, c int) (topology.Duration, bool) {
-	s := &state{p: p, at: make([]int, len(p.insts))}
-	for i := range s.at {
-		s.at[i] = -1
+	chain := &p.chains[ch]
+	lat := chain.proc
+	for h := 0; h+1 < len(chain.elems); h++ {
+		x, y := chain.elems[h], chain.elems[h+1]
+		var d topology.Duration
+		switch {
+		case x.comp >= 0 && y.comp >= 0:
+			d = p.rtt(c, c)
+		case x.comp >= 0:
+			d = p.rttSC(y.site, c)
+		case y.comp >= 0:
+			d = p.rttSC(x.site, c)
+		default:
+			rtt, err := p.topo.RTT(p.topo.SiteAt(x.site).Name, p.topo.SiteAt(y.site).Name)
+			if err != nil {
+				return 0, false
+			}
+			d = rtt
+		}
+		if d < 0 {
+			return 0, false
+		}
+		lat += d / 2
 	}
-	for r := range p.comps[k].n {
-		s.at[p.comps[k].first+r] = c
-	}
-	return s.chainLatency(ch)
+	return lat, true
 }
 
 // place puts instance i on cluster c (checked before) and charges its loads.
@@ -320,18 +352,21 @@ type costParts struct {
 
 func (cp costParts) total() float64 { return cp.network + cp.compute + cp.migration + cp.plugins }
 
-// staticCost is the part of i's cost on c that does not depend on other instances.
-func (s *state) staticCost(i, c int) costParts {
+// staticCost is the part of i's cost on c that does not depend on other instances;
+// migration tells whether to count the migration term.
+func (s *state) staticCost(i, c int, migration bool) costParts {
 	p := s.p
 	in := &p.insts[i]
 	k := &p.comps[in.comp]
 	cp := costParts{compute: p.w.Compute * k.cores * p.price[c]}
-	if in.current >= 0 && in.current != c {
+	if migration && in.current >= 0 && in.current != c {
 		cp.migration = p.w.Migration * k.stateGB
 	}
-	for _, sc := range p.scorers {
-		cand := p.candidate(in.comp, c)
-		cp.plugins += sc.Weight * sc.Scorer.Score(cand)
+	if len(p.scorers) > 0 {
+		p.setCandidate(&s.cand, in.comp, c)
+		for _, sc := range p.scorers {
+			cp.plugins += sc.Weight * sc.Scorer.Score(&s.cand)
+		}
 	}
 	for _, pid := range in.pairs {
 		fp := &p.pairs[pid]
@@ -344,7 +379,7 @@ func (s *state) staticCost(i, c int) costParts {
 
 // cost is i's full incremental cost on c.
 func (s *state) cost(i, c int) costParts {
-	cp := s.staticCost(i, c)
+	cp := s.staticCost(i, c, true)
 	cp.network += s.pairCost(i, c)
 	return cp
 }
@@ -369,8 +404,9 @@ func (s *state) pairCost(i, c int) float64 {
 	return p.w.Network * sum
 }
 
-func (p *problem) candidate(k, c int) *Candidate {
-	cl := p.topo.ClusterAt(c)
+// setCandidate fills cand for component k on cluster c. Plugins must not modify what
+// it points to (the conformance check in placementtest verifies they do not).
+func (p *problem) setCandidate(cand *Candidate, k, c int) {
 	comp := &p.comps[k]
-	return &Candidate{Snapshot: p.snap, App: &p.req.Apps[comp.app], Component: comp.c, Cluster: &cl, ClusterIndex: c, p: p, comp: k}
+	*cand = Candidate{Snapshot: p.snap, App: &p.req.Apps[comp.app], Component: comp.c, Cluster: &p.clusters[c], ClusterIndex: c, p: p, comp: k}
 }

@@ -94,8 +94,8 @@ type ExplainLevel int
 
 // Explanation levels.
 const (
-	// ExplainAuto explains every cluster for every replica when that is at most a
-	// million checks, else ExplainChosen.
+	// ExplainAuto explains every cluster for every replica when that is at most 20,000
+	// replica x cluster checks, else ExplainChosen.
 	ExplainAuto ExplainLevel = iota
 	// ExplainFull: every cluster of every replica, with reasons and scores.
 	ExplainFull
