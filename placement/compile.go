@@ -94,8 +94,8 @@ type comp struct {
 	allowed []bool
 	// filtered counts the clusters each filter ruled out.
 	filtered map[string]int
-	coLocate   []int     // component indices
-	anti       []int
+	coLocate []int // component indices
+	anti     []int
 }
 
 type siteFlow struct {
