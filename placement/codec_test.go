@@ -3,21 +3,17 @@ package placement_test
 import (
 	"context"
 	"errors"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/continuum-xr/continuum/placement"
+	"github.com/continuum-xr/continuum/placement/placementtest"
 	"github.com/continuum-xr/continuum/topology/topologytest"
 )
 
 func TestDecodeApplicationRoundTrip(t *testing.T) {
-	data, err := os.ReadFile("testdata/xr-collab.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := placement.DecodeApplication(data)
+	app, err := placement.DecodeApplication(placementtest.XRCollabYAML())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,9 +129,7 @@ chains:
 // FuzzDecodeApplication: never panics, errors are ErrorLists, accepted documents round
 // trip, and placing an accepted application on the Fig. 1 continuum never panics.
 func FuzzDecodeApplication(f *testing.F) {
-	if data, err := os.ReadFile("testdata/xr-collab.yaml"); err == nil {
-		f.Add(data)
-	}
+	f.Add(placementtest.XRCollabYAML())
 	f.Add([]byte(appHeader + "components: [{name: a, replicas: 3, spread: true}]\nflows: [{from: geneva, to: a, bandwidth: 1Gbps}]"))
 	f.Add([]byte(appHeader + "components: [{name: a}, {name: b, coLocate: [a]}]\nchains: [{name: c, path: [milan, a, b, milan], budget: 9ms}]"))
 	f.Add([]byte("components: [\n"))

@@ -44,6 +44,8 @@ type problem struct {
 	scorers  []WeightedScorer
 	filters  []Filter
 	clusters []topology.Cluster // by index
+	// appliedRTT holds the measured pairs written into the topology's links.
+	appliedRTT map[Pair]bool
 }
 
 type pool struct {
@@ -164,10 +166,62 @@ func compile(snap *Snapshot, req *Request, scorers []WeightedScorer) (*problem, 
 	if len(errs) > 0 {
 		return nil, errs.sorted()
 	}
+	if err := p.applyMeasuredLinks(); err != nil {
+		return nil, err
+	}
 	p.compileResources()
 	p.compileComponents()
 	p.compileBandwidth()
 	return p, nil
+}
+
+// applyMeasuredLinks writes measured RTTs of direct links and access links into a copy
+// of the topology and re-routes it, so that routes through a degraded link see the
+// measurement too. A measurement is the link's whole RTT (tunnel included). Pairs
+// without a direct link stay end-to-end overrides of that pair only.
+func (p *problem) applyMeasuredLinks() error {
+	if len(p.snap.RTT) == 0 {
+		return nil
+	}
+	spec := p.topo.Spec()
+	changed := false
+	applied := map[Pair]bool{}
+	for ci := range spec.Clusters {
+		c := &spec.Clusters[ci]
+		for li := range c.Links {
+			l := &c.Links[li]
+			if d, ok := p.snap.RTT[MakePair(c.Name, l.To)]; ok {
+				l.RTT, l.Tunnel, l.P99 = d, nil, 0
+				changed, applied[MakePair(c.Name, l.To)] = true, true
+			}
+		}
+	}
+	for si := range spec.Sites {
+		s := &spec.Sites[si]
+		for ai := range s.Access {
+			a := &s.Access[ai]
+			if d, ok := p.snap.RTT[MakePair(s.Name, a.Cluster)]; ok {
+				a.RTT, a.P99 = d, 0
+				changed, applied[MakePair(s.Name, a.Cluster)] = true, true
+			}
+		}
+	}
+	if !changed {
+		return nil
+	}
+	topo, err := topology.New(spec)
+	if err != nil {
+		var errs ErrorList
+		if list, ok := topology.AsErrorList(err); ok {
+			for _, fe := range list {
+				errs.add("snapshot.rtt", fe.Detail+" (measured, at "+fe.Field+")")
+			}
+			return errs.sorted()
+		}
+		return fmt.Errorf("placement: applying measured RTTs: %w", err)
+	}
+	p.topo, p.appliedRTT = topo, applied
+	return nil
 }
 
 func (p *problem) validate() ErrorList {
@@ -330,6 +384,9 @@ func (p *problem) compileResources() {
 		}
 	}
 	for k, d := range p.snap.RTT {
+		if p.appliedRTT[k] {
+			continue // written into the topology's links
+		}
 		ca, sa, _ := p.endpoint(k.A)
 		cb, sb, _ := p.endpoint(k.B)
 		switch {

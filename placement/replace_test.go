@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/continuum-xr/continuum/placement"
 	pt "github.com/continuum-xr/continuum/placement/placementtest"
 	"github.com/continuum-xr/continuum/topology"
+	"github.com/continuum-xr/continuum/topology/topologytest"
 )
 
 func TestDeterministicPureAndConcurrent(t *testing.T) {
@@ -78,9 +80,11 @@ func TestRepairMovesOnlyWhatViolates(t *testing.T) {
 	if at[replicaKey{"xr", "render", 0}] != "near" {
 		t.Fatalf("render on %s, want near: %v", at[replicaKey{"xr", "render", 0}], first.Assignments)
 	}
-	// The users' access to near degrades to 5ms (measured): render's chain becomes
-	// 4 + 5 = 9ms... still fine; at 7ms it is 11ms > 10ms and render must move to near2.
-	snap2 := &placement.Snapshot{Topology: topo, RTT: map[placement.Pair]topology.Duration{placement.MakePair("users", "near"): ms(7)}}
+	// The users' access to near degrades to 7ms and the near-near2 link to 5ms
+	// (measured): users reach near in 7ms either way, render's chain becomes
+	// 4 + 7 = 11ms > 10ms, and render must move to near2 (4 + 2 = 6ms).
+	snap2 := &placement.Snapshot{Topology: topo, RTT: map[placement.Pair]topology.Duration{
+		placement.MakePair("users", "near"): ms(7), placement.MakePair("near", "near2"): ms(5)}}
 	for _, mode := range []placement.ReplaceMode{placement.Repair, placement.Reoptimize} {
 		plan, err := placement.Place(context.Background(), snap2, &placement.Request{Apps: []placement.Application{app},
 			Current: first.Assignments, Mode: mode})
@@ -138,5 +142,35 @@ func TestHysteresisKeepsCurrent(t *testing.T) {
 	}
 	if move.Search.KeptCurrent || move.Moves != 1 {
 		t.Errorf("no hysteresis: kept=%v moves=%d, want store moved back", move.Search.KeptCurrent, move.Moves)
+	}
+}
+
+func TestMeasuredLinkRTTReroutes(t *testing.T) {
+	topo := topologytest.PaperFig1()
+	app := pt.NewApp("m").Component("a", "1", "1Gi", pt.Clusters("gva-venue")).Component("b", "1", "1Gi", pt.Clusters("fra-cloud")).
+		Flow("a", "b", topology.Mbps, 0).Build()
+	req := &placement.Request{Apps: []placement.Application{app}}
+	plan, err := placement.Place(context.Background(), &placement.Snapshot{Topology: topo}, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := plan.Flows[0].RTT; got != ms(10.9) { // gva-venue -> gva-edge -> fra-cloud
+		t.Fatalf("flow RTT = %v, want 10.9ms", got)
+	}
+	// gva-edge <-> fra-cloud measured at 30ms: the route now goes through mil-edge,
+	// 0.9 + 6.1 + 10.7 = 17.7ms.
+	snap := &placement.Snapshot{Topology: topo, RTT: map[placement.Pair]topology.Duration{placement.MakePair("fra-cloud", "gva-edge"): ms(30)}}
+	plan, err = placement.Place(context.Background(), snap, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := plan.Flows[0].RTT; got != ms(17.7) {
+		t.Errorf("flow RTT with the degraded link = %v, want 17.7ms (rerouted through mil-edge)", got)
+	}
+	// A measurement below the physical floor is an input error.
+	snap.RTT[placement.MakePair("fra-cloud", "gva-edge")] = ms(1)
+	_, err = placement.Place(context.Background(), snap, req)
+	if list, ok := placement.AsErrorList(err); !ok || list[0].Field != "snapshot.rtt" || !strings.Contains(list[0].Detail, "physical floor") {
+		t.Errorf("below-floor measurement: %v", err)
 	}
 }

@@ -5,6 +5,7 @@
 package placementtest
 
 import (
+	_ "embed"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -15,6 +16,22 @@ import (
 	"github.com/continuum-xr/continuum/topology"
 	"github.com/continuum-xr/continuum/topology/topologytest"
 )
+
+//go:embed xr-collab.yaml
+var xrCollab []byte
+
+// XRCollabYAML returns the application file of the seed paper's collaborative XR
+// service, for the topologytest.PaperFig1 continuum.
+func XRCollabYAML() []byte { return append([]byte(nil), xrCollab...) }
+
+// XRCollab returns the decoded collaborative XR application.
+func XRCollab() placement.Application {
+	app, err := placement.DecodeApplication(xrCollab)
+	if err != nil {
+		panic(fmt.Sprintf("placementtest: the embedded xr-collab.yaml is invalid: %v", err))
+	}
+	return app
+}
 
 // App is a fluent builder of an Application.
 type App struct{ a placement.Application }
