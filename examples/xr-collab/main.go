@@ -5,11 +5,14 @@
 //
 //  1. the plan: where every component runs, each chain's motion-to-photon latency
 //     against its 15 ms budget, and the cost;
+//
 //  2. why one component went where it did: every cluster ruled out, with the numbers;
+//
 //  3. a what-if: the Geneva–Milan link degrades; what moves, and why;
+//
 //  4. an infeasible request (renderers that need 4 GPUs) and what to provision.
 //
-//	go run ./examples/xr-collab
+//     go run ./examples/xr-collab
 package main
 
 import (

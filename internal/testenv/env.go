@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -53,6 +55,8 @@ type Cluster struct {
 	// Env is the underlying envtest environment, e.g. for Env.AddUser to get
 	// credentials of another user.
 	Env *envtest.Environment
+
+	dir string // certificates and etcd data, removed by stop
 }
 
 // Env is a set of running clusters started by [Start]. Stop it with [Env.Stop].
@@ -153,11 +157,23 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 }
 
 func startCluster(name, apiserverPath, etcdPath string, crdPaths []string, scheme *runtime.Scheme, timeout time.Duration) (*Cluster, error) {
+	// Our own folder for certificates and etcd data: envtest leaks its temporary
+	// folders when a start attempt is retried.
+	dir, err := os.MkdirTemp("", "continuum-envtest-")
+	if err != nil {
+		return nil, fmt.Errorf("testenv: cluster %q: %w", name, err)
+	}
+	certDir, dataDir := filepath.Join(dir, "certs"), filepath.Join(dir, "etcd")
+	for _, d := range []string{certDir, dataDir} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			return nil, errors.Join(fmt.Errorf("testenv: cluster %q: %w", name, err), removeDir(dir))
+		}
+	}
 	noExisting := false
 	te := &envtest.Environment{
 		ControlPlane: envtest.ControlPlane{
-			APIServer: &envtest.APIServer{Path: apiserverPath},
-			Etcd:      &envtest.Etcd{Path: etcdPath},
+			APIServer: &envtest.APIServer{Path: apiserverPath, CertDir: certDir},
+			Etcd:      &envtest.Etcd{Path: etcdPath, DataDir: dataDir},
 		},
 		Scheme:                   scheme,
 		CRDDirectoryPaths:        crdPaths,
@@ -166,32 +182,32 @@ func startCluster(name, apiserverPath, etcdPath string, crdPaths []string, schem
 		ControlPlaneStartTimeout: timeout,
 		ControlPlaneStopTimeout:  timeout,
 	}
+	c := &Cluster{Name: name, Env: te, dir: dir}
 	cfg, err := te.Start()
 	if err != nil {
 		// Start leaves processes running when a late step (CRDs) fails.
-		return nil, errors.Join(
-			fmt.Errorf("testenv: starting cluster %q: %w", name, err),
-			wrapStop(name, te.Stop()))
+		return nil, errors.Join(fmt.Errorf("testenv: starting cluster %q: %w", name, err), c.stop())
 	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	cl, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		err = fmt.Errorf("creating client: %w", err)
 	} else {
 		err = warmUp(cfg, te.CRDs, timeout)
 	}
 	if err != nil {
-		return nil, errors.Join(
-			fmt.Errorf("testenv: cluster %q: %w", name, err),
-			wrapStop(name, te.Stop()))
+		return nil, errors.Join(fmt.Errorf("testenv: cluster %q: %w", name, err), c.stop())
 	}
-	return &Cluster{Name: name, Config: cfg, Client: c, Kubeconfig: te.KubeConfig, Env: te}, nil
+	c.Config, c.Client, c.Kubeconfig = cfg, cl, te.KubeConfig
+	return c, nil
 }
 
-func wrapStop(name string, err error) error {
-	if err == nil {
-		return nil
+// stop stops the cluster's processes and removes its folder.
+func (c *Cluster) stop() error {
+	var err error
+	if stopErr := c.Env.Stop(); stopErr != nil {
+		err = fmt.Errorf("testenv: stopping cluster %q: %w", c.Name, stopErr)
 	}
-	return fmt.Errorf("testenv: stopping cluster %q: %w", name, err)
+	return errors.Join(err, removeDir(c.dir))
 }
 
 // Stop stops every cluster (concurrently) and removes their data. It is safe to call
@@ -201,7 +217,7 @@ func (e *Env) Stop() error {
 		errs := make([]error, len(e.Clusters))
 		var wg sync.WaitGroup
 		for i, c := range e.Clusters {
-			wg.Go(func() { errs[i] = wrapStop(c.Name, c.Env.Stop()) })
+			wg.Go(func() { errs[i] = c.stop() })
 		}
 		wg.Wait()
 		e.stopErr = errors.Join(errs...)
