@@ -32,6 +32,7 @@ bench:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./topology
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeApplication$$' -fuzztime $(FUZZTIME) ./placement
 
 example:
-	$(GO) run ./examples/topology-tour
+	$(GO) run ./examples/xr-collab
