@@ -88,12 +88,15 @@ type comp struct {
 	udpUser    bool
 	siteFlows  []siteFlow
 	soloChains []int // chains whose only component is this one
-	// cand lists the clusters the filters allow, cheapest static cost first (ties by
-	// index); static is that cost (compute + scorers + flows to sites), a lower bound
-	// of the replica's cost on the cluster. allowed[c] says whether c is a candidate.
-	cand    []int32
-	static  []float64
-	allowed []bool
+	// cand lists the clusters the filters allow, in index order; allowed[c] says
+	// whether c is one. top holds the topK cheapest of them by static cost (compute +
+	// scorers + flows to sites, a lower bound of a replica's cost there), cheapest
+	// first, with topStatic their costs; every candidate outside top costs at least
+	// topStatic[len(top)-1].
+	cand      []int32
+	allowed   []bool
+	top       []int32
+	topStatic []float64
 	// filtered counts the clusters each filter ruled out.
 	filtered map[string]int
 	coLocate []int // component indices

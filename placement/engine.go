@@ -116,23 +116,45 @@ func (e *Engine) filter(p *problem) {
 			comp.allowed[c] = true
 			comp.cand = append(comp.cand, int32(c))
 		}
-		comp.static = make([]float64, len(comp.cand))
-		for n, c := range comp.cand {
-			comp.static[n] = st.staticCost(comp.first, int(c), false).total()
-		}
-		idx := make([]int, len(comp.cand))
-		for n := range idx {
-			idx[n] = n
-		}
-		slices.SortFunc(idx, func(a, b int) int {
-			return cmp.Or(cmp.Compare(comp.static[a], comp.static[b]), cmp.Compare(comp.cand[a], comp.cand[b]))
-		})
-		cs, ss := make([]int32, len(idx)), make([]float64, len(idx))
-		for n, j := range idx {
-			cs[n], ss[n] = comp.cand[j], comp.static[j]
-		}
-		comp.cand, comp.static = cs, ss
+		comp.top, comp.topStatic = p.rank(st, comp)
 	}
+}
+
+// topK is how many candidates per component local search tries by static cost (it
+// also tries the clusters of the components a replica exchanges traffic with).
+const topK = 48
+
+// rank returns the topK cheapest candidates of comp by static cost, cheapest first
+// (ties by cluster index), with their costs.
+func (p *problem) rank(st *state, comp *comp) ([]int32, []float64) {
+	type cs struct {
+		c    int32
+		cost float64
+	}
+	all := make([]cs, len(comp.cand))
+	for n, c := range comp.cand {
+		all[n] = cs{c, st.staticCost(comp.first, int(c), false).total()}
+	}
+	byCost := func(a, b cs) int { return cmp.Or(cmp.Compare(a.cost, b.cost), cmp.Compare(a.c, b.c)) }
+	if len(all) > topK {
+		// Partial selection: keep the topK smallest without sorting them all.
+		slices.SortFunc(all[:topK], byCost)
+		for _, x := range all[topK:] {
+			if byCost(x, all[topK-1]) < 0 {
+				j, _ := slices.BinarySearchFunc(all[:topK], x, byCost)
+				copy(all[j+1:topK], all[j:topK-1])
+				all[j] = x
+			}
+		}
+		all = all[:topK]
+	} else {
+		slices.SortFunc(all, byCost)
+	}
+	top, static := make([]int32, len(all)), make([]float64, len(all))
+	for n, x := range all {
+		top[n], static[n] = x.c, x.cost
+	}
+	return top, static
 }
 
 // fastFilter is implemented by the built-in filters: a check without formatting the

@@ -223,12 +223,12 @@ func (p *problem) explain(st *state) []Explanation {
 			for name, n := range k.filtered {
 				e.Reasons[name] += n
 			}
-			for n, c32 := range k.cand {
+			for n, c32 := range k.top {
 				c := int(c32)
 				if c == cur {
 					continue
 				}
-				if e.RunnerUp != nil && !better(k.static[n], e.RunnerUp.Total) {
+				if e.RunnerUp != nil && !better(k.topStatic[n], e.RunnerUp.Total) {
 					break
 				}
 				if ok, v := st.check(i, c, false); !ok {

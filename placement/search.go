@@ -103,23 +103,8 @@ func (sr *search) construct(order []int, st *state) *state {
 		}
 	}
 	for _, i := range todo {
-		best, bestc := math.Inf(1), -1
-		k := &p.comps[p.insts[i].comp]
-		for n, c32 := range k.cand {
-			if !better(k.static[n], best) {
-				break // candidates are in static-cost order, a lower bound of the cost
-			}
-			c := int(c32)
-			cc := st.cost(i, c).total()
-			if !better(cc, best) {
-				continue
-			}
-			if ok, _ := st.check(i, c, false); ok {
-				best, bestc = cc, c
-			}
-		}
-		if bestc >= 0 {
-			st.place(i, bestc)
+		if c := sr.cheapest(st, i); c >= 0 {
+			st.place(i, c)
 		}
 	}
 	if !complete(st) {
@@ -145,6 +130,40 @@ func (sr *search) construct(order []int, st *state) *state {
 	}
 	sr.improve(st, todo)
 	return st
+}
+
+// cheapest returns the feasible cluster of least cost for the unplaced instance i, or
+// -1. It scans the component's top candidates in static-cost order, stopping when the
+// static cost alone reaches the best found; only when that does not settle it does it
+// scan the other candidates.
+func (sr *search) cheapest(st *state, i int) int {
+	p := sr.p
+	k := &p.comps[p.insts[i].comp]
+	best, bestc := math.Inf(1), -1
+	consider := func(c int) {
+		if cc := st.cost(i, c).total(); better(cc, best) {
+			if ok, _ := st.check(i, c, false); ok {
+				best, bestc = cc, c
+			}
+		}
+	}
+	for n, c32 := range k.top {
+		if !better(k.topStatic[n], best) {
+			return bestc // candidates are in static-cost order, a lower bound of the cost
+		}
+		consider(int(c32))
+	}
+	if len(k.top) == len(k.cand) {
+		return bestc
+	}
+	inTop := func(c int32) bool { return slices.Contains(k.top, c) }
+	for _, c32 := range k.cand {
+		if inTop(c32) || !better(st.staticCost(i, int(c32), false).total(), best) {
+			continue
+		}
+		consider(int(c32))
+	}
+	return bestc
 }
 
 // improve runs local search over the movable instances until no move lowers the
@@ -240,9 +259,10 @@ func (sr *search) bestUniform(st *state, members []int) bool {
 	target := make([]int, len(members))
 	bestc := -1
 	lead := &p.comps[p.insts[members[0]].comp]
-	for n, c32 := range lead.cand {
-		if !better(lead.static[n], best) {
-			break // the leader's static cost alone bounds the members' cost from below
+	tries := sr.moveTargets(st, members, lead)
+	for n, c32 := range tries {
+		if n < len(lead.top) && !better(lead.topStatic[n], best) {
+			continue // the leader's static cost alone bounds the members' cost from below
 		}
 		c := int(c32)
 		same := true
@@ -272,6 +292,33 @@ func (sr *search) bestUniform(st *state, members []int) bool {
 	}
 	sr.improvements++
 	return true
+}
+
+// moveTargets lists the clusters local search tries for a move of members: the
+// leader's top candidates by static cost, then the clusters of the instances they
+// exchange traffic with (where a move can cut network cost) that are candidates too.
+func (sr *search) moveTargets(st *state, members []int, lead *comp) []int32 {
+	p := sr.p
+	if len(lead.top) == len(lead.cand) {
+		return lead.top
+	}
+	out := slices.Clone(lead.top)
+	for _, j := range members {
+		for _, pid := range p.insts[j].pairs {
+			fp := &p.pairs[pid]
+			if fp.b < 0 {
+				continue
+			}
+			o := fp.b
+			if o == j {
+				o = fp.a
+			}
+			if c := st.at[o]; c >= 0 && lead.allowed[c] && !slices.Contains(out, int32(c)) {
+				out = append(out, int32(c))
+			}
+		}
+	}
+	return out
 }
 
 // try moves members to target if that is feasible and lowers the objective.
