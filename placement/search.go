@@ -177,21 +177,42 @@ func (sr *search) improve(st *state, movable []int) {
 	for _, i := range movable {
 		isMovable[i] = true
 	}
+	// Don't-look bits: after the first pass, only instances whose own placement or
+	// whose flow partners' placement changed are looked at again.
+	active := make([]bool, len(p.insts))
+	for _, i := range movable {
+		active[i] = true
+	}
+	wake := func(members []int) {
+		for _, j := range members {
+			active[j] = true
+			for _, pid := range p.insts[j].pairs {
+				fp := &p.pairs[pid]
+				active[fp.a] = true
+				if fp.b >= 0 {
+					active[fp.b] = true
+				}
+			}
+		}
+	}
 	for pass := 0; pass < 100; pass++ {
 		improved := false
 		for n, i := range movable {
 			if n%64 == 0 && sr.ctx.Err() != nil {
 				return
 			}
-			if st.at[i] < 0 || sr.leaderOf(i) != i {
+			if !active[i] || st.at[i] < 0 || sr.leaderOf(i) != i {
 				continue
 			}
+			active[i] = false
 			group := sr.group(i)
 			if sr.bestUniform(st, group) {
 				improved = true
+				wake(group)
 			}
 			if nb := sr.neighbourhood(st, i, isMovable); len(nb) > len(group) && sr.bestUniform(st, nb) {
 				improved = true
+				wake(nb)
 			}
 		}
 		if len(movable) <= swapLimit {
@@ -203,6 +224,7 @@ func (sr *search) improve(st *state, movable []int) {
 					if st.at[i] >= 0 && st.at[j] >= 0 && st.at[i] != st.at[j] && len(sr.group(i)) == 1 && len(sr.group(j)) == 1 &&
 						sr.try(st, []int{i, j}, []int{st.at[j], st.at[i]}) {
 						improved = true
+						wake([]int{i, j})
 					}
 				}
 			}
