@@ -3,6 +3,7 @@ package placement_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/continuum-xr/continuum/placement"
@@ -37,7 +38,18 @@ func BenchmarkReplace(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	link := in.Topology.Links()[0]
+	// Double the RTT of the busiest cluster-to-cluster link of the plan in force.
+	var link topology.Link
+	var used topology.Bandwidth = -1
+	for _, u := range first.Links {
+		ends := strings.SplitN(u.Name, "<->", 2)
+		if l, ok := in.Topology.Link(ends[0], ends[1]); ok && u.Used > used {
+			link, used = l, u.Used
+		}
+	}
+	if used < 0 {
+		b.Fatal("the plan uses no cluster link")
+	}
 	snap := in.Snapshot()
 	snap.RTT = map[placement.Pair]topology.Duration{placement.MakePair(link.A, link.B): 2 * link.EffectiveRTT()}
 	req := in.Request()
