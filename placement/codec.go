@@ -52,13 +52,7 @@ func EncodeApplication(app Application) ([]byte, error) {
 	return yaml.JSONToYAML(js)
 }
 
-func fromProblems(ps []decode.Problem) ErrorList {
-	out := make(ErrorList, len(ps))
-	for i, p := range ps {
-		out[i] = &FieldError{Field: p.Field, Detail: p.Detail}
-	}
-	return out
-}
+func fromProblems(ps []decode.Problem) ErrorList { return decode.FromProblems(ps) }
 
 type appDecoder struct{ *decode.Decoder }
 

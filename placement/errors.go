@@ -2,9 +2,6 @@ package placement
 
 import (
 	"errors"
-	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/continuum-xr/continuum/internal/decode"
 	"github.com/continuum-xr/continuum/internal/errkind"
@@ -21,60 +18,24 @@ var (
 )
 
 // FieldError is one problem with one field of a request, named by its path
-// ("apps[0].flows[1].maxRTT").
-type FieldError struct {
-	Field  string
-	Detail string
-}
-
-// Error returns "field: detail".
-func (e *FieldError) Error() string {
-	if e.Field == "" {
-		return e.Detail
-	}
-	return e.Field + ": " + e.Detail
-}
-
-// Is matches ErrInvalid.
-func (e *FieldError) Is(target error) bool { return errkind.IsKind(target, errkind.Invalid) }
+// ("apps[0].flows[1].maxRTT"). It matches ErrInvalid.
+type FieldError = decode.FieldError
 
 // ErrorList is every problem found in one input, in document order; it matches
 // ErrInvalid.
 type ErrorList []*FieldError
 
 // Error returns one problem per line after "placement: invalid".
-func (l ErrorList) Error() string {
-	if len(l) == 1 {
-		return "placement: invalid: " + l[0].Error()
-	}
-	var b strings.Builder
-	b.WriteString("placement: invalid (" + strconv.Itoa(len(l)) + " problems):")
-	for _, e := range l {
-		b.WriteString("\n  " + e.Error())
-	}
-	return b.String()
-}
+func (l ErrorList) Error() string { return decode.FormatList("placement", l) }
 
 // Unwrap returns the field errors.
-func (l ErrorList) Unwrap() []error {
-	out := make([]error, len(l))
-	for i, e := range l {
-		out[i] = e
-	}
-	return out
-}
+func (l ErrorList) Unwrap() []error { return decode.Unwrap(l) }
 
 // Is matches ErrInvalid.
 func (l ErrorList) Is(target error) bool { return errkind.IsKind(target, errkind.Invalid) }
 
 // Fields returns the field paths of the problems.
-func (l ErrorList) Fields() []string {
-	out := make([]string, len(l))
-	for i, e := range l {
-		out[i] = e.Field
-	}
-	return out
-}
+func (l ErrorList) Fields() []string { return decode.Fields(l) }
 
 // AsErrorList returns the ErrorList inside err, if any.
 func AsErrorList(err error) (ErrorList, bool) {
@@ -83,16 +44,12 @@ func AsErrorList(err error) (ErrorList, bool) {
 	return l, ok
 }
 
-func (l *ErrorList) add(field, detail string) {
-	*l = append(*l, &FieldError{Field: field, Detail: detail})
-}
+func (l *ErrorList) add(field, detail string) { *l = append(*l, &FieldError{Field: field, Detail: detail}) }
 
 func (l ErrorList) sorted() error {
 	if len(l) == 0 {
 		return nil
 	}
-	slices.SortStableFunc(l, func(a, b *FieldError) int {
-		return strings.Compare(decode.SortKey(a.Field), decode.SortKey(b.Field))
-	})
+	decode.SortFields(l)
 	return l
 }

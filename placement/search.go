@@ -502,17 +502,9 @@ func (sr *search) exact(order []int, st *state) *state {
 
 // currentState rebuilds Request.Current; nil when it is incomplete or infeasible.
 func (sr *search) currentState(order []int) *state {
-	p := sr.p
-	st := newState(p)
-	for _, i := range order {
-		c := p.insts[i].current
-		if c < 0 {
-			return nil
-		}
-		if ok, _ := st.check(i, c, false); !ok || !p.comps[p.insts[i].comp].allowed[c] {
-			return nil
-		}
-		st.place(i, c)
+	st, kept := sr.keepCurrent(order)
+	if kept < len(order) {
+		return nil
 	}
 	return st
 }
@@ -520,8 +512,15 @@ func (sr *search) currentState(order []int) *state {
 // repair keeps every replica whose current cluster still passes every constraint and
 // places the rest.
 func (sr *search) repair(order []int) *state {
+	st, _ := sr.keepCurrent(order)
+	return sr.construct(order, st)
+}
+
+// keepCurrent places, in order, every replica whose current cluster still passes every
+// constraint, and says how many it placed.
+func (sr *search) keepCurrent(order []int) (*state, int) {
 	p := sr.p
-	st := newState(p)
+	st, kept := newState(p), 0
 	for _, i := range order {
 		c := p.insts[i].current
 		if c < 0 || !p.comps[p.insts[i].comp].allowed[c] {
@@ -529,9 +528,10 @@ func (sr *search) repair(order []int) *state {
 		}
 		if ok, _ := st.check(i, c, false); ok {
 			st.place(i, c)
+			kept++
 		}
 	}
-	return sr.construct(order, st)
+	return st, kept
 }
 
 // group returns instance i and the replicas co-located with it (same replica index).

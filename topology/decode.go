@@ -62,13 +62,7 @@ func Encode(spec Spec) ([]byte, error) {
 // decoder reads topology documents on top of the shared strict decoder.
 type decoder struct{ *decode.Decoder }
 
-func fromProblems(ps []decode.Problem) ErrorList {
-	out := make(ErrorList, len(ps))
-	for i, p := range ps {
-		out[i] = &FieldError{Field: p.Field, Detail: p.Detail}
-	}
-	return out
-}
+func fromProblems(ps []decode.Problem) ErrorList { return decode.FromProblems(ps) }
 
 var (
 	field = decode.Field
