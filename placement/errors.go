@@ -44,7 +44,9 @@ func AsErrorList(err error) (ErrorList, bool) {
 	return l, ok
 }
 
-func (l *ErrorList) add(field, detail string) { *l = append(*l, &FieldError{Field: field, Detail: detail}) }
+func (l *ErrorList) add(field, detail string) {
+	*l = append(*l, &FieldError{Field: field, Detail: detail})
+}
 
 func (l ErrorList) sorted() error {
 	if len(l) == 0 {

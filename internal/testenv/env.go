@@ -50,7 +50,8 @@ type Cluster struct {
 	// Client is a controller-runtime client built from Config and the scheme of
 	// [NewScheme]; it reads directly from the apiserver (no cache).
 	Client client.Client
-	// Kubeconfig is Config rendered as a kubeconfig file.
+	// Kubeconfig is Config rendered as a kubeconfig file. It holds admin
+	// credentials: never log it.
 	Kubeconfig []byte
 	// Env is the underlying envtest environment, e.g. for Env.AddUser to get
 	// credentials of another user.
@@ -63,7 +64,8 @@ type Cluster struct {
 type Env struct {
 	// Clusters are the running clusters, in the order of Options.Clusters.
 	Clusters []*Cluster
-	// Scheme is the scheme the clients use (see [NewScheme]).
+	// Scheme is the scheme the clients use (see [NewScheme]); add types to it only
+	// before the clients are used.
 	Scheme *runtime.Scheme
 
 	stopOnce sync.Once
@@ -81,7 +83,11 @@ func (e *Env) Cluster(name string) *Cluster {
 }
 
 // Start starts one kube-apiserver + etcd per cluster (concurrently) with envtest,
-// installs the selected CRDs into each and waits until they are served.
+// installs the selected CRDs into each, waits until they are served and lists every
+// CRD resource once: the apiserver fills a resource's watch cache on its first
+// request, which otherwise makes the first request per kind in a test take about a
+// second. Each cluster keeps its certificates and etcd data in a temporary folder
+// that Stop removes.
 //
 // The binaries come from the tool cache ([Binary]); when they are missing the error
 // wraps [ErrBinariesMissing]. The environment variables KUBEBUILDER_ASSETS,
@@ -119,6 +125,11 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	crdPaths, err := CRDPaths(ctx, opts.CRDs)
 	if err != nil {
 		return nil, err
+	}
+	for i, p := range opts.CRDPaths {
+		if _, err := os.Stat(p); err != nil {
+			return nil, fmt.Errorf("testenv: Options.CRDPaths[%d]: %w", i, err)
+		}
 	}
 	crdPaths = append(crdPaths, opts.CRDPaths...)
 	scheme, err := NewScheme()

@@ -70,7 +70,8 @@ type Prometheus struct {
 // data folder, starts prometheus on a free 127.0.0.1 port and waits until /-/ready
 // answers 200. The binaries come from the tool cache ([Binary]); when they are
 // missing the error wraps [ErrBinariesMissing]. Errors include the server's output.
-// On error nothing is left running and the data folder is removed.
+// On error nothing is left running and the data folder is removed. ctx bounds the
+// start only; the server runs until Stop.
 func StartPrometheus(ctx context.Context, opts PrometheusOptions) (*Prometheus, error) {
 	promPath, err := Binary("prometheus")
 	if err != nil {
