@@ -1,0 +1,90 @@
+// Package testenv starts the real servers that continuum's integration tests run
+// against: one or more kube-apiservers (with etcd, through controller-runtime's
+// envtest) standing for several Kubernetes clusters, with the real Cluster API and
+// Liqo CRDs installed, and a Prometheus server with backfilled data.
+//
+// It is the third rung of the testing ladder in the design handbook: unit tests and
+// conformance suites run against fakes; the same conformance suites then run against
+// the real backends talking to these servers, so the fakes cannot drift from reality.
+//
+// # Binaries
+//
+// Nothing is downloaded outside the Go module proxy. kube-apiserver, etcd, prometheus
+// and promtool are built from pinned tool modules under internal/tools (each its own
+// go.mod, so their dependency graphs never reach the SDK's go.mod) by
+//
+//	make tools    # go run ./internal/testenv/buildtools
+//
+// into a cache folder per tool version ([ToolDir]):
+//
+//	<root>/<tool>-<version>-<hash12>/
+//
+// where root is $CONTINUUM_TOOLS_DIR or else os.UserCacheDir()/continuum/tools, version
+// is the pinned version from the tool module's go.mod and hash12 the first 12 hex
+// digits of sha256(go.mod + go.sum + Go version). Changing a pin, a dependency or the
+// Go toolchain thus selects a new folder; old folders can be deleted by hand. A folder
+// counts only once the builder has written its [CompleteMarker]. The first build takes
+// about 10–15 minutes on 2 cores; later runs find everything cached. The tool modules
+// are found from this package's source location ([RepoRoot]).
+//
+// The CRDs are read from the Go module cache (sigs.k8s.io/cluster-api and
+// github.com/liqotech/liqo at the versions of the SDK's API types, located with
+// `go mod download -json`), never copied into the repository; see [CRDPaths].
+//
+// # Skip or fail
+//
+// Integration tests share their servers: a package starts them once in TestMain with
+// [Main] and every integration test begins with [Require]. When the binaries are
+// missing, Require skips the test with "integration test skipped: test binaries
+// missing; run `make tools`"; when the environment variable CI is true, the package
+// fails instead, so CI never passes by skipping. -short skips integration tests.
+// Unit tests in the same package run in every case.
+//
+//	var env *testenv.Env
+//
+//	func TestMain(m *testing.M) {
+//		testenv.Main(m, func(ctx context.Context) (func() error, error) {
+//			var err error
+//			env, err = testenv.Start(ctx, testenv.Options{
+//				Clusters: []string{"management", "edge-1"},
+//				CRDs:     testenv.AllCRDs,
+//			})
+//			if err != nil {
+//				return nil, err
+//			}
+//			return env.Stop, nil
+//		})
+//	}
+//
+//	func TestSomething(t *testing.T) {
+//		testenv.Require(t)
+//		c := env.Cluster("edge-1").Client
+//		...
+//	}
+//
+// # Errors
+//
+// Errors start with "testenv: " and wrap their cause; a missing binary wraps
+// [ErrBinariesMissing]. Starting and stopping never leave processes behind on an
+// error path: [Start] stops the clusters it already started, [StartPrometheus] kills
+// its process and removes its data folder, and Main runs teardown after the tests and
+// on SIGINT/SIGTERM. A test binary killed by go test's -timeout cannot run teardown:
+// the prometheus child dies with it (Linux parent-death signal), but envtest's
+// kube-apiserver and etcd run in their own process group and must then be killed by
+// hand.
+//
+// # Logging
+//
+// envtest logs through controller-runtime's global logger, which testenv leaves
+// alone. A test package that runs longer than 30 s without calling
+// sigs.k8s.io/controller-runtime/pkg/log.SetLogger gets a warning with a stack trace;
+// set one in TestMain (logr.Discard() or a real one) before calling Main.
+//
+// # Concurrency
+//
+// [Env], [Cluster] and [Prometheus] are safe for concurrent use by tests; Stop may be
+// called more than once. The clusters of one [Env] are independent apiservers that
+// share nothing; tests sharing one apiserver should use a namespace each. Nothing
+// here is a fake: there are no controllers, no garbage collector and no namespace
+// finalisation (see the notes on Liqo and Cluster API for what that implies).
+package testenv
