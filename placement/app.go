@@ -127,11 +127,3 @@ func (c *Component) exposesUDP() bool {
 	}
 	return false
 }
-
-// namespace returns the application's namespace.
-func (a *Application) namespace() string {
-	if a.Metadata.Namespace != "" {
-		return a.Metadata.Namespace
-	}
-	return a.Metadata.Name
-}

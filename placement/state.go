@@ -95,7 +95,7 @@ func (s *state) check(i, c int, explain bool) (bool, violation) {
 		}
 	}
 	if s.choosePool(i, c) == -2 {
-		return fail("node-pool", func() string { return fmt.Sprintf("no matching node pool has room") })
+		return fail("node-pool", func() string { return "no matching node pool has room" })
 	}
 	if k.c.Spread {
 		for r := range k.n {
