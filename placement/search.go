@@ -172,7 +172,7 @@ func (sr *search) cheapest(st *state, i int) int {
 // cluster), and swaps of two instances (on instances of at most swapLimit replicas).
 func (sr *search) improve(st *state, movable []int) {
 	p := sr.p
-	const swapLimit = 400
+	const swapLimit, ejectLimit = 400, 120
 	isMovable := make([]bool, len(p.insts))
 	for _, i := range movable {
 		isMovable[i] = true
@@ -215,6 +215,11 @@ func (sr *search) improve(st *state, movable []int) {
 				wake(nb)
 			}
 		}
+		if len(movable) <= ejectLimit && !improved {
+			if sr.eject(st, movable) {
+				improved = true
+			}
+		}
 		if len(movable) <= swapLimit {
 			for x, i := range movable {
 				if sr.ctx.Err() != nil {
@@ -233,6 +238,45 @@ func (sr *search) improve(st *state, movable []int) {
 			return
 		}
 	}
+}
+
+// eject tries ejection moves: instance i goes to a cluster c that is too full for it,
+// and one instance j on c makes room by moving to another of its candidates. It tries
+// each i's 8 cheapest targets and each j's 8 cheapest alternatives, and applies the
+// first move pair that lowers the objective.
+func (sr *search) eject(st *state, movable []int) bool {
+	p := sr.p
+	const width = 8
+	for _, i := range movable {
+		if sr.ctx.Err() != nil {
+			return false
+		}
+		ci := st.at[i]
+		if ci < 0 || len(sr.group(i)) != 1 {
+			continue
+		}
+		for n, c32 := range p.comps[p.insts[i].comp].top {
+			c := int(c32)
+			if n >= width || c == ci {
+				continue
+			}
+			for _, j := range movable {
+				if st.at[j] != c || j == i || len(sr.group(j)) != 1 {
+					continue
+				}
+				for m, d32 := range p.comps[p.insts[j].comp].top {
+					d := int(d32)
+					if m >= width || d == c {
+						continue
+					}
+					if sr.try(st, []int{j, i}, []int{d, c}) {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
 }
 
 // neighbourhood returns i's group plus the groups of the movable instances it shares

@@ -169,6 +169,7 @@ type GenOptions struct {
 	Components int     // 10 (approximately, per instance)
 	Shape      Shape   // XRChain
 	Load       float64 // fraction of total CPU requested, 0.3
+	MaxCPU     float64 // cores per replica at most, 16
 	// Planted, when true, makes sure a feasible placement exists by sizing every
 	// constraint around a placement drawn first.
 	Planted bool
@@ -189,6 +190,9 @@ func Generate(seed uint64, o GenOptions) Instance {
 	if o.Load <= 0 {
 		o.Load = 0.3
 	}
+	if o.MaxCPU <= 0 {
+		o.MaxCPU = 16
+	}
 	spec := topologytest.Random(seed, topologytest.RandomOptions{Clusters: o.Clusters, Sites: max(2, o.Clusters/10)})
 	topo, err := topology.New(spec)
 	if err != nil {
@@ -200,7 +204,9 @@ func Generate(seed uint64, o GenOptions) Instance {
 		q := c.Capacity[topology.ResourceCPU]
 		totalCPU += float64(q.MilliValue()) / 1000
 	}
-	cpuPer := max(0.25, o.Load*totalCPU/float64(o.Components))
+	// Requests fill Load of the continuum's CPU, within 0.25–MaxCPU cores per replica
+	// (XR services are many modest pods, not a few giant ones).
+	cpuPer := min(o.MaxCPU, max(0.25, o.Load*totalCPU/float64(o.Components)))
 	cpu := func() string {
 		v := cpuPer * (0.5 + rng.Float64())
 		return resource.NewMilliQuantity(int64(v*1000), resource.DecimalSI).String()
