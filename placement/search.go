@@ -318,46 +318,59 @@ func (sr *search) bestUniform(st *state, members []int) bool {
 	for k, j := range members {
 		old[k], oldPool[k] = st.at[j], st.pool[j]
 	}
+	// Price every target with the members only marked unplaced (costs read st.at,
+	// not the loads); unplace them for real only to check the promising targets.
 	for _, j := range members {
-		st.unplace(j)
+		st.at[j] = -1
 	}
-	best := sr.setCost(st, members, old)
+	current := sr.setCost(st, members, old)
 	target := make([]int, len(members))
-	bestc := -1
+	var promising []candCost
 	lead := &p.comps[p.insts[members[0]].comp]
-	tries := sr.moveTargets(st, members, lead)
-	for n, c32 := range tries {
-		if n < len(lead.top) && !better(lead.topStatic[n], best) {
+	for n, c32 := range sr.moveTargets(st, members, lead) {
+		if n < len(lead.top) && !better(lead.topStatic[n], current) {
 			continue // the leader's static cost alone bounds the members' cost from below
 		}
 		c := int(c32)
-		same := true
+		same, eligible := true, true
 		for k, j := range members {
 			target[k] = c
 			same = same && old[k] == c
-			if k > 0 && !p.comps[p.insts[j].comp].allowed[c] {
-				same = true // not a candidate of every member: skip
-				break
-			}
+			eligible = eligible && p.comps[p.insts[j].comp].allowed[c]
 		}
-		if same {
+		if same || !eligible {
 			continue
 		}
-		if cc := sr.setCost(st, members, target); better(cc, best) && sr.setFits(st, members, target) {
-			best, bestc = cc, c
+		if cc := sr.setCost(st, members, target); better(cc, current) {
+			promising = append(promising, candCost{c, cc})
 		}
 	}
-	if bestc < 0 {
-		for k, j := range members {
-			st.restore(j, old[k], oldPool[k])
-		}
+	for k, j := range members {
+		st.at[j] = old[k]
+	}
+	if len(promising) == 0 {
 		return false
 	}
+	slices.SortFunc(promising, func(a, b candCost) int { return cmp.Or(cmp.Compare(a.cost, b.cost), cmp.Compare(a.c, b.c)) })
 	for _, j := range members {
-		st.place(j, bestc)
+		st.unplace(j)
 	}
-	sr.improvements++
-	return true
+	for _, pc := range promising {
+		for k := range target {
+			target[k] = pc.c
+		}
+		if sr.setFits(st, members, target) {
+			for _, j := range members {
+				st.place(j, pc.c)
+			}
+			sr.improvements++
+			return true
+		}
+	}
+	for k, j := range members {
+		st.restore(j, old[k], oldPool[k])
+	}
+	return false
 }
 
 // moveTargets lists the clusters local search tries for a move of members: the
@@ -393,6 +406,18 @@ func (sr *search) try(st *state, members, target []int) bool {
 	oldPool := make([]int, len(members))
 	for k, j := range members {
 		old[k], oldPool[k] = st.at[j], st.pool[j]
+	}
+	// Compare costs first with the members only marked unplaced (costs read st.at, not
+	// the loads); unplacing for real is needed only to check a promising move.
+	for _, j := range members {
+		st.at[j] = -1
+	}
+	promising := better(sr.setCost(st, members, target), sr.setCost(st, members, old))
+	for k, j := range members {
+		st.at[j] = old[k]
+	}
+	if !promising {
+		return false
 	}
 	for _, j := range members {
 		st.unplace(j)
