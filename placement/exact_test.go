@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/continuum-xr/continuum/placement"
@@ -149,4 +150,24 @@ func TestExactStopsEarlyAndSaysSo(t *testing.T) {
 		t.Errorf("with 50 nodes: stoppedEarly=%v optimal=%v, want true/false", plan.Search.StoppedEarly, plan.Search.Optimal)
 	}
 	_ = fmt.Sprint(topology.Gbps)
+}
+
+func TestInfeasibleByConstruction(t *testing.T) {
+	for seed := uint64(1); seed <= 6; seed++ {
+		in := placementtest.Generate(seed, placementtest.GenOptions{Clusters: 12, Components: 8, Infeasible: true,
+			Shape: []placementtest.Shape{placementtest.XRChain, placementtest.Star, placementtest.DAG}[seed%3]})
+		for _, s := range []placement.Strategy{placement.StrategyDefault, placement.StrategyExact} {
+			plan, err := place(t, in, s)
+			var ue *placement.UnplaceableError
+			if !errors.As(err, &ue) {
+				t.Fatalf("%s/%s: err = %v, want an *UnplaceableError", in.Name, s, err)
+			}
+			if plan == nil || plan.Feasible || len(ue.Shortfall) == 0 || !strings.Contains(ue.Shortfall[0].Text, "GPU") {
+				t.Errorf("%s/%s: plan feasible=%v shortfall=%+v", in.Name, s, plan != nil && plan.Feasible, ue.Shortfall)
+			}
+			if ue.Unplaced[0] != "app-0/impossible[0]" {
+				t.Errorf("%s/%s: unplaced %v, want app-0/impossible[0] first", in.Name, s, ue.Unplaced)
+			}
+		}
+	}
 }

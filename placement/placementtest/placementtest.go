@@ -173,6 +173,10 @@ type GenOptions struct {
 	// Planted, when true, makes sure a feasible placement exists by sizing every
 	// constraint around a placement drawn first.
 	Planted bool
+	// Infeasible, when true, adds to the first application a component that fits
+	// nowhere by construction (more GPUs than any cluster has, and a chain budget below
+	// the round trip to the nearest cluster), so Place must report ErrUnplaceable.
+	Infeasible bool
 }
 
 // Generate builds a seeded instance: the same seed and options give the same instance.
@@ -267,6 +271,9 @@ func Generate(seed uint64, o GenOptions) Instance {
 	if o.Planted {
 		plant(rng, &in)
 	}
+	if o.Infeasible {
+		impossible(&in)
+	}
 	return in
 }
 
@@ -336,4 +343,17 @@ func plant(rng *rand.Rand, in *Instance) {
 			ch.Budget = max(ch.Budget, lat+topology.Microsecond)
 		}
 	}
+}
+
+// impossible adds a component that fits nowhere to the first application.
+func impossible(in *Instance) {
+	var gpus int64
+	for _, c := range in.Topology.Clusters() {
+		gpus = max(gpus, c.Capacity.GPU())
+	}
+	a := &in.Apps[0]
+	site := in.Topology.Sites()[0].Name
+	a.Components = append(a.Components, placement.Component{Name: "impossible", Requests: topology.ResourceList{
+		topology.ResourceCPU: resource.MustParse("1"), topology.ResourceGPU: *resource.NewQuantity(gpus+1, resource.DecimalSI)}})
+	a.Chains = append(a.Chains, placement.Chain{Name: "impossible", Path: []string{site, "impossible", site}, Budget: topology.Microsecond})
 }
