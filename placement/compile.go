@@ -46,6 +46,10 @@ type problem struct {
 	clusters []topology.Cluster // by index
 	// appliedRTT holds the measured pairs written into the topology's links.
 	appliedRTT map[Pair]bool
+	rankState  *state // an empty state to price candidates in
+	// explainOnly, when set, limits ExplainAuto to these instances (a repair explains
+	// what it re-placed).
+	explainOnly []bool
 }
 
 type pool struct {

@@ -97,27 +97,46 @@ func (e *Engine) Place(ctx context.Context, snap *Snapshot, req *Request) (*Plan
 	return plan, nil
 }
 
-// filter runs the filters for every component on every cluster and keeps the
-// candidates.
+// filter prepares the filter pass. Candidates are computed per component when first
+// needed (cands), so a repair that keeps most replicas where they are pays only for the
+// components it re-places.
 func (e *Engine) filter(p *problem) {
 	p.filters = e.filters
-	st := newState(p)
-	var cand Candidate
-	for k := range p.comps {
-		comp := &p.comps[k]
-		comp.allowed = make([]bool, p.n)
-		comp.filtered = map[string]int{}
-		for c := range p.n {
-			p.setCandidate(&cand, k, c)
-			if name := p.firstRejection(&cand); name != "" {
-				comp.filtered[name]++
-				continue
-			}
-			comp.allowed[c] = true
-			comp.cand = append(comp.cand, int32(c))
-		}
-		comp.top, comp.topStatic = p.rank(st, comp)
+	p.rankState = newState(p)
+}
+
+// cands returns component k with its candidates computed: the filters run on every
+// cluster, and the cheapest topK are ranked.
+func (p *problem) cands(k int) *comp {
+	comp := &p.comps[k]
+	if comp.allowed != nil {
+		return comp
 	}
+	var cand Candidate
+	comp.allowed = make([]bool, p.n)
+	comp.filtered = map[string]int{}
+	for c := range p.n {
+		p.setCandidate(&cand, k, c)
+		if name := p.firstRejection(&cand); name != "" {
+			comp.filtered[name]++
+			continue
+		}
+		comp.allowed[c] = true
+		comp.cand = append(comp.cand, int32(c))
+	}
+	comp.top, comp.topStatic = p.rank(p.rankState, comp)
+	return comp
+}
+
+// allowedAt reports whether the filters let component k run on cluster c, without
+// computing all of k's candidates.
+func (p *problem) allowedAt(k, c int) bool {
+	if comp := &p.comps[k]; comp.allowed != nil {
+		return comp.allowed[c]
+	}
+	var cand Candidate
+	p.setCandidate(&cand, k, c)
+	return p.firstRejection(&cand) == ""
 }
 
 // topK is how many candidates per component local search tries by static cost (it

@@ -191,7 +191,10 @@ func (p *problem) explain(st *state) []Explanation {
 	}
 	out := make([]Explanation, 0, len(p.insts))
 	for i, in := range p.insts {
-		k := &p.comps[in.comp]
+		if p.req.Explain == ExplainAuto && p.explainOnly != nil && !p.explainOnly[i] {
+			continue
+		}
+		k := p.cands(in.comp)
 		e := Explanation{App: p.req.Apps[k.app].Metadata.Name, Component: k.c.Name, Replica: in.rep, Reasons: map[string]int{}}
 		cur, pool := st.at[i], st.pool[i]
 		if cur >= 0 {
@@ -338,7 +341,7 @@ func (p *problem) unplaceable(st *state, plan *Plan) error {
 		counts := map[string]int{}
 		for c := range p.n {
 			var v violation
-			if !k.allowed[c] {
+			if !p.cands(in.comp).allowed[c] {
 				v = *p.ruledOut(in.comp, c)
 			} else if ok, vv := st.check(i, c, true); !ok {
 				v = vv

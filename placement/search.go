@@ -37,15 +37,23 @@ func better(a, b float64) bool {
 
 func (sr *search) run() (*state, SearchStats, error) {
 	p := sr.p
-	order := sr.order()
 	strategy := p.req.Strategy
 	if strategy == "" {
 		strategy = StrategyDefault
 	}
+	all := make([]int, len(p.insts))
+	for i := range all {
+		all[i] = i
+	}
 	var st *state
+	var order []int
 	if len(p.req.Current) > 0 && p.req.Mode == Repair {
-		st = sr.repair(order)
+		st = sr.repair(all)
+		if strategy == StrategyExact {
+			order = sr.order(all)
+		}
 	} else {
+		order = sr.order(all)
 		st = sr.construct(order, nil)
 	}
 	if err := sr.ctx.Err(); err != nil {
@@ -72,13 +80,13 @@ func (sr *search) run() (*state, SearchStats, error) {
 
 func complete(st *state) bool { return !slices.Contains(st.at, -1) }
 
-// order sorts instances by constraint tightness: fewest candidate clusters first, then
-// the largest requests, then declaration order.
-func (sr *search) order() []int {
+// order returns insts sorted by constraint tightness: fewest candidate clusters first,
+// then the largest requests, then the most flows, then declaration order.
+func (sr *search) order(insts []int) []int {
 	p := sr.p
-	order := make([]int, len(p.insts))
-	for i := range order {
-		order[i] = i
+	order := slices.Clone(insts)
+	for _, i := range order {
+		p.cands(p.insts[i].comp)
 	}
 	slices.SortStableFunc(order, func(a, b int) int {
 		ka, kb := &p.comps[p.insts[a].comp], &p.comps[p.insts[b].comp]
@@ -119,7 +127,7 @@ func (sr *search) construct(order []int, st *state) *state {
 		} else {
 			// Nothing complete within the limit: keep the greedy partial placement.
 			for _, i := range todo {
-				for _, c32 := range p.comps[p.insts[i].comp].cand {
+				for _, c32 := range p.cands(p.insts[i].comp).cand {
 					if ok, _ := st.check(i, int(c32), false); ok {
 						st.place(i, int(c32))
 						break
@@ -138,7 +146,7 @@ func (sr *search) construct(order []int, st *state) *state {
 // scan the other candidates.
 func (sr *search) cheapest(st *state, i int) int {
 	p := sr.p
-	k := &p.comps[p.insts[i].comp]
+	k := p.cands(p.insts[i].comp)
 	best, bestc := math.Inf(1), -1
 	consider := func(c int) {
 		if cc := st.cost(i, c).total(); better(cc, best) {
@@ -255,7 +263,7 @@ func (sr *search) eject(st *state, movable []int) bool {
 		if ci < 0 || len(sr.group(i)) != 1 {
 			continue
 		}
-		for n, c32 := range p.comps[p.insts[i].comp].top {
+		for n, c32 := range p.cands(p.insts[i].comp).top {
 			c := int(c32)
 			if n >= width || c == ci {
 				continue
@@ -264,7 +272,7 @@ func (sr *search) eject(st *state, movable []int) bool {
 				if st.at[j] != c || j == i || len(sr.group(j)) != 1 {
 					continue
 				}
-				for m, d32 := range p.comps[p.insts[j].comp].top {
+				for m, d32 := range p.cands(p.insts[j].comp).top {
 					d := int(d32)
 					if m >= width || d == c {
 						continue
@@ -326,7 +334,7 @@ func (sr *search) bestUniform(st *state, members []int) bool {
 	current := sr.setCost(st, members, old)
 	target := make([]int, len(members))
 	var promising []candCost
-	lead := &p.comps[p.insts[members[0]].comp]
+	lead := p.cands(p.insts[members[0]].comp)
 	for n, c32 := range sr.moveTargets(st, members, lead) {
 		if n < len(lead.top) && !better(lead.topStatic[n], current) {
 			continue // the leader's static cost alone bounds the members' cost from below
@@ -336,7 +344,7 @@ func (sr *search) bestUniform(st *state, members []int) bool {
 		for k, j := range members {
 			target[k] = c
 			same = same && old[k] == c
-			eligible = eligible && p.comps[p.insts[j].comp].allowed[c]
+			eligible = eligible && p.cands(p.insts[j].comp).allowed[c]
 		}
 		if same || !eligible {
 			continue
@@ -476,7 +484,7 @@ func (sr *search) branch(order []int, st *state, bound bool) []int {
 		for k := len(order) - 1; k >= 0; k-- {
 			i := order[k]
 			m := math.Inf(1)
-			for _, c := range p.comps[p.insts[i].comp].cand {
+			for _, c := range p.cands(p.insts[i].comp).cand {
 				m = min(m, st.staticCost(i, int(c), true).total())
 			}
 			if math.IsInf(m, 1) {
@@ -523,7 +531,7 @@ func (sr *search) branch(order []int, st *state, bound bool) []int {
 		}
 		i := order[k]
 		buf := sr.bufs[k][:0]
-		for _, c32 := range p.comps[p.insts[i].comp].cand {
+		for _, c32 := range p.cands(p.insts[i].comp).cand {
 			c := int(c32)
 			if ok, _ := work.check(i, c, false); ok {
 				buf = append(buf, candCost{c, work.cost(i, c).total()})
@@ -579,10 +587,19 @@ func (sr *search) currentState(order []int) *state {
 }
 
 // repair keeps every replica whose current cluster still passes every constraint and
-// places the rest.
-func (sr *search) repair(order []int) *state {
-	st, _ := sr.keepCurrent(order)
-	return sr.construct(order, st)
+// places the rest; ExplainAuto then explains only those it placed.
+func (sr *search) repair(all []int) *state {
+	p := sr.p
+	st, _ := sr.keepCurrent(all)
+	var todo []int
+	p.explainOnly = make([]bool, len(p.insts))
+	for _, i := range all {
+		if st.at[i] < 0 {
+			todo = append(todo, i)
+			p.explainOnly[i] = true
+		}
+	}
+	return sr.construct(sr.order(todo), st)
 }
 
 // keepCurrent places, in order, every replica whose current cluster still passes every
@@ -592,7 +609,7 @@ func (sr *search) keepCurrent(order []int) (*state, int) {
 	st, kept := newState(p), 0
 	for _, i := range order {
 		c := p.insts[i].current
-		if c < 0 || !p.comps[p.insts[i].comp].allowed[c] {
+		if c < 0 || !p.allowedAt(p.insts[i].comp, c) {
 			continue
 		}
 		if ok, _ := st.check(i, c, false); ok {

@@ -95,7 +95,8 @@ type ExplainLevel int
 // Explanation levels.
 const (
 	// ExplainAuto explains every cluster for every replica when that is at most 20,000
-	// replica x cluster checks, else ExplainChosen.
+	// replica x cluster checks, else ExplainChosen. A Repair explains only the replicas
+	// it re-placed.
 	ExplainAuto ExplainLevel = iota
 	// ExplainFull: every cluster of every replica, with reasons and scores.
 	ExplainFull
