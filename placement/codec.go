@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"regexp"
 	"slices"
 
 	"sigs.k8s.io/yaml"
@@ -157,9 +156,7 @@ func (d appDecoder) component(p string, v any) Component {
 	return c
 }
 
-var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-
-func validName(s string) bool { return len(s) <= 63 && dnsLabel.MatchString(s) }
+func validName(s string) bool { return decode.IsDNSLabel(s) }
 
 // MaxReplicas bounds a component's replica count.
 const MaxReplicas = 10000

@@ -8,19 +8,18 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/continuum-xr/continuum/internal/decode"
 )
 
-var (
-	dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-	// An extended resource name: an optional DNS-subdomain prefix and a name.
-	resourceNameRE = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`)
-)
+// An extended resource name: an optional DNS-subdomain prefix and a name.
+var resourceNameRE = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`)
 
 func checkDNSLabel(errs *ErrorList, path, kind, name string) {
 	switch {
 	case name == "":
 		errs.add(path, "required")
-	case len(name) > 63 || !dnsLabel.MatchString(name):
+	case !decode.IsDNSLabel(name):
 		errs.add(path, fmt.Sprintf("%s name %q must be a DNS-1123 label (lower-case letters, digits and '-', at most 63, starting and ending with a letter or digit)", kind, name))
 	}
 }
@@ -134,12 +133,12 @@ func (v *validator) cluster(p string, c *Cluster, owners map[string]int, closedO
 		v.add(p+".owner", "required")
 	case closedOwners && !known:
 		v.add(p+".owner", "unknown owner %q (not in owners)", c.Owner)
-	case !closedOwners && !dnsLabel.MatchString(c.Owner):
+	case !closedOwners && !decode.IsDNSLabel(c.Owner):
 		v.add(p+".owner", "owner name %q must be a DNS-1123 label", c.Owner)
 	}
 	if c.Tier == "" {
 		v.add(p+".tier", "required (e.g. cloud, edge)")
-	} else if !dnsLabel.MatchString(string(c.Tier)) {
+	} else if !decode.IsDNSLabel(string(c.Tier)) {
 		v.add(p+".tier", "tier %q must be a DNS-1123 label", c.Tier)
 	}
 	switch c.Distribution {

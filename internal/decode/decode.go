@@ -322,3 +322,21 @@ func SortKey(field string) string {
 	}
 	return b.String()
 }
+
+// IsDNSLabel reports whether s is a DNS-1123 label: 1 to 63 lower-case letters, digits
+// and '-', starting and ending with a letter or digit.
+func IsDNSLabel(s string) bool {
+	if len(s) == 0 || len(s) > 63 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case c == '-' && i > 0 && i < len(s)-1:
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -65,3 +65,14 @@ func TestParseAcceptsOneDocumentWithMarkers(t *testing.T) {
 		}
 	}
 }
+
+func TestIsDNSLabel(t *testing.T) {
+	for s, want := range map[string]bool{
+		"a": true, "fra-cloud": true, "c0001": true, "0a": true, strings.Repeat("a", 63): true,
+		"": false, "-a": false, "a-": false, "A": false, "a_b": false, "a.b": false, strings.Repeat("a", 64): false,
+	} {
+		if got := IsDNSLabel(s); got != want {
+			t.Errorf("IsDNSLabel(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
