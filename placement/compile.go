@@ -154,6 +154,9 @@ func fmtQty(name topology.ResourceName, v int64) string {
 		q := resource.NewQuantity(v/milli, resource.BinarySI)
 		return q.String()
 	}
+	if v%milli == 0 {
+		return strconv.FormatInt(v/milli, 10)
+	}
 	return strconv.FormatFloat(float64(v)/milli, 'f', -1, 64)
 }
 
