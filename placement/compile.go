@@ -408,7 +408,6 @@ func (p *problem) compileResources() {
 			p.rttSS[[2]int{sb, ca}] = d
 		}
 	}
-	_ = vec
 }
 
 func cmpStr(a, b string) int {

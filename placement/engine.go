@@ -92,7 +92,7 @@ func (e *Engine) Place(ctx context.Context, snap *Snapshot, req *Request) (*Plan
 	}
 	plan := p.plan(st, stats)
 	if !plan.Feasible {
-		return plan, p.unplaceable(st, plan)
+		return plan, p.unplaceable(st)
 	}
 	return plan, nil
 }

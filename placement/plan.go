@@ -329,7 +329,7 @@ func (e *UnplaceableError) Error() string {
 // Is matches ErrUnplaceable.
 func (e *UnplaceableError) Is(target error) bool { return errkind.IsKind(target, errkind.Unplaceable) }
 
-func (p *problem) unplaceable(st *state, plan *Plan) error {
+func (p *problem) unplaceable(st *state) error {
 	ue := &UnplaceableError{Reasons: map[string]int{}}
 	for i, in := range p.insts {
 		if st.at[i] >= 0 {
@@ -360,7 +360,6 @@ func (p *problem) unplaceable(st *state, plan *Plan) error {
 		ue.Details = append(ue.Details, fmt.Sprintf("0/%d clusters fit %s: %s", p.n, name, strings.Join(parts, ", ")))
 		ue.Shortfall = append(ue.Shortfall, p.shortfall(i))
 	}
-	_ = plan
 	return ue
 }
 
