@@ -20,13 +20,13 @@ import (
 func DecodeApplication(data []byte) (Application, error) {
 	root, problems := decode.Parse(data)
 	if len(problems) > 0 {
-		return Application{}, fromProblems(problems).sorted()
+		return Application{}, fromProblems(problems).Sorted()
 	}
 	d := appDecoder{decode.New()}
 	app := d.application(root)
 	errs := fromProblems(d.Problems)
 	errs = append(errs, validateApp("", &app, d.Bad)...)
-	return app, errs.sorted()
+	return app, errs.Sorted()
 }
 
 // LoadApplication reads and decodes the application file at path.
@@ -51,7 +51,7 @@ func EncodeApplication(app Application) ([]byte, error) {
 	return yaml.JSONToYAML(js)
 }
 
-func fromProblems(ps []decode.Problem) ErrorList { return decode.FromProblems(ps) }
+func fromProblems(ps []decode.Problem) ErrorList { return ErrorList(decode.FromProblems(ps)) }
 
 type appDecoder struct{ *decode.Decoder }
 
@@ -167,7 +167,7 @@ func validateApp(prefix string, a *Application, skip map[string]bool) ErrorList 
 	var errs ErrorList
 	add := func(path, format string, args ...any) {
 		if !skip[path] {
-			errs.add(prefix+path, fmt.Sprintf(format, args...))
+			errs.Add(prefix+path, fmt.Sprintf(format, args...))
 		}
 	}
 	if !validName(a.Metadata.Name) {

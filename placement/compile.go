@@ -174,7 +174,7 @@ func compile(snap *Snapshot, req *Request, scorers []WeightedScorer) (*problem, 
 	}
 	errs := p.validate()
 	if len(errs) > 0 {
-		return nil, errs.sorted()
+		return nil, errs.Sorted()
 	}
 	if err := p.applyMeasuredLinks(); err != nil {
 		return nil, err
@@ -224,9 +224,9 @@ func (p *problem) applyMeasuredLinks() error {
 		var errs ErrorList
 		if list, ok := topology.AsErrorList(err); ok {
 			for _, fe := range list {
-				errs.add("snapshot.rtt", fe.Detail+" (measured, at "+fe.Field+")")
+				errs.Add("snapshot.rtt", fe.Detail+" (measured, at "+fe.Field+")")
 			}
-			return errs.sorted()
+			return errs.Sorted()
 		}
 		return fmt.Errorf("placement: applying measured RTTs: %w", err)
 	}
@@ -238,42 +238,42 @@ func (p *problem) validate() ErrorList {
 	var errs ErrorList
 	req := p.req
 	if len(req.Apps) == 0 {
-		errs.add("apps", "at least one application is required")
+		errs.Add("apps", "at least one application is required")
 	}
 	for _, w := range []struct {
 		name string
 		v    float64
 	}{{"network", p.w.Network}, {"compute", p.w.Compute}, {"migration", p.w.Migration}} {
 		if w.v < 0 || math.IsNaN(w.v) || math.IsInf(w.v, 0) {
-			errs.add("weights."+w.name, fmt.Sprintf("must be a finite number >= 0, got %v", w.v))
+			errs.Add("weights."+w.name, fmt.Sprintf("must be a finite number >= 0, got %v", w.v))
 		}
 	}
 	if req.Hysteresis < 0 || req.Hysteresis >= 1 || math.IsNaN(req.Hysteresis) {
-		errs.add("hysteresis", fmt.Sprintf("must be in [0, 1), got %v", req.Hysteresis))
+		errs.Add("hysteresis", fmt.Sprintf("must be in [0, 1), got %v", req.Hysteresis))
 	}
 	switch req.Mode {
 	case "", Reoptimize, Repair:
 	default:
-		errs.add("mode", fmt.Sprintf("must be %q or %q, got %q", Reoptimize, Repair, req.Mode))
+		errs.Add("mode", fmt.Sprintf("must be %q or %q, got %q", Reoptimize, Repair, req.Mode))
 	}
 	switch req.Strategy {
 	case "", StrategyDefault, StrategyExact:
 	default:
-		errs.add("strategy", fmt.Sprintf("must be %q or %q, got %q", StrategyDefault, StrategyExact, req.Strategy))
+		errs.Add("strategy", fmt.Sprintf("must be %q or %q, got %q", StrategyDefault, StrategyExact, req.Strategy))
 	}
 	if req.MaxNodes < 0 {
-		errs.add("maxNodes", fmt.Sprintf("%d is negative", req.MaxNodes))
+		errs.Add("maxNodes", fmt.Sprintf("%d is negative", req.MaxNodes))
 	}
 	for k := range p.snap.RTT {
 		_, _, ok1 := p.endpoint(k.A)
 		_, _, ok2 := p.endpoint(k.B)
 		if !ok1 || !ok2 {
-			errs.add("snapshot.rtt", fmt.Sprintf("%s<->%s: unknown cluster or site", k.A, k.B))
+			errs.Add("snapshot.rtt", fmt.Sprintf("%s<->%s: unknown cluster or site", k.A, k.B))
 		}
 	}
 	for name := range p.snap.Free {
 		if _, ok := p.topo.ClusterIndex(name); !ok {
-			errs.add("snapshot.free."+name, "unknown cluster")
+			errs.Add("snapshot.free."+name, "unknown cluster")
 		}
 	}
 	names := map[string]int{}
@@ -282,7 +282,7 @@ func (p *problem) validate() ErrorList {
 		prefix := "apps[" + strconv.Itoa(i) + "]."
 		errs = append(errs, validateApp(prefix, a, nil)...)
 		if j, dup := names[a.Metadata.Name]; dup {
-			errs.add(prefix+"metadata.name", fmt.Sprintf("duplicate application %q (also apps[%d])", a.Metadata.Name, j))
+			errs.Add(prefix+"metadata.name", fmt.Sprintf("duplicate application %q (also apps[%d])", a.Metadata.Name, j))
 		}
 		names[a.Metadata.Name] = i
 		comps := map[string]bool{}
@@ -292,13 +292,13 @@ func (p *problem) validate() ErrorList {
 		isSite := func(n string) bool { _, ok := p.topo.SiteIndex(n); return ok }
 		if a.Home != "" {
 			if _, ok := p.topo.ClusterIndex(a.Home); !ok {
-				errs.add(prefix+"home", fmt.Sprintf("unknown cluster %q", a.Home))
+				errs.Add(prefix+"home", fmt.Sprintf("unknown cluster %q", a.Home))
 			}
 		}
 		for j, c := range a.Components {
 			for k, cl := range c.Allowed.Clusters {
 				if _, ok := p.topo.ClusterIndex(cl); !ok {
-					errs.add(fmt.Sprintf("%scomponents[%d].allowed.clusters[%d]", prefix, j, k), fmt.Sprintf("unknown cluster %q", cl))
+					errs.Add(fmt.Sprintf("%scomponents[%d].allowed.clusters[%d]", prefix, j, k), fmt.Sprintf("unknown cluster %q", cl))
 				}
 			}
 		}
@@ -307,9 +307,9 @@ func (p *problem) validate() ErrorList {
 				switch {
 				case e.name == "":
 				case comps[e.name] && isSite(e.name):
-					errs.add(fmt.Sprintf("%sflows[%d].%s", prefix, j, e.field), fmt.Sprintf("%q names both a component and a site", e.name))
+					errs.Add(fmt.Sprintf("%sflows[%d].%s", prefix, j, e.field), fmt.Sprintf("%q names both a component and a site", e.name))
 				case !comps[e.name] && !isSite(e.name):
-					errs.add(fmt.Sprintf("%sflows[%d].%s", prefix, j, e.field), fmt.Sprintf("no component or site %q", e.name))
+					errs.Add(fmt.Sprintf("%sflows[%d].%s", prefix, j, e.field), fmt.Sprintf("no component or site %q", e.name))
 				}
 			}
 		}
@@ -318,16 +318,16 @@ func (p *problem) validate() ErrorList {
 				switch {
 				case e == "":
 				case comps[e] && isSite(e):
-					errs.add(fmt.Sprintf("%schains[%d].path[%d]", prefix, j, k), fmt.Sprintf("%q names both a component and a site", e))
+					errs.Add(fmt.Sprintf("%schains[%d].path[%d]", prefix, j, k), fmt.Sprintf("%q names both a component and a site", e))
 				case !comps[e] && !isSite(e):
-					errs.add(fmt.Sprintf("%schains[%d].path[%d]", prefix, j, k), fmt.Sprintf("no component or site %q", e))
+					errs.Add(fmt.Sprintf("%schains[%d].path[%d]", prefix, j, k), fmt.Sprintf("no component or site %q", e))
 				}
 			}
 		}
 	}
 	for i, as := range req.Current {
 		if _, ok := p.topo.ClusterIndex(as.Cluster); !ok && as.Cluster != "" {
-			errs.add(fmt.Sprintf("current[%d].cluster", i), fmt.Sprintf("unknown cluster %q", as.Cluster))
+			errs.Add(fmt.Sprintf("current[%d].cluster", i), fmt.Sprintf("unknown cluster %q", as.Cluster))
 		}
 	}
 	return errs

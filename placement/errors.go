@@ -22,36 +22,16 @@ var (
 type FieldError = decode.FieldError
 
 // ErrorList is every problem found in one input, in document order; it matches
-// ErrInvalid.
-type ErrorList []*FieldError
+// ErrInvalid with errors.Is, and errors.As finds each *FieldError.
+type ErrorList = decode.List[pkgName]
 
-// Error returns one problem per line after "placement: invalid".
-func (l ErrorList) Error() string { return decode.FormatList("placement", l) }
+type pkgName struct{}
 
-// Unwrap returns the field errors.
-func (l ErrorList) Unwrap() []error { return decode.Unwrap(l) }
-
-// Is matches ErrInvalid.
-func (l ErrorList) Is(target error) bool { return errkind.IsKind(target, errkind.Invalid) }
-
-// Fields returns the field paths of the problems.
-func (l ErrorList) Fields() []string { return decode.Fields(l) }
+func (pkgName) PackageName() string { return "placement" }
 
 // AsErrorList returns the ErrorList inside err, if any.
 func AsErrorList(err error) (ErrorList, bool) {
 	var l ErrorList
 	ok := errors.As(err, &l)
 	return l, ok
-}
-
-func (l *ErrorList) add(field, detail string) {
-	*l = append(*l, &FieldError{Field: field, Detail: detail})
-}
-
-func (l ErrorList) sorted() error {
-	if len(l) == 0 {
-		return nil
-	}
-	decode.SortFields(l)
-	return l
 }

@@ -46,8 +46,7 @@ func DecodeSpec(data []byte) (Spec, error) {
 	d := decoder{decode.New()}
 	spec := d.spec(root)
 	errs := append(fromProblems(d.Problems), validate(spec, d.Bad)...)
-	errs.sortByField()
-	return spec, errs.err()
+	return spec, errs.Sorted()
 }
 
 // Encode writes spec as YAML that Decode reads back to an equal Spec.
@@ -62,7 +61,7 @@ func Encode(spec Spec) ([]byte, error) {
 // decoder reads topology documents on top of the shared strict decoder.
 type decoder struct{ *decode.Decoder }
 
-func fromProblems(ps []decode.Problem) ErrorList { return decode.FromProblems(ps) }
+func fromProblems(ps []decode.Problem) ErrorList { return ErrorList(decode.FromProblems(ps)) }
 
 var (
 	field = decode.Field

@@ -23,19 +23,11 @@ type FieldError = decode.FieldError
 
 // ErrorList is every problem found in one topology, in document order. It matches
 // ErrInvalid with errors.Is, and errors.As finds each *FieldError.
-type ErrorList []*FieldError
+type ErrorList = decode.List[pkgName]
 
-// Error returns one problem per line, after "topology: invalid".
-func (l ErrorList) Error() string { return decode.FormatList("topology", l) }
+type pkgName struct{}
 
-// Unwrap returns the field errors.
-func (l ErrorList) Unwrap() []error { return decode.Unwrap(l) }
-
-// Is matches ErrInvalid.
-func (l ErrorList) Is(target error) bool { return errkind.IsKind(target, errkind.Invalid) }
-
-// Fields returns the field paths of the problems, handy in tests.
-func (l ErrorList) Fields() []string { return decode.Fields(l) }
+func (pkgName) PackageName() string { return "topology" }
 
 // AsErrorList returns the ErrorList inside err, if any.
 func AsErrorList(err error) (ErrorList, bool) {
@@ -43,16 +35,3 @@ func AsErrorList(err error) (ErrorList, bool) {
 	ok := errors.As(err, &l)
 	return l, ok
 }
-
-func (l *ErrorList) add(field, detail string) {
-	*l = append(*l, &FieldError{Field: field, Detail: detail})
-}
-
-func (l ErrorList) err() error {
-	if len(l) == 0 {
-		return nil
-	}
-	return l
-}
-
-func (l ErrorList) sortByField() { decode.SortFields(l) }

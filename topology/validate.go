@@ -18,9 +18,9 @@ var resourceNameRE = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0
 func checkDNSLabel(errs *ErrorList, path, kind, name string) {
 	switch {
 	case name == "":
-		errs.add(path, "required")
+		errs.Add(path, "required")
 	case !decode.IsDNSLabel(name):
-		errs.add(path, fmt.Sprintf("%s name %q must be a DNS-1123 label (lower-case letters, digits and '-', at most 63, starting and ending with a letter or digit)", kind, name))
+		errs.Add(path, fmt.Sprintf("%s name %q must be a DNS-1123 label (lower-case letters, digits and '-', at most 63, starting and ending with a letter or digit)", kind, name))
 	}
 }
 
@@ -37,7 +37,7 @@ func fmtMs(d Duration) string {
 func validate(spec Spec, skip map[string]bool) ErrorList {
 	v := validator{skip: skip}
 	v.run(spec)
-	v.errs.sortByField()
+	decode.SortFields(v.errs)
 	return v.errs
 }
 
@@ -50,7 +50,7 @@ func (v *validator) add(path, format string, args ...any) {
 	if v.skip[path] {
 		return
 	}
-	v.errs.add(path, fmt.Sprintf(format, args...))
+	v.errs.Add(path, fmt.Sprintf(format, args...))
 }
 
 func (v *validator) run(spec Spec) {

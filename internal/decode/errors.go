@@ -72,3 +72,39 @@ func Fields(errs []*FieldError) []string {
 	}
 	return out
 }
+
+// Named gives an error list its package's name ("topology").
+type Named interface{ PackageName() string }
+
+// List is every problem found in one input, for the package P: a package exports it as
+// its ErrorList (type ErrorList = decode.List[pkg]). It matches the invalid kind with
+// errors.Is, and errors.As finds each *FieldError.
+type List[P Named] []*FieldError
+
+// Error returns "pkg: invalid: problem", or one problem per line.
+func (l List[P]) Error() string {
+	var p P
+	return FormatList(p.PackageName(), l)
+}
+
+// Unwrap returns the field errors.
+func (l List[P]) Unwrap() []error { return Unwrap(l) }
+
+// Is matches the invalid kind and every package's invalid sentinel.
+func (l List[P]) Is(target error) bool { return errkind.IsKind(target, errkind.Invalid) }
+
+// Fields returns the field paths of the problems, handy in tests.
+func (l List[P]) Fields() []string { return Fields(l) }
+
+// Add appends a problem.
+func (l *List[P]) Add(field, detail string) { *l = append(*l, &FieldError{Field: field, Detail: detail}) }
+
+// Sorted orders the problems as they read in the document and returns the list as an
+// error, or nil when it is empty.
+func (l List[P]) Sorted() error {
+	if len(l) == 0 {
+		return nil
+	}
+	SortFields(l)
+	return l
+}
