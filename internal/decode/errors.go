@@ -97,7 +97,9 @@ func (l List[P]) Is(target error) bool { return errkind.IsKind(target, errkind.I
 func (l List[P]) Fields() []string { return Fields(l) }
 
 // Add appends a problem.
-func (l *List[P]) Add(field, detail string) { *l = append(*l, &FieldError{Field: field, Detail: detail}) }
+func (l *List[P]) Add(field, detail string) {
+	*l = append(*l, &FieldError{Field: field, Detail: detail})
+}
 
 // Sorted orders the problems as they read in the document and returns the list as an
 // error, or nil when it is empty.
