@@ -22,6 +22,14 @@
 // topology's). Delete deletes the Cluster; Cluster API deletes the rest. Kubeconfig
 // reads the Secret "<name>-kubeconfig", key "value".
 //
+// # RBAC
+//
+// ClusterRoleYAML (rbac.yaml) is the ClusterRole the backend needs on the management
+// cluster: get/list/watch/create/patch/delete on Clusters and MachineDeployments;
+// get/create/patch on the control-plane, bootstrap-template and infrastructure objects
+// it renders; get on Secrets (the kubeconfig). TestRBACExactRole runs the whole
+// lifecycle as a user bound to exactly that role.
+//
 // # Errors
 //
 // Errors start with "provision/capi:" and wrap the provision sentinels: a missing
