@@ -24,9 +24,23 @@ const (
 	// LiqoCRDs are all Liqo CRDs (authentication, core, ipam, networking,
 	// offloading) from the github.com/liqotech/liqo module.
 	LiqoCRDs
+	// ProviderCRDs are the Cluster API provider CRDs continuum renders objects for:
+	// the k3s control plane and bootstrap (github.com/k3s-io/cluster-api-k3s), Docker
+	// (CAPD, from sigs.k8s.io/cluster-api/test) and OpenStack (CAPO) clusters and
+	// machine templates. They go with CAPICRDs.
+	ProviderCRDs
 
 	// AllCRDs selects every CRD set.
-	AllCRDs = CAPICRDs | LiqoCRDs
+	AllCRDs = CAPICRDs | LiqoCRDs | ProviderCRDs
+)
+
+// Provider modules and versions for ProviderCRDs.
+const (
+	K3sModule        = "github.com/k3s-io/cluster-api-k3s"
+	K3sVersion       = "v0.3.1"
+	CAPDModule       = "sigs.k8s.io/cluster-api/test"
+	OpenStackModule  = "sigs.k8s.io/cluster-api-provider-openstack"
+	OpenStackVersion = "v0.14.7"
 )
 
 // Module versions the CRDs are read from. They match the API types the SDK compiles
@@ -69,6 +83,13 @@ func CRDPaths(ctx context.Context, set CRDSet) ([]string, error) {
 			return nil, err
 		}
 		paths = append(paths, filepath.Join(dir, filepath.FromSlash(liqoCRDFolder)))
+	}
+	if set&ProviderCRDs != 0 {
+		p, err := providerCRDPaths(ctx)
+		if err != nil {
+			return nil, err
+		}
+		paths = append(paths, p...)
 	}
 	for _, p := range paths {
 		if _, err := os.Stat(p); err != nil {
@@ -132,4 +153,33 @@ func ModuleDir(ctx context.Context, module, version string) (string, error) {
 	moduleDirs.m[key] = info.Dir
 	moduleDirs.Unlock()
 	return info.Dir, nil
+}
+
+// providerCRDPaths returns the provider CRD files from their modules in the module
+// cache.
+func providerCRDPaths(ctx context.Context) ([]string, error) {
+	k3s, err := ModuleDir(ctx, K3sModule, K3sVersion)
+	if err != nil {
+		return nil, err
+	}
+	capd, err := ModuleDir(ctx, CAPDModule, CAPIVersion)
+	if err != nil {
+		return nil, err
+	}
+	capo, err := ModuleDir(ctx, OpenStackModule, OpenStackVersion)
+	if err != nil {
+		return nil, err
+	}
+	docker := filepath.Join(capd, "infrastructure", "docker", "config", "crd", "bases")
+	openstack := filepath.Join(capo, "config", "crd", "bases")
+	// The control-plane folder of cluster-api-k3s also holds stale copies of the
+	// bootstrap CRDs: take only its own file.
+	return []string{
+		filepath.Join(k3s, "controlplane", "config", "crd", "bases", "controlplane.cluster.x-k8s.io_kthreescontrolplanes.yaml"),
+		filepath.Join(k3s, "bootstrap", "config", "crd", "bases"),
+		filepath.Join(docker, "infrastructure.cluster.x-k8s.io_dockerclusters.yaml"),
+		filepath.Join(docker, "infrastructure.cluster.x-k8s.io_dockermachinetemplates.yaml"),
+		filepath.Join(openstack, "infrastructure.cluster.x-k8s.io_openstackclusters.yaml"),
+		filepath.Join(openstack, "infrastructure.cluster.x-k8s.io_openstackmachinetemplates.yaml"),
+	}, nil
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -35,46 +33,10 @@ var (
 	wc client.WithWatch
 )
 
-// providerCRDs returns the real CRD files of the k3s, CAPD and CAPO providers, from
-// their modules in the Go module cache.
-func providerCRDs(ctx context.Context) ([]string, error) {
-	k3s, err := testenv.ModuleDir(ctx, "github.com/k3s-io/cluster-api-k3s", "v0.3.1")
-	if err != nil {
-		return nil, err
-	}
-	capd, err := testenv.ModuleDir(ctx, "sigs.k8s.io/cluster-api/test", testenv.CAPIVersion)
-	if err != nil {
-		return nil, err
-	}
-	capo, err := testenv.ModuleDir(ctx, "sigs.k8s.io/cluster-api-provider-openstack", "v0.14.7")
-	if err != nil {
-		return nil, err
-	}
-	docker := filepath.Join(capd, "test", "infrastructure", "docker", "config", "crd", "bases")
-	if _, err := os.Stat(docker); err != nil {
-		docker = filepath.Join(capd, "infrastructure", "docker", "config", "crd", "bases")
-	}
-	openstack := filepath.Join(capo, "config", "crd", "bases")
-	// The control-plane folder of cluster-api-k3s also holds stale copies of the
-	// bootstrap CRDs: take only its own files.
-	return []string{
-		filepath.Join(k3s, "controlplane", "config", "crd", "bases", "controlplane.cluster.x-k8s.io_kthreescontrolplanes.yaml"),
-		filepath.Join(k3s, "bootstrap", "config", "crd", "bases"),
-		filepath.Join(docker, "infrastructure.cluster.x-k8s.io_dockerclusters.yaml"),
-		filepath.Join(docker, "infrastructure.cluster.x-k8s.io_dockermachinetemplates.yaml"),
-		filepath.Join(openstack, "infrastructure.cluster.x-k8s.io_openstackclusters.yaml"),
-		filepath.Join(openstack, "infrastructure.cluster.x-k8s.io_openstackmachinetemplates.yaml"),
-	}, nil
-}
-
 func TestMain(m *testing.M) {
 	ctrllog.SetLogger(logr.Discard())
 	testenv.Main(m, func(ctx context.Context) (func() error, error) {
-		paths, err := providerCRDs(ctx)
-		if err != nil {
-			return nil, err
-		}
-		e, err := testenv.Start(ctx, testenv.Options{CRDs: testenv.CAPICRDs, CRDPaths: paths})
+		e, err := testenv.Start(ctx, testenv.Options{CRDs: testenv.CAPICRDs | testenv.ProviderCRDs})
 		if err != nil {
 			return nil, err
 		}
