@@ -1,5 +1,8 @@
-// Command continuumctl is kubectl-like tooling built on the continuum SDK. Today it has
-// one verb, plan, which places applications on a continuum and prints the plan:
+// Command continuumctl is kubectl-like tooling built on the continuum SDK. Its verbs:
+// plan places applications on a continuum and prints the plan; provision creates,
+// scales, waits for and deletes workload clusters through Cluster API (see
+// `continuumctl provision` for its usage; `provision create NAME --dry-run -o yaml`
+// prints the objects, like `clusterctl generate cluster`).
 //
 //	continuumctl plan -t topology.yaml -a app.yaml [-a more.yaml] [--current plan.json]
 //	                  [--strategy default|exact] [--mode reoptimize|repair]
@@ -48,7 +51,11 @@ func (m *multi) String() string     { return strings.Join(*m, ",") }
 func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "provision" {
+		return runProvision(ctx, args[1:], stdout, stderr, managementClient)
+	}
 	if len(args) == 0 || args[0] != "plan" {
+		fmt.Fprintln(stderr, provisionUsage)
 		fmt.Fprintln(stderr, "usage: continuumctl plan -t topology.yaml -a app.yaml [-a ...] [--current plan.json] [--strategy default|exact] [--mode reoptimize|repair] [-o table|json|yaml|dot] [--explain]")
 		return exitBadInput
 	}
