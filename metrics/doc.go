@@ -6,7 +6,11 @@
 // count) and ResourceSource (a cluster's capacity, allocatable and used CPU, memory
 // and GPU, optionally per node pool). Backends live in sub-packages: prometheus
 // (PromQL against Prometheus or Thanos Query), static (the topology's configured RTTs
-// and geo estimate) and metricsfake (scripted samples and fault wrappers).
+// and geo estimate), liqo (the latency Liqo's gateways measure per peering, from
+// networking Connection objects), probe (an active UDP prober and responder that
+// measure RTT, loss and jitter and export them as Prometheus metrics) and metricsfake
+// (scripted samples and fault wrappers). selfmetrics is a prometheus.Collector for
+// what the SDK itself does (decision latency, migrations, RTTs in use).
 //
 // Behaviour shared by every source is written once here. Collect asks a list of
 // sources, concurrently and within one deadline, for the RTT of every pair of a set of
