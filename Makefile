@@ -2,6 +2,9 @@
 GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
 FUZZTIME ?= 60s
+# Nested test module that runs Cluster API's real core reconcilers; a module of its
+# own so that the main Cluster API module stays out of the SDK's go.mod.
+CAPI_RECONCILERS := provision/capi/reconcilers
 
 .PHONY: all tools test unit lint bench fuzz example
 
@@ -15,6 +18,7 @@ tools:
 # The whole suite, integration tests against the real servers included, with -race.
 test: tools
 	$(GO) test -race -count=1 ./...
+	cd $(CAPI_RECONCILERS) && $(GO) test -race -count=1 ./...
 
 # Unit tests only: integration tests skip (and say so) without the tool binaries.
 unit:
@@ -26,6 +30,9 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 	$(GO) mod tidy -diff
+	cd $(CAPI_RECONCILERS) && $(GO) vet ./...
+	cd $(CAPI_RECONCILERS) && $(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+	cd $(CAPI_RECONCILERS) && $(GO) mod tidy -diff
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -44,7 +44,16 @@
 //
 // The integration tests run provisiontest.RunConformanceTests against a real
 // kube-apiserver (internal/testenv) with the real CRDs of Cluster API, the k3s
-// provider, CAPD and CAPO from the Go module cache. No Cluster API controller runs:
-// a test helper, contractPlayer, plays them by writing the status their v1beta2
-// contract documents.
+// provider, CAPD and CAPO from the Go module cache. There no Cluster API controller
+// runs: a test helper, contractPlayer, plays them by writing the status their v1beta2
+// contract documents, which keeps those tests fast and covers every distribution and
+// provider.
+//
+// The nested test module provision/capi/reconcilers runs Cluster API's real core
+// reconcilers (Cluster, Machine, MachineSet, MachineDeployment, ClusterCache)
+// in-process against two test apiservers (management and workload), with small test
+// providers for infrastructure, the kubeadm control plane and bootstrap: a kubeadm
+// cluster is created with this backend, becomes Available, scales and is deleted with
+// no status written by hand. `make test` runs it; it is a module of its own so that
+// the main Cluster API module stays out of the SDK's go.mod.
 package capi
