@@ -19,6 +19,9 @@ var (
 	Stale         = &Kind{"stale"}
 	NoData        = &Kind{"no data"}
 	Unplaceable   = &Kind{"unplaceable"}
+	// NotPeered: two clusters are not (yet) connected by a peering that an operation
+	// needs (peering, and the act step that offloads and pins).
+	NotPeered = &Kind{"not peered"}
 )
 
 // Error returns the kind's name.
