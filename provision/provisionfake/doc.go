@@ -17,6 +17,13 @@
 // "provisionfake:". Like Cluster API, a cluster over quota is accepted and then fails
 // (PhaseFailed, InfrastructureReady False with reason QuotaExceeded).
 //
+// # Fault injection
+//
+// Wrap puts a Wrapper around any provision.Provisioner, real or fake, that injects
+// faults per call (an error chosen by a function of the call, every n-th call failing
+// with ErrInjected, or hanging until the context ends) and records its calls; with no
+// faults it passes the conformance suite unchanged.
+//
 // # Concurrency
 //
 // A Fake is safe for concurrent use. Watchers are woken by clock callbacks; a
