@@ -135,19 +135,35 @@ func (b *Backend) WatchOffloading(ctx context.Context, ref peering.NamespaceRef)
 // so the backend refuses that itself (ErrInvalid); only targets may change. The
 // same spec again writes nothing.
 func (b *Backend) Offload(ctx context.Context, spec peering.OffloadSpec) error {
+	_, err := b.offload(ctx, spec, false)
+	return err
+}
+
+// PlanOffload is Offload's dry run: it checks the offloading could be made, writes
+// nothing, and returns the NamespaceOffloading Offload would write (nil when the
+// current one already matches).
+func (b *Backend) PlanOffload(ctx context.Context, spec peering.OffloadSpec) (client.Object, error) {
+	obj, err := b.offload(ctx, spec, true)
+	if obj == nil {
+		return nil, err
+	}
+	return obj, err
+}
+
+func (b *Backend) offload(ctx context.Context, spec peering.OffloadSpec, dryRun bool) (*offloadingv1beta1.NamespaceOffloading, error) {
 	if err := spec.Validate(); err != nil {
-		return err
+		return nil, err
 	}
 	spec = spec.WithDefaults()
 	c, err := b.client(spec.Cluster)
 	if err != nil {
-		return fmt.Errorf("liqo: offload %s: %w", spec.NamespaceRef, err)
+		return nil, fmt.Errorf("liqo: offload %s: %w", spec.NamespaceRef, err)
 	}
 	var ns corev1.Namespace
 	if err := c.Get(ctx, client.ObjectKey{Name: spec.Namespace}, &ns); apierrors.IsNotFound(err) {
-		return fmt.Errorf("liqo: offload %s: no namespace %s: %w", spec.NamespaceRef, spec.Namespace, peering.ErrNotFound)
+		return nil, fmt.Errorf("liqo: offload %s: no namespace %s: %w", spec.NamespaceRef, spec.Namespace, peering.ErrNotFound)
 	} else if err != nil {
-		return fmt.Errorf("liqo: offload %s: %w", spec.NamespaceRef, err)
+		return nil, fmt.Errorf("liqo: offload %s: %w", spec.NamespaceRef, err)
 	}
 	var ids []string
 	for _, t := range spec.Targets {
@@ -155,11 +171,11 @@ func (b *Backend) Offload(ctx context.Context, spec peering.OffloadSpec) error {
 		p, err := b.GetPeering(ctx, k)
 		switch {
 		case errors.Is(err, peering.ErrNotFound):
-			return fmt.Errorf("liqo: offload %s: target %s: no peering %s: %w", spec.NamespaceRef, t, k, peering.ErrNotPeered)
+			return nil, fmt.Errorf("liqo: offload %s: target %s: no peering %s: %w", spec.NamespaceRef, t, k, peering.ErrNotPeered)
 		case err != nil:
-			return fmt.Errorf("liqo: offload %s: target %s: %w", spec.NamespaceRef, t, err)
+			return nil, fmt.Errorf("liqo: offload %s: target %s: %w", spec.NamespaceRef, t, err)
 		case !peering.IsPeered(p):
-			return fmt.Errorf("liqo: offload %s: target %s: peering not ready (%s): %w", spec.NamespaceRef, t, peering.Summary(p), peering.ErrNotPeered)
+			return nil, fmt.Errorf("liqo: offload %s: target %s: peering not ready (%s): %w", spec.NamespaceRef, t, peering.Summary(p), peering.ErrNotPeered)
 		}
 		ids = append(ids, string(p.ProviderID))
 	}
@@ -176,7 +192,7 @@ func (b *Backend) Offload(ctx context.Context, spec peering.OffloadSpec) error {
 	switch {
 	case err == nil:
 		if cur.Spec.NamespaceMappingStrategy != want.NamespaceMappingStrategy || cur.Spec.PodOffloadingStrategy != want.PodOffloadingStrategy || cur.Spec.RemoteNamespaceName != want.RemoteNamespaceName {
-			return fmt.Errorf("liqo: offload %s: Liqo does not allow changing the strategies (now mapping %s, pods %s); unoffload first: %w",
+			return nil, fmt.Errorf("liqo: offload %s: Liqo does not allow changing the strategies (now mapping %s, pods %s); unoffload first: %w",
 				spec.NamespaceRef, cur.Spec.NamespaceMappingStrategy, cur.Spec.PodOffloadingStrategy, peering.ErrInvalid)
 		}
 		cur := slices.Sorted(func(yield func(string) bool) {
@@ -187,16 +203,19 @@ func (b *Backend) Offload(ctx context.Context, spec peering.OffloadSpec) error {
 			}
 		})
 		if slices.Equal(cur, ids) {
-			return nil // nothing to write
+			return nil, nil // nothing to write
 		}
 	case !errors.Is(err, peering.ErrNotFound):
-		return err
+		return nil, err
 	}
 	obj := &offloadingv1beta1.NamespaceOffloading{ObjectMeta: metav1.ObjectMeta{Name: OffloadingName, Namespace: spec.Namespace}, Spec: want}
-	if err := b.apply(ctx, c, obj); err != nil {
-		return fmt.Errorf("liqo: offload %s: %w", spec.NamespaceRef, err)
+	if dryRun {
+		return obj, nil
 	}
-	return nil
+	if err := b.apply(ctx, c, obj); err != nil {
+		return nil, fmt.Errorf("liqo: offload %s: %w", spec.NamespaceRef, err)
+	}
+	return obj, nil
 }
 
 // Unoffload deletes the namespace's NamespaceOffloading. Liqo then deletes the

@@ -197,22 +197,39 @@ func kubeconfig(ep Endpoint, providerID, consumerID peering.ClusterID, token str
 // clusters and returns without waiting. Liqo shares one network per pair, so a
 // peering the other way round is refused (ErrInvalid).
 func (b *Backend) Peer(ctx context.Context, req peering.PeerRequest) error {
+	_, _, err := b.peer(ctx, req, false)
+	return err
+}
+
+// PlanPeer is Peer's dry run: it reads the inputs from both clusters and checks the
+// peering could be made, writes nothing, and returns the objects Peer would write on
+// the provider and on the consumer, in order. The WireGuard keys and the consumer's
+// token are made only when peering, so their Secrets show a placeholder: the output
+// is for review, not for applying.
+func (b *Backend) PlanPeer(ctx context.Context, req peering.PeerRequest) (provider, consumer []client.Object, err error) {
+	return b.peer(ctx, req, true)
+}
+
+// dryRunPlaceholder stands for key material and tokens in PlanPeer's objects.
+const dryRunPlaceholder = "<generated when peering>"
+
+func (b *Backend) peer(ctx context.Context, req peering.PeerRequest, dryRun bool) (provider, consumer []client.Object, err error) {
 	if err := req.Validate(); err != nil {
-		return err
+		return nil, nil, err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	cc, err := b.client(req.Consumer)
 	if err != nil {
-		return fmt.Errorf("liqo: peer %s: %w", req.Key, err)
+		return nil, nil, fmt.Errorf("liqo: peer %s: %w", req.Key, err)
 	}
 	pc, err := b.client(req.Provider)
 	if err != nil {
-		return fmt.Errorf("liqo: peer %s: %w", req.Key, err)
+		return nil, nil, fmt.Errorf("liqo: peer %s: %w", req.Key, err)
 	}
 	ep, ok := b.opts.Endpoints[req.Provider]
 	if !ok || ep.APIServer == "" || len(ep.GatewayAddresses) == 0 {
-		return fmt.Errorf("liqo: peer %s: Options.Endpoints[%s]: need the provider's API server and gateway addresses: %w", req.Key, req.Provider, peering.ErrInvalid)
+		return nil, nil, fmt.Errorf("liqo: peer %s: Options.Endpoints[%s]: need the provider's API server and gateway addresses: %w", req.Key, req.Provider, peering.ErrInvalid)
 	}
 	in := peerInputs{liqoNS: b.opts.LiqoNamespace, resources: req.Resources, endpoint: ep}
 	for _, s := range []struct {
@@ -221,48 +238,57 @@ func (b *Backend) Peer(ctx context.Context, req peering.PeerRequest) error {
 	}{{req.Consumer, &in.consumer}, {req.Provider, &in.provider}} {
 		s.to.name = s.name
 		if s.to.id, err = b.ClusterID(ctx, s.name); err != nil {
-			return fmt.Errorf("liqo: peer %s: %w", req.Key, err)
+			return nil, nil, fmt.Errorf("liqo: peer %s: %w", req.Key, err)
 		}
 		if s.to.pod, s.to.ext, err = b.cidrs(ctx, s.name); err != nil {
-			return fmt.Errorf("liqo: peer %s: %w", req.Key, err)
+			return nil, nil, fmt.Errorf("liqo: peer %s: %w", req.Key, err)
 		}
 	}
 	if _, err := b.getSlice(ctx, cc, in.provider.id); err == nil {
-		return fmt.Errorf("liqo: peer %s: %w", req.Key, peering.ErrAlreadyPeered)
+		return nil, nil, fmt.Errorf("liqo: peer %s: %w", req.Key, peering.ErrAlreadyPeered)
 	} else if !errors.Is(err, peering.ErrNotFound) {
-		return fmt.Errorf("liqo: peer %s: %w", req.Key, err)
+		return nil, nil, fmt.Errorf("liqo: peer %s: %w", req.Key, err)
 	}
 	if _, err := b.getSlice(ctx, pc, in.consumer.id); err == nil {
-		return fmt.Errorf("liqo: peer %s: the reverse peering exists; Liqo shares one network per pair, which this backend does not manage: %w", req.Key, peering.ErrInvalid)
+		return nil, nil, fmt.Errorf("liqo: peer %s: the reverse peering exists; Liqo shares one network per pair, which this backend does not manage: %w", req.Key, peering.ErrInvalid)
 	} else if !errors.Is(err, peering.ErrNotFound) {
-		return fmt.Errorf("liqo: peer %s: %w", req.Key, err)
+		return nil, nil, fmt.Errorf("liqo: peer %s: %w", req.Key, err)
 	}
 	in.nodePort = b.opts.GatewayNodePort(in.consumer.id, in.provider.id)
+	if dryRun {
+		ph := []byte(dryRunPlaceholder)
+		in.consumerKeys, in.providerKeys = gatewayKeys{ph, ph}, gatewayKeys{ph, ph}
+		kc, err := kubeconfig(ep, in.provider.id, in.consumer.id, dryRunPlaceholder)
+		if err != nil {
+			return nil, nil, err
+		}
+		return providerObjects(in), consumerObjects(in, kc), nil
+	}
 	if in.consumerKeys, err = newGatewayKeys(); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if in.providerKeys, err = newGatewayKeys(); err != nil {
-		return err
+		return nil, nil, err
 	}
 	for _, o := range providerObjects(in) {
 		if err := b.apply(ctx, pc, o); err != nil {
-			return fmt.Errorf("liqo: peer %s: provider side: %w", req.Key, err)
+			return nil, nil, fmt.Errorf("liqo: peer %s: provider side: %w", req.Key, err)
 		}
 	}
 	token, err := b.consumerToken(ctx, pc, in.consumer.id)
 	if err != nil {
-		return fmt.Errorf("liqo: peer %s: %w", req.Key, err)
+		return nil, nil, fmt.Errorf("liqo: peer %s: %w", req.Key, err)
 	}
 	kc, err := kubeconfig(ep, in.provider.id, in.consumer.id, token)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	for _, o := range consumerObjects(in, kc) {
 		if err := b.apply(ctx, cc, o); err != nil {
-			return fmt.Errorf("liqo: peer %s: consumer side: %w", req.Key, err)
+			return nil, nil, fmt.Errorf("liqo: peer %s: consumer side: %w", req.Key, err)
 		}
 	}
-	return nil
+	return nil, nil, nil
 }
 
 // consumerToken issues a token of the consumer's ServiceAccount on the provider.
