@@ -2,7 +2,9 @@
 // plan places applications on a continuum and prints the plan; provision creates,
 // scales, waits for and deletes workload clusters through Cluster API (see
 // `continuumctl provision` for its usage; `provision create NAME --dry-run -o yaml`
-// prints the objects, like `clusterctl generate cluster`).
+// prints the objects, like `clusterctl generate cluster`); peer, unpeer, offload,
+// unoffload and peerings drive Liqo on the clusters given with --cluster
+// NAME=KUBECONFIG (`peer C P --dry-run -o yaml` prints each side's objects).
 //
 //	continuumctl plan -t topology.yaml -a app.yaml [-a more.yaml] [--current plan.json]
 //	                  [--strategy default|exact] [--mode reoptimize|repair]
@@ -54,8 +56,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "provision" {
 		return runProvision(ctx, args[1:], stdout, stderr, managementClient)
 	}
+	if len(args) > 0 {
+		if _, ok := peeringVerbs[args[0]]; ok {
+			return runPeering(ctx, args[0], args[1:], stdout, stderr, liqoClient)
+		}
+	}
 	if len(args) == 0 || args[0] != "plan" {
 		fmt.Fprintln(stderr, provisionUsage)
+		fmt.Fprintln(stderr, peeringUsage)
 		fmt.Fprintln(stderr, "usage: continuumctl plan -t topology.yaml -a app.yaml [-a ...] [--current plan.json] [--strategy default|exact] [--mode reoptimize|repair] [-o table|json|yaml|dot] [--explain]")
 		return exitBadInput
 	}

@@ -19,14 +19,14 @@ import (
 	"github.com/continuum-xr/continuum/internal/testenv"
 )
 
-// env is a real management apiserver with the Cluster API and provider CRDs, started
-// once for the package; the plan tests do not need it and run without it.
+// env is two real apiservers ("management" and "edge") with the Cluster API, provider
+// and Liqo CRDs, started once for the package; the plan tests do not need them.
 var env *testenv.Env
 
 func TestMain(m *testing.M) {
 	ctrllog.SetLogger(logr.Discard())
 	testenv.Main(m, func(ctx context.Context) (func() error, error) {
-		e, err := testenv.Start(ctx, testenv.Options{CRDs: testenv.CAPICRDs | testenv.ProviderCRDs})
+		e, err := testenv.Start(ctx, testenv.Options{Clusters: []string{"management", "edge"}, CRDs: testenv.AllCRDs})
 		if err != nil {
 			return nil, err
 		}
