@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"k8s.io/utils/clock"
+
+	"github.com/continuum-xr/continuum/internal/watchwait"
 )
 
 // WaitOptions configures WaitPeered, WaitOffloaded and EnsurePeered. The zero value
@@ -50,9 +52,9 @@ func WaitPeered(ctx context.Context, r PeeringReader, k Key, opts WaitOptions) (
 		}
 		return Summary(last), IsPeered(last), nil
 	})
-	var w *waitEnded
+	var w *watchwait.Ended
 	if errors.As(err, &w) {
-		return last, fmt.Errorf("peering: peering %s not ready (%s): %w: %w", k, Summary(last), ErrNotReady, w.cause)
+		return last, fmt.Errorf("peering: peering %s not ready (%s): %w: %w", k, Summary(last), ErrNotReady, w.Cause)
 	}
 	return last, err
 }
@@ -83,9 +85,9 @@ func WaitOffloaded(ctx context.Context, r OffloadingReader, ref NamespaceRef, op
 		}
 		return msg, IsOffloaded(last), nil
 	})
-	var w *waitEnded
+	var w *watchwait.Ended
 	if errors.As(err, &w) {
-		return last, fmt.Errorf("peering: offloading %s not ready (%s): %w: %w", ref, OffloadingSummary(last), ErrNotReady, w.cause)
+		return last, fmt.Errorf("peering: offloading %s not ready (%s): %w: %w", ref, OffloadingSummary(last), ErrNotReady, w.Cause)
 	}
 	return last, err
 }
@@ -117,48 +119,17 @@ func EnsurePeered(ctx context.Context, p interface {
 	return WaitPeered(ctx, p, req.Key, opts)
 }
 
-// waitEnded is the cause of a wait that ran out of time or was cancelled.
-type waitEnded struct{ cause error }
-
-func (w *waitEnded) Error() string { return w.cause.Error() }
-
-var errTimeout = errors.New("peering: wait timeout passed")
-
 // waitOn reads changes until step says done or fails, ctx ends or the timeout
-// passes (a *waitEnded error). step returns the progress message of the change.
+// passes (a *watchwait.Ended error). step returns the progress message of the change,
+// reported when it changes.
 func waitOn[C any](ctx context.Context, changes <-chan C, opts WaitOptions, step func(C) (string, bool, error)) error {
-	var timeout <-chan time.Time
-	if opts.Timeout > 0 {
-		clk := opts.Clock
-		if clk == nil {
-			clk = clock.RealClock{}
-		}
-		t := clk.NewTimer(opts.Timeout)
-		defer t.Stop()
-		timeout = t.C()
-	}
 	last := ""
-	for {
-		select {
-		case <-ctx.Done():
-			return &waitEnded{ctx.Err()}
-		case <-timeout:
-			return &waitEnded{fmt.Errorf("%w after %s", errTimeout, opts.Timeout)}
-		case ch, ok := <-changes:
-			if !ok {
-				if ctx.Err() != nil {
-					return &waitEnded{ctx.Err()}
-				}
-				return errors.New("peering: the watch closed")
-			}
-			msg, done, err := step(ch)
-			if msg != "" && msg != last && opts.Progress != nil {
-				last = msg
-				opts.Progress(msg)
-			}
-			if err != nil || done {
-				return err
-			}
+	return watchwait.Until(ctx, changes, opts.Timeout, opts.Clock, errors.New("peering: the watch closed"), func(ch C) (bool, error) {
+		msg, done, err := step(ch)
+		if msg != "" && msg != last && opts.Progress != nil {
+			last = msg
+			opts.Progress(msg)
 		}
-	}
+		return done, err
+	})
 }

@@ -8,6 +8,8 @@ import (
 
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
+
+	"github.com/continuum-xr/continuum/internal/watchwait"
 )
 
 // Reader reads clusters. Callers that only watch or wait take a Reader.
@@ -154,13 +156,13 @@ func WaitReady(ctx context.Context, r Reader, ref Ref, opts WaitOptions) (*Clust
 		return false, nil
 	})
 	if err != nil {
-		var w *waitEnded
+		var w *watchwait.Ended
 		if errors.As(err, &w) {
 			state := "no state seen"
 			if last != nil {
 				state = Summary(last)
 			}
-			return last, fmt.Errorf("provision: cluster %s not ready (%s): %w: %w", ref, state, ErrNotReady, w.cause)
+			return last, fmt.Errorf("provision: cluster %s not ready (%s): %w: %w", ref, state, ErrNotReady, w.Cause)
 		}
 		return last, err
 	}
@@ -176,13 +178,13 @@ func WaitDeleted(ctx context.Context, r Reader, ref Ref, opts WaitOptions) error
 		last = ch.Cluster
 		return ch.Gone, nil
 	})
-	var w *waitEnded
+	var w *watchwait.Ended
 	if errors.As(err, &w) {
 		state := "no state seen"
 		if last != nil {
 			state = Summary(last)
 		}
-		return fmt.Errorf("provision: cluster %s still exists (%s): %w: %w", ref, state, ErrNotReady, w.cause)
+		return fmt.Errorf("provision: cluster %s still exists (%s): %w: %w", ref, state, ErrNotReady, w.Cause)
 	}
 	return err
 }
@@ -195,48 +197,21 @@ func DeleteAndWait(ctx context.Context, p Provisioner, ref Ref, opts WaitOptions
 	return WaitDeleted(ctx, p, ref, opts)
 }
 
-// waitEnded is the cause of a wait that ran out of time.
-type waitEnded struct{ cause error }
-
-func (w *waitEnded) Error() string { return w.cause.Error() }
-
-var errTimeout = errors.New("provision: wait timeout passed")
-
 // watchUntil watches ref and calls done with each change until done returns true or
-// an error, ctx ends or the timeout passes (a *waitEnded error).
+// an error, ctx ends or the timeout passes (a *watchwait.Ended error). It reports
+// progress when the summary of the cluster changes.
 func watchUntil(ctx context.Context, r Reader, ref Ref, opts WaitOptions, done func(Change) (bool, error)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var timeout <-chan time.Time
-	if opts.Timeout > 0 {
-		clk := opts.Clock
-		if clk == nil {
-			clk = clock.RealClock{}
-		}
-		t := clk.NewTimer(opts.Timeout)
-		defer t.Stop()
-		timeout = t.C()
-	}
 	changes, err := r.Watch(ctx, ref)
 	if err != nil {
 		return fmt.Errorf("provision: watching %s: %w", ref, err)
 	}
 	lastMsg := ""
-	for {
-		select {
-		case <-ctx.Done():
-			return &waitEnded{ctx.Err()}
-		case <-timeout:
-			return &waitEnded{fmt.Errorf("%w after %s", errTimeout, opts.Timeout)}
-		case ch, ok := <-changes:
-			if !ok {
-				if ctx.Err() != nil {
-					return &waitEnded{ctx.Err()}
-				}
-				return fmt.Errorf("provision: watching %s: the watch closed", ref)
-			}
+	return watchwait.Until(ctx, changes, opts.Timeout, opts.Clock, fmt.Errorf("provision: watching %s: the watch closed", ref),
+		func(ch Change) (bool, error) {
 			if ch.Err != nil {
-				return fmt.Errorf("provision: watching %s: %w", ref, ch.Err)
+				return false, fmt.Errorf("provision: watching %s: %w", ref, ch.Err)
 			}
 			if ch.Cluster != nil && opts.Progress != nil {
 				if msg := Summary(ch.Cluster); msg != lastMsg {
@@ -244,10 +219,6 @@ func watchUntil(ctx context.Context, r Reader, ref Ref, opts WaitOptions, done f
 					opts.Progress(Progress{Cluster: ch.Cluster, Message: msg})
 				}
 			}
-			ok, err := done(ch)
-			if err != nil || ok {
-				return err
-			}
-		}
-	}
+			return done(ch)
+		})
 }
