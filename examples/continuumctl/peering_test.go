@@ -15,8 +15,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/continuum-xr/continuum/internal/testenv"
@@ -89,21 +87,9 @@ func TestPeerDryRunAppliesToRealCRDs(t *testing.T) {
 	}
 	_, sides[1], _ = strings.Cut(sides[1], "\n") // the rest of the comment line
 	for i, side := range sides {
-		c := env.Cluster([]string{"edge", "management"}[i]).Client
-		dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(side), 4096)
-		for {
-			var u unstructured.Unstructured
-			if err := dec.Decode(&u.Object); errors.Is(err, io.EOF) {
-				break
-			} else if err != nil {
-				t.Fatalf("side %d: not a YAML stream: %v", i, err)
-			}
-			if len(u.Object) == 0 {
-				continue
-			}
-			if err := c.Create(t.Context(), &u); err != nil {
-				t.Errorf("side %d: refused %s %s: %v", i, u.GetKind(), u.GetName(), err)
-			}
+		name := []string{"edge", "management"}[i]
+		if n := createAll(t, env.Cluster(name).Client, side, "dry-run for "+name); n == 0 {
+			t.Errorf("no objects for %s", name)
 		}
 	}
 	if code, out, errOut := run("peerings"); code != exitPlaced || !strings.Contains(out, "management  edge      false") {

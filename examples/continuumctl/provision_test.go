@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -50,23 +51,7 @@ func TestProvisionDryRunAppliesToRealCRDs(t *testing.T) {
 		if code := runProvision(context.Background(), append(args, "--dry-run", "-o", "yaml"), &out, &errOut, nil); code != exitPlaced {
 			t.Fatalf("%v: exit %d: %s", args, code, errOut.String())
 		}
-		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(out.Bytes()), 4096)
-		n := 0
-		for {
-			var u unstructured.Unstructured
-			if err := dec.Decode(&u.Object); errors.Is(err, io.EOF) {
-				break
-			} else if err != nil {
-				t.Fatalf("%v: output is not a YAML stream: %v", args, err)
-			}
-			if len(u.Object) == 0 {
-				continue
-			}
-			if err := c.Create(t.Context(), &u); err != nil {
-				t.Errorf("%v: the apiserver refused %s %s: %v", args, u.GetKind(), u.GetName(), err)
-			}
-			n++
-		}
+		n := createAll(t, c, out.String(), fmt.Sprint(args))
 		if n == 0 {
 			t.Errorf("%v: no objects printed", args)
 		}
@@ -133,5 +118,28 @@ func TestProvisionBadInput(t *testing.T) {
 	runProvision(context.Background(), []string{"create", "x", "--control-planes", "2", "--dry-run"}, io.Discard, &errOut, nil)
 	if !strings.Contains(errOut.String(), "controlPlaneReplicas") {
 		t.Errorf("even control planes: %q, want the field named", errOut.String())
+	}
+}
+
+// createAll creates every object of a YAML stream on c (what a user's kubectl create
+// -f would do) and returns how many there were; a refused object fails the test.
+func createAll(t *testing.T, c client.Client, stream, what string) int {
+	t.Helper()
+	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(stream), 4096)
+	n := 0
+	for {
+		var u unstructured.Unstructured
+		if err := dec.Decode(&u.Object); errors.Is(err, io.EOF) {
+			return n
+		} else if err != nil {
+			t.Fatalf("%s: output is not a YAML stream: %v", what, err)
+		}
+		if len(u.Object) == 0 {
+			continue
+		}
+		if err := c.Create(t.Context(), &u); err != nil {
+			t.Errorf("%s: the apiserver refused %s %s: %v", what, u.GetKind(), u.GetName(), err)
+		}
+		n++
 	}
 }
