@@ -158,6 +158,18 @@ func (d appDecoder) component(p string, v any) Component {
 
 func validName(s string) bool { return decode.IsDNSLabel(s) }
 
+// uniqueName checks that the name of list[i] (at path p) is a DNS label not used by an
+// earlier element, and records it in seen.
+func uniqueName(add func(string, string, ...any), seen map[string]int, p, kind, list, name string, i int) {
+	if !validName(name) {
+		add(p+".name", "%q must be a DNS-1123 label", name)
+	} else if j, dup := seen[name]; dup {
+		add(p+".name", "duplicate %s %q (also %s[%d])", kind, name, list, j)
+	} else {
+		seen[name] = i
+	}
+}
+
 // MaxReplicas bounds a component's replica count.
 const MaxReplicas = 10000
 
@@ -188,13 +200,7 @@ func validateApp(prefix string, a *Application, skip map[string]bool) ErrorList 
 		if skip[p] {
 			continue
 		}
-		if !validName(c.Name) {
-			add(p+".name", "%q must be a DNS-1123 label", c.Name)
-		} else if j, dup := comps[c.Name]; dup {
-			add(p+".name", "duplicate component %q (also components[%d])", c.Name, j)
-		} else {
-			comps[c.Name] = i
-		}
+		uniqueName(add, comps, p, "component", "components", c.Name, i)
 	}
 	for i := range a.Components {
 		p := index("components", i)
@@ -276,13 +282,7 @@ func validateApp(prefix string, a *Application, skip map[string]bool) ErrorList 
 		if skip[p] {
 			continue
 		}
-		if !validName(c.Name) {
-			add(p+".name", "%q must be a DNS-1123 label", c.Name)
-		} else if j, dup := chains[c.Name]; dup {
-			add(p+".name", "duplicate chain %q (also chains[%d])", c.Name, j)
-		} else {
-			chains[c.Name] = i
-		}
+		uniqueName(add, chains, p, "chain", "chains", c.Name, i)
 		if len(c.Path) < 2 && !skip[p+".path"] {
 			add(p+".path", "needs at least two elements (e.g. [geneva, renderer, geneva])")
 		}

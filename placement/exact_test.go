@@ -28,7 +28,7 @@ func TestExactAgreesWithBruteForce(t *testing.T) {
 	checked, infeasible := 0, 0
 	for seed := uint64(1); seed <= 24; seed++ {
 		shape := []placementtest.Shape{placementtest.XRChain, placementtest.Star, placementtest.DAG}[seed%3]
-		in := placementtest.Generate(seed, placementtest.GenOptions{Clusters: 4, Components: 4, Shape: shape, Load: 0.5})
+		in := placementtest.Generate(seed, placementtest.GenOptions{Clusters: 4, Components: 4, Shape: shape, Load: 0.7, MaxCPU: 128})
 		o := oracle{topo: in.Topology, apps: in.Apps, w: placement.DefaultWeights()}
 		if n := countReplicas(in.Apps); n > 7 {
 			continue // 4^7 assignments is the most we enumerate
@@ -64,6 +64,9 @@ func TestExactAgreesWithBruteForce(t *testing.T) {
 	}
 	if checked < 15 {
 		t.Fatalf("only %d instances checked", checked)
+	}
+	if infeasible == 0 || infeasible == checked {
+		t.Errorf("%d of %d instances infeasible: the generator no longer exercises both outcomes", infeasible, checked)
 	}
 	t.Logf("%d instances checked against brute force, %d infeasible", checked, infeasible)
 }

@@ -1,7 +1,5 @@
 package placement
 
-import "slices"
-
 // objective returns the plan's cost by term.
 func (p *problem) objective(st *state) costParts {
 	var total costParts
@@ -15,20 +13,20 @@ func (p *problem) objective(st *state) costParts {
 		total.migration += cp.migration
 		total.plugins += cp.plugins
 	}
-	total.network += p.placedPairCost(st, nil)
+	total.network += p.placedPairCost(st)
 	return total
 }
 
 // placedPairCost is the network cost of component-to-component pairs whose ends are
-// both placed, skipping pairs with an end in except.
-func (p *problem) placedPairCost(st *state, except []int) float64 {
+// both placed.
+func (p *problem) placedPairCost(st *state) float64 {
 	sum := 0.0
 	for _, fp := range p.pairs {
 		if fp.b < 0 || fp.gbit == 0 {
 			continue
 		}
 		ca, cb := st.at[fp.a], st.at[fp.b]
-		if ca < 0 || cb < 0 || slices.Contains(except, fp.a) || slices.Contains(except, fp.b) {
+		if ca < 0 || cb < 0 {
 			continue
 		}
 		sum += fp.gbit * p.rtt(ca, cb).Ms()

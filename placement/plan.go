@@ -59,13 +59,14 @@ func (p *problem) plan(st *state, stats SearchStats) *Plan {
 			pl.Links = append(pl.Links, u)
 		}
 	}
-	for c := range p.n {
-		n := 0
-		for _, x := range st.at {
-			if x == c {
-				n++
-			}
+	replicas := make([]int, p.n)
+	for _, c := range st.at {
+		if c >= 0 {
+			replicas[c]++
 		}
+	}
+	for c := range p.n {
+		n := replicas[c]
 		if n == 0 {
 			continue
 		}

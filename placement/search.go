@@ -164,9 +164,8 @@ func (sr *search) cheapest(st *state, i int) int {
 	if len(k.top) == len(k.cand) {
 		return bestc
 	}
-	inTop := func(c int32) bool { return slices.Contains(k.top, c) }
 	for _, c32 := range k.cand {
-		if inTop(c32) || !better(st.staticCost(i, int(c32), false).total(), best) {
+		if slices.Contains(k.top, c32) || !better(st.staticCost(i, int(c32), false).total(), best) {
 			continue
 		}
 		consider(int(c32))
@@ -501,19 +500,14 @@ func (sr *search) branch(order []int, st *state, bound bool) []int {
 	if len(sr.bufs) < len(order) {
 		sr.bufs = make([][]candCost, len(order))
 	}
-	base := 0.0
-	if bound {
-		// st may hold instances outside order; their cost is fixed.
-		for i, c := range st.at {
-			if c >= 0 && !slices.Contains(order, i) {
-				base += st.staticCost(i, c, true).total()
-			}
-		}
-		base += p.placedPairCost(st, order)
-	}
 	work := st.clone()
 	for _, i := range order {
 		work.unplace(i)
+	}
+	base := 0.0
+	if bound {
+		// work may hold instances outside order; their cost is fixed.
+		base = p.objective(work).total()
 	}
 	var dfs func(k int, cost float64) bool
 	dfs = func(k int, cost float64) bool {

@@ -22,28 +22,31 @@ import (
 
 func resourceQuantity(n int64) *resource.Quantity { return resource.NewQuantity(n, resource.DecimalSI) }
 
+// ends returns the clients and Liqo cluster IDs of the consumer and provider of k.
+func (b *Backend) ends(ctx context.Context, k peering.Key) (cc, pc client.WithWatch, cid, pid peering.ClusterID, err error) {
+	if err = k.Validate(); err != nil {
+		return
+	}
+	if cc, err = b.client(k.Consumer); err != nil {
+		return
+	}
+	if pc, err = b.client(k.Provider); err != nil {
+		return
+	}
+	if cid, err = b.ClusterID(ctx, k.Consumer); err != nil {
+		return
+	}
+	pid, err = b.ClusterID(ctx, k.Provider)
+	return
+}
+
 // GetPeering reads the peering k from Liqo's objects: it exists while its
 // ResourceSlice exists on the consumer; the network is established when the
 // Connections on both sides are Connected; authentication and resources are the
 // slice's conditions; the virtual node is ready when the VirtualNode exists and a
 // Node labelled for the provider is Ready.
 func (b *Backend) GetPeering(ctx context.Context, k peering.Key) (*peering.Peering, error) {
-	if err := k.Validate(); err != nil {
-		return nil, err
-	}
-	cc, err := b.client(k.Consumer)
-	if err != nil {
-		return nil, err
-	}
-	pc, err := b.client(k.Provider)
-	if err != nil {
-		return nil, err
-	}
-	cid, err := b.ClusterID(ctx, k.Consumer)
-	if err != nil {
-		return nil, err
-	}
-	pid, err := b.ClusterID(ctx, k.Provider)
+	cc, pc, cid, pid, err := b.ends(ctx, k)
 	if err != nil {
 		return nil, err
 	}
@@ -169,22 +172,7 @@ func (b *Backend) ListPeerings(ctx context.Context, opts peering.ListOptions) ([
 // Connections, VirtualNode and virtual Nodes on the consumer, Connections on the
 // provider) and sends the peering's state after each change that alters it.
 func (b *Backend) WatchPeering(ctx context.Context, k peering.Key) (<-chan peering.PeeringChange, error) {
-	if err := k.Validate(); err != nil {
-		return nil, err
-	}
-	cc, err := b.client(k.Consumer)
-	if err != nil {
-		return nil, err
-	}
-	pc, err := b.client(k.Provider)
-	if err != nil {
-		return nil, err
-	}
-	cid, err := b.ClusterID(ctx, k.Consumer)
-	if err != nil {
-		return nil, err
-	}
-	pid, err := b.ClusterID(ctx, k.Provider)
+	cc, pc, cid, pid, err := b.ends(ctx, k)
 	if err != nil {
 		return nil, err
 	}
