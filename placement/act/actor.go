@@ -1,0 +1,469 @@
+package act
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/utils/clock"
+
+	"github.com/continuum-xr/continuum/internal/decode"
+	"github.com/continuum-xr/continuum/peering"
+	"github.com/continuum-xr/continuum/placement"
+	"github.com/continuum-xr/continuum/provision"
+)
+
+// Options configures an Actor. The zero value works for applications that run on
+// their home cluster only, on the real clock.
+type Options struct {
+	// Peering peers the home cluster with providers and offloads the namespace. Nil:
+	// a plan that runs anything off the home cluster is refused.
+	Peering peering.Interface
+	// Provisioner creates and scales the clusters of Request.Provision. Nil: a
+	// request with Provision is refused.
+	Provisioner provision.Provisioner
+	// Clock times the waits and the polling of instances; nil means the real clock.
+	// Pass the fake clock of the fakes to run in fake time.
+	Clock clock.WithTicker
+	// Timeout bounds each wait (a cluster, a peering, an offloading, a component's
+	// replicas); zero means 15 minutes.
+	Timeout time.Duration
+	// PollInterval is how often instances are read while waiting for their replicas;
+	// zero means 2 s.
+	PollInterval time.Duration
+	// PeerResources says what the home cluster asks of a provider when it peers;
+	// given what the application's replicas placed there request. Nil means those
+	// requests (CPU and memory) with room for 110 pods.
+	PeerResources func(provider string, use peering.Resources) peering.Resources
+	// Log receives one line per step; the zero logger discards.
+	Log logr.Logger
+	// Observe, when set, is called before and after each step Apply runs (Done
+	// false, then true with Err and Took); from Apply's goroutine.
+	Observe func(StepEvent)
+}
+
+// StepEvent reports a step Apply starts or finished.
+type StepEvent struct {
+	Step Step
+	// Done is false when the step starts, true when it ended (then Err and Took).
+	Done bool
+	Err  error
+	Took time.Duration
+	// Message is the latest progress of a wait ("2/3 replicas ready").
+	Message string
+}
+
+// Result is what an Apply did.
+type Result struct {
+	// Steps are the steps run, in order, with their outcome.
+	Steps []StepResult
+}
+
+// StepResult is one step run.
+type StepResult struct {
+	Step
+	Took time.Duration `json:"took"`
+	// Err is the step's error; Apply stops at the first.
+	Err error `json:"-"`
+}
+
+// Actor carries plans out. See the package documentation for the steps.
+type Actor struct {
+	w    Workloads
+	opts Options
+}
+
+// New returns an Actor that runs instances through w.
+func New(w Workloads, opts Options) (*Actor, error) {
+	if w == nil {
+		return nil, fmt.Errorf("act: new: workloads: must not be nil: %w", ErrInvalid)
+	}
+	if opts.Timeout < 0 || opts.PollInterval < 0 {
+		return nil, fmt.Errorf("act: new: options.timeout and options.pollInterval: must be >= 0: %w", ErrInvalid)
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 15 * time.Minute
+	}
+	if opts.PollInterval == 0 {
+		opts.PollInterval = 2 * time.Second
+	}
+	if opts.PeerResources == nil {
+		opts.PeerResources = func(_ string, use peering.Resources) peering.Resources {
+			use.Pods = max(use.Pods, 110)
+			return use
+		}
+	}
+	return &Actor{w: w, opts: opts}, nil
+}
+
+// Plan returns the steps Apply would run now, without writing anything: the dry run.
+// An empty list means the plan is in force.
+func (a *Actor) Plan(ctx context.Context, req Request) ([]Step, error) {
+	d, err := a.check(req)
+	if err != nil {
+		return nil, err
+	}
+	o, err := a.observe(ctx, req, d)
+	if err != nil {
+		return nil, err
+	}
+	return d.steps(req, o), nil
+}
+
+// Apply carries the request out and returns the steps it ran. It reads the clusters
+// again before each phase, so it picks up where a crashed run stopped; when the plan
+// is in force it writes nothing. On error, the Result holds the steps run so far
+// (the last one failed); old instances without a ready replacement are left running.
+func (a *Actor) Apply(ctx context.Context, req Request) (*Result, error) {
+	d, err := a.check(req)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	for phase := range numPhases {
+		o, err := a.observe(ctx, req, d)
+		if err != nil {
+			return res, err
+		}
+		for _, s := range d.steps(req, o) {
+			if s.Kind.phase() != phase {
+				continue
+			}
+			if err := a.run(ctx, req, d, s, res); err != nil {
+				return res, err
+			}
+		}
+	}
+	return res, nil
+}
+
+// Remove stops every instance of the application and stops offloading its namespace:
+// Apply with no assignments.
+func (a *Actor) Remove(ctx context.Context, req Request) (*Result, error) {
+	req.Assignments = nil
+	if req.Home == "" && req.App.Home == "" {
+		return nil, fmt.Errorf("act: remove %s: home: set Request.Home or App.Home: %w", req.App.Metadata.Name, ErrInvalid)
+	}
+	return a.Apply(ctx, req)
+}
+
+func (a *Actor) check(req Request) (*desired, error) {
+	d, err := resolve(req)
+	if err != nil {
+		return nil, err
+	}
+	if len(d.remote) > 0 && a.opts.Peering == nil {
+		return nil, fmt.Errorf("act: %s runs on %v besides its home %s, but options.peering is nil: %w", d.app, d.remote, d.home, ErrInvalid)
+	}
+	return a.checkProvision(req, d)
+}
+
+func (a *Actor) checkProvision(req Request, d ...*desired) (*desired, error) {
+	if len(req.Provision) > 0 && a.opts.Provisioner == nil {
+		return nil, fmt.Errorf("act: request.provision names %d cluster(s), but options.provisioner is nil: %w", len(req.Provision), ErrInvalid)
+	}
+	for i, s := range req.Provision {
+		if err := s.WithDefaults().Validate(); err != nil {
+			return nil, fmt.Errorf("act: request.provision[%d]: %w", i, err)
+		}
+	}
+	if len(d) == 0 {
+		return nil, nil
+	}
+	return d[0], nil
+}
+
+// observe reads what the steps depend on.
+func (a *Actor) observe(ctx context.Context, req Request, d *desired) (*observed, error) {
+	o, err := a.observeClusters(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if o.instances, err = a.w.ListInstances(ctx, d.ns); err != nil {
+		return nil, fmt.Errorf("act: list instances of %s in namespace %s: %w", d.app, d.ns, err)
+	}
+	if a.opts.Peering == nil {
+		return o, nil
+	}
+	for _, c := range d.remote {
+		p, err := a.opts.Peering.GetPeering(ctx, peering.Key{Consumer: d.home, Provider: c})
+		switch {
+		case errors.Is(err, peering.ErrNotFound):
+		case err != nil:
+			return nil, fmt.Errorf("act: read peering %s->%s: %w", d.home, c, err)
+		default:
+			o.peerings[c] = p
+		}
+	}
+	off, err := a.opts.Peering.GetOffloading(ctx, peering.NamespaceRef{Cluster: d.home, Namespace: d.ns})
+	switch {
+	case errors.Is(err, peering.ErrNotFound):
+	case err != nil:
+		return nil, fmt.Errorf("act: read offloading of %s/%s: %w", d.home, d.ns, err)
+	default:
+		o.offloading = off
+	}
+	return o, nil
+}
+
+// observeClusters reads the clusters of req.Provision.
+func (a *Actor) observeClusters(ctx context.Context, req Request) (*observed, error) {
+	o := &observed{clusters: map[string]*provision.Cluster{}, peerings: map[string]*peering.Peering{}}
+	for _, s := range req.Provision {
+		s = s.WithDefaults()
+		c, err := a.opts.Provisioner.Get(ctx, s.Ref())
+		switch {
+		case errors.Is(err, provision.ErrNotFound):
+		case err != nil:
+			return nil, fmt.Errorf("act: read cluster %s: %w", s.Ref(), err)
+		default:
+			o.clusters[s.Name] = c
+		}
+	}
+	return o, nil
+}
+
+func (a *Actor) run(ctx context.Context, req Request, d *desired, s Step, res *Result) error {
+	clk := a.opts.Clock
+	start := clk.Now()
+	if a.opts.Observe != nil {
+		a.opts.Observe(StepEvent{Step: s})
+	}
+	err := a.exec(ctx, req, d, s)
+	took := clk.Since(start)
+	if err != nil {
+		err = fmt.Errorf("act: %s: %w", s, err)
+	}
+	res.Steps = append(res.Steps, StepResult{Step: s, Took: took, Err: err})
+	a.opts.Log.V(1).Info("step", "step", s.String(), "took", took, "error", err)
+	if a.opts.Observe != nil {
+		a.opts.Observe(StepEvent{Step: s, Done: true, Err: err, Took: took})
+	}
+	return err
+}
+
+func (a *Actor) progress(s Step) func(string) {
+	return func(msg string) {
+		if a.opts.Observe != nil {
+			a.opts.Observe(StepEvent{Step: s, Message: msg})
+		}
+	}
+}
+
+func (a *Actor) exec(ctx context.Context, req Request, d *desired, s Step) error {
+	pw := peering.WaitOptions{Timeout: a.opts.Timeout, Clock: a.opts.Clock, Progress: a.progress(s)}
+	ref := peering.NamespaceRef{Cluster: d.home, Namespace: d.ns}
+	switch s.Kind {
+	case StepCreateCluster:
+		err := a.opts.Provisioner.Create(ctx, a.spec(req, s.Cluster))
+		if errors.Is(err, provision.ErrAlreadyExists) {
+			return nil
+		}
+		return err
+	case StepScaleCluster:
+		return provision.Scale(ctx, a.opts.Provisioner, a.spec(req, s.Cluster).Ref(), s.Replicas)
+	case StepWaitCluster:
+		_, err := provision.WaitReady(ctx, a.opts.Provisioner, a.spec(req, s.Cluster).Ref(), provision.WaitOptions{
+			Timeout: a.opts.Timeout, Clock: a.opts.Clock,
+			Progress: func(p provision.Progress) { a.progress(s)(p.Message) },
+		})
+		return err
+	case StepNamespace:
+		return a.w.EnsureNamespace(ctx, d.ns)
+	case StepPeer:
+		err := a.opts.Peering.Peer(ctx, peering.PeerRequest{
+			Key:       peering.Key{Consumer: d.home, Provider: s.Cluster},
+			Resources: a.opts.PeerResources(s.Cluster, d.use[s.Cluster]),
+		})
+		if errors.Is(err, peering.ErrAlreadyPeered) {
+			return nil
+		}
+		return err
+	case StepWaitPeered:
+		_, err := peering.WaitPeered(ctx, a.opts.Peering, peering.Key{Consumer: d.home, Provider: s.Cluster}, pw)
+		return err
+	case StepOffload, StepNarrow:
+		if err := a.w.EnsureNamespace(ctx, d.ns); err != nil {
+			return err
+		}
+		if err := a.opts.Peering.Offload(ctx, peering.OffloadSpec{NamespaceRef: ref, Targets: s.Targets}); err != nil {
+			return err
+		}
+		if s.Kind == StepNarrow {
+			return nil
+		}
+		fallthrough
+	case StepWaitOffloaded:
+		_, err := peering.WaitOffloaded(ctx, a.opts.Peering, ref, pw)
+		return err
+	case StepUnoffload:
+		err := a.opts.Peering.Unoffload(ctx, ref)
+		if errors.Is(err, peering.ErrNotFound) {
+			return nil
+		}
+		return err
+	case StepStart:
+		pin := peering.PinLocal()
+		if s.Cluster != d.home {
+			var err error
+			if pin, err = peering.PinTo(ctx, a.opts.Peering, d.home, s.Cluster); err != nil {
+				return fmt.Errorf("%w: %w", ErrNotPeered, err)
+			}
+		}
+		return a.w.ApplyInstance(ctx, d.ns, InstanceSpec{Component: s.Component, Cluster: s.Cluster, Replicas: s.Replicas, Pin: pin})
+	case StepWaitReady:
+		return a.waitReady(ctx, d, s)
+	case StepStop:
+		if s.Replicas == 0 {
+			return a.w.DeleteInstance(ctx, d.ns, s.Component, s.Cluster)
+		}
+		return a.shrink(ctx, d, s)
+	}
+	return fmt.Errorf("unknown step kind %q: %w", s.Kind, ErrInvalid)
+}
+
+// shrink lowers an instance's replicas, keeping its pinning.
+func (a *Actor) shrink(ctx context.Context, d *desired, s Step) error {
+	ins, err := a.w.ListInstances(ctx, d.ns)
+	if err != nil {
+		return err
+	}
+	for _, in := range ins {
+		if in.Component == s.Component && in.Cluster == s.Cluster {
+			return a.w.ApplyInstance(ctx, d.ns, InstanceSpec{Component: s.Component, Cluster: s.Cluster, Replicas: s.Replicas, Pin: in.Pin})
+		}
+	}
+	return nil
+}
+
+// waitReady polls the instances until every instance of the component in the plan has
+// its replicas ready and is current.
+func (a *Actor) waitReady(ctx context.Context, d *desired, s Step) error {
+	deadline := a.opts.Clock.Now().Add(a.opts.Timeout)
+	last := ""
+	for {
+		ins, err := a.w.ListInstances(ctx, d.ns)
+		if err != nil {
+			return err
+		}
+		var ready, want int32
+		var missing []string
+		for _, cl := range sortedKeys(d.inst[s.Component]) {
+			n := d.inst[s.Component][cl]
+			want += n
+			got := int32(0)
+			for _, in := range ins {
+				if in.Component == s.Component && in.Cluster == cl && !in.Outdated {
+					got = min(in.Ready, n)
+				}
+			}
+			ready += got
+			if got < n {
+				missing = append(missing, fmt.Sprintf("%s %d/%d", cl, got, n))
+			}
+		}
+		msg := fmt.Sprintf("%d/%d replicas of %s ready", ready, want, s.Component)
+		if len(missing) > 0 {
+			msg += " (waiting on " + joinList(missing) + ")"
+		}
+		if msg != last {
+			last = msg
+			a.progress(s)(msg)
+		}
+		if len(missing) == 0 {
+			return nil
+		}
+		if !a.opts.Clock.Now().Before(deadline) {
+			return fmt.Errorf("%s after %s; old instances keep running: %w", msg, a.opts.Timeout, ErrNotReady)
+		}
+		t := a.opts.Clock.NewTimer(a.opts.PollInterval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%s: %w: %w", msg, ErrNotReady, ctx.Err())
+		case <-t.C():
+		}
+	}
+}
+
+func (a *Actor) spec(req Request, name string) provision.ClusterSpec {
+	for _, s := range req.Provision {
+		if s.Name == name {
+			return s.WithDefaults()
+		}
+	}
+	return provision.ClusterSpec{Name: name}
+}
+
+func validName(s string) bool { return decode.IsDNSLabel(s) }
+
+func addQty(dst *resource.Quantity, q resource.Quantity) {
+	if !q.IsZero() {
+		dst.Add(q)
+	}
+}
+
+func joinList(s []string) string { return joinSep(s, ", ") }
+
+// Current returns the placement in force for app, read from its instances: one
+// assignment per replica an instance asks for, numbered per component in the order of
+// the instances' clusters (node pools are not known). A loop that restarts starts
+// from it. Instances of components the application no longer has are left out.
+func (a *Actor) Current(ctx context.Context, app placement.Application) ([]placement.Assignment, error) {
+	ns := app.Metadata.Namespace
+	if ns == "" {
+		ns = app.Metadata.Name
+	}
+	ins, err := a.w.ListInstances(ctx, ns)
+	if err != nil {
+		return nil, fmt.Errorf("act: list instances of %s in namespace %s: %w", app.Metadata.Name, ns, err)
+	}
+	SortInstances(ins)
+	var out []placement.Assignment
+	next := map[string]int{}
+	for _, comp := range app.Components {
+		for _, in := range ins {
+			if in.Component != comp.Name {
+				continue
+			}
+			for range in.Replicas {
+				out = append(out, placement.Assignment{App: app.Metadata.Name, Component: comp.Name, Replica: next[comp.Name], Cluster: in.Cluster})
+				next[comp.Name]++
+			}
+		}
+	}
+	return out, nil
+}
+
+// ProvisionClusters creates or scales the clusters and waits until they are ready:
+// the provision steps of Apply alone, for a shortfall when no plan is feasible yet.
+func (a *Actor) ProvisionClusters(ctx context.Context, specs []provision.ClusterSpec) (*Result, error) {
+	if len(specs) == 0 {
+		return &Result{}, nil
+	}
+	req := Request{Provision: specs}
+	if _, err := a.checkProvision(req); err != nil {
+		return nil, err
+	}
+	d := &desired{}
+	o, err := a.observeClusters(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	for _, s := range d.steps(req, o) {
+		if s.Kind.phase() != 0 {
+			continue
+		}
+		if err := a.run(ctx, req, d, s, res); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}

@@ -1,0 +1,231 @@
+package loop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/continuum-xr/continuum/placement"
+	"github.com/continuum-xr/continuum/provision"
+	"github.com/continuum-xr/continuum/topology"
+)
+
+// decide returns the plan to carry out (nil: keep what is in force), or clusters to
+// provision.
+func (l *Loop) decide(ctx context.Context, topo *topology.Topology, snap *placement.Snapshot, apps []placement.Application, r *Round, full bool) (*placement.Plan, []provision.ClusterSpec, error) {
+	// Replicas on clusters that are gone are new replicas to the engine.
+	var current []placement.Assignment
+	gone := 0
+	for _, a := range l.current {
+		if _, ok := topo.Cluster(a.Cluster); ok {
+			current = append(current, a)
+		} else {
+			gone++
+		}
+	}
+	req := &placement.Request{Apps: apps, Current: current, Hysteresis: l.opts.Hysteresis, Explain: placement.ExplainChosen}
+	missing := len(current) < totalReplicas(apps)
+	d := &r.Decision
+
+	req.Mode = placement.Repair
+	repair, err := l.opts.Engine.Place(ctx, snap, req)
+	if err != nil {
+		var un *placement.UnplaceableError
+		if !errors.As(err, &un) {
+			return nil, nil, fmt.Errorf("loop: decide: %w", err)
+		}
+		return l.shortfall(ctx, topo, apps, un, r)
+	}
+	d.Objective = repair.Objective.Total
+	if missing {
+		d.Kind, d.Moves = DecidePlace, repair.Moves
+		d.Reason = fmt.Sprintf("%d replica(s) had no cluster", totalReplicas(apps)-len(current))
+		if gone > 0 {
+			d.Reason += fmt.Sprintf(" (%d on clusters gone: %s)", gone, strings.Join(r.Observed.Gone, ", "))
+		}
+		l.seen = 0
+		return repair, nil, nil
+	}
+	if repair.Moves > 0 {
+		d.Violations = movedReplicas(current, repair)
+		l.seen++
+		if l.seen < l.opts.Confirm {
+			d.Kind = DecideConfirming
+			d.Reason = fmt.Sprintf("violation seen in %d/%d rounds: %s", l.seen, l.opts.Confirm, strings.Join(d.Violations, "; "))
+			return nil, nil, nil
+		}
+		l.seen = 0
+		d.Kind, d.Moves = DecideRepair, repair.Moves
+		d.Reason = "placement breaks a constraint: " + strings.Join(d.Violations, "; ")
+		for _, app := range apps {
+			l.event(app, corev1.EventTypeWarning, "SLOViolation", "Decide", "%s", d.Reason)
+		}
+		return repair, nil, nil
+	}
+	l.seen = 0
+	d.Previous = repair.Objective.Total
+	if !full {
+		d.Kind, d.Reason = DecideKeep, "every constraint holds"
+		return nil, nil, nil
+	}
+	req.Mode = placement.Reoptimize
+	re, err := l.opts.Engine.Place(ctx, snap, req)
+	if err != nil {
+		// The repair found a feasible plan, so this is a real failure of the engine.
+		return nil, nil, fmt.Errorf("loop: decide: reoptimize: %w", err)
+	}
+	if re.Moves == 0 {
+		d.Kind = DecideKeep
+		d.Reason = fmt.Sprintf("every constraint holds; no placement better by more than %.0f%%", 100*l.opts.Hysteresis)
+		return nil, nil, nil
+	}
+	now := l.opts.Clock.Now()
+	for _, c := range movedComponents(current, re) {
+		if t, ok := l.moved[c]; ok && now.Sub(t) < l.opts.Dwell {
+			d.Kind = DecideKeep
+			d.Reason = fmt.Sprintf("a better placement moves %s, which moved %s ago (dwell %s)", c, now.Sub(t).Round(time.Second), l.opts.Dwell)
+			return nil, nil, nil
+		}
+	}
+	d.Kind, d.Moves, d.Objective = DecideReoptimize, re.Moves, re.Objective.Total
+	d.Reason = fmt.Sprintf("objective %.2f -> %.2f (better by more than %.0f%%, migration included): %s",
+		repair.Objective.Total, re.Objective.Total, 100*l.opts.Hysteresis, strings.Join(movedReplicas(current, re), "; "))
+	return re, nil, nil
+}
+
+func (l *Loop) shortfall(ctx context.Context, topo *topology.Topology, apps []placement.Application, un *placement.UnplaceableError, r *Round) (*placement.Plan, []provision.ClusterSpec, error) {
+	d := &r.Decision
+	d.Kind = DecideUnplaceable
+	d.Reason = strings.Join(un.Details, "; ")
+	if l.opts.Provision != nil {
+		specs, err := l.opts.Provision(ctx, topo, un)
+		if err != nil {
+			return nil, nil, fmt.Errorf("loop: decide: provision policy: %w", err)
+		}
+		if len(specs) > 0 {
+			d.Kind, d.Provision = DecideProvision, specs
+			names := make([]string, len(specs))
+			for i, s := range specs {
+				names[i] = fmt.Sprintf("%s (%s, %d workers)", s.Name, s.Distribution, s.Workers)
+			}
+			d.Reason = fmt.Sprintf("%s; provisioning %s", d.Reason, strings.Join(names, ", "))
+		}
+	}
+	for _, app := range apps {
+		if d.Kind == DecideProvision {
+			l.event(app, corev1.EventTypeNormal, "Provisioning", "Decide", "%s", d.Reason)
+		} else {
+			l.event(app, corev1.EventTypeWarning, "Unplaceable", "Decide", "%s", d.Reason)
+		}
+	}
+	if d.Kind == DecideProvision {
+		return nil, d.Provision, nil
+	}
+	return nil, nil, nil
+}
+
+func totalReplicas(apps []placement.Application) int {
+	n := 0
+	for _, a := range apps {
+		for _, c := range a.Components {
+			n += max(c.Replicas, 1)
+		}
+	}
+	return n
+}
+
+type replicaKey struct {
+	app, comp string
+	rep       int
+}
+
+func where(as []placement.Assignment) map[replicaKey]string {
+	m := make(map[replicaKey]string, len(as))
+	for _, a := range as {
+		m[replicaKey{a.App, a.Component, a.Replica}] = a.Cluster
+	}
+	return m
+}
+
+// movedReplicas says which replicas of the plan change cluster, and why when the plan
+// explains it.
+func movedReplicas(current []placement.Assignment, plan *placement.Plan) []string {
+	cur := where(current)
+	var out []string
+	for _, a := range plan.Assignments {
+		from, ok := cur[replicaKey{a.App, a.Component, a.Replica}]
+		if !ok || from == a.Cluster {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s/%s[%d] %s -> %s", a.App, a.Component, a.Replica, from, a.Cluster))
+	}
+	return out
+}
+
+func movedComponents(current []placement.Assignment, plan *placement.Plan) []string {
+	cur := where(current)
+	var out []string
+	for _, a := range plan.Assignments {
+		if from, ok := cur[replicaKey{a.App, a.Component, a.Replica}]; ok && from != a.Cluster {
+			out = append(out, a.App+"/"+a.Component)
+		}
+	}
+	return slices.Compact(slices.Sorted(slices.Values(out)))
+}
+
+func countMoves(current, next []placement.Assignment, app string) int {
+	cur := where(current)
+	n := 0
+	for _, a := range next {
+		if a.App != app {
+			continue
+		}
+		if from, ok := cur[replicaKey{a.App, a.Component, a.Replica}]; ok && from != a.Cluster {
+			n++
+		}
+	}
+	return n
+}
+
+// markMoved stamps the components of app whose replicas changed cluster.
+func (l *Loop) markMoved(app string, next []placement.Assignment, now time.Time) {
+	cur := where(l.current)
+	for _, a := range next {
+		if a.App != app {
+			continue
+		}
+		if from, ok := cur[replicaKey{a.App, a.Component, a.Replica}]; ok && from != a.Cluster {
+			l.moved[a.App+"/"+a.Component] = now
+		}
+	}
+}
+
+func eventReason(k DecisionKind) string {
+	switch k {
+	case DecidePlace:
+		return "Placed"
+	case DecideRepair:
+		return "Migrated"
+	case DecideReoptimize:
+		return "Reoptimized"
+	}
+	return "Acted"
+}
+
+// event records an Event in the application's namespace on its home cluster.
+func (l *Loop) event(app placement.Application, typ, reason, action, note string, args ...any) {
+	if l.opts.Recorder == nil {
+		return
+	}
+	ns := app.Metadata.Namespace
+	if ns == "" {
+		ns = app.Metadata.Name
+	}
+	ref := &corev1.ObjectReference{APIVersion: "v1", Kind: "Namespace", Name: ns, Namespace: ns}
+	l.opts.Recorder.Eventf(ref, nil, typ, reason, action, note, args...)
+}

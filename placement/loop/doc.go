@@ -1,0 +1,48 @@
+// Package loop runs the Observe–Orient–Decide–Act loop of the seed paper's management
+// cluster as a library: it observes latency and resources (metrics), orients by
+// merging them into the declared topology (measured RTTs over declared ones, free
+// capacity, missing or stale data marked and never read as zero), decides with the
+// placement engine (repair when a placement breaks a constraint, re-optimise with
+// hysteresis, provision when nothing fits), and acts through placement/act
+// (make-before-break).
+//
+// A Loop is a controller-runtime manager.Runnable that needs leader election: add it
+// to a manager (mgr.Add(l)) and only the leader runs it. It runs a watch round every
+// Options.WatchInterval (observe, then repair only what is broken), a full round every
+// Options.Interval (also re-optimise), and a full round at once when Trigger is
+// called (a cluster appeared, a metric crossed a budget: whatever the embedding
+// program watches). RunOnce runs one round, for tests and examples.
+//
+// # Not flapping
+//
+// Three rules keep the loop from moving components back and forth:
+//
+//   - a violation must be seen in Options.Confirm consecutive rounds before a repair
+//     migrates anything (a cluster that disappeared is acted on at once);
+//   - re-optimisation keeps the placement in force unless the new one is better by more
+//     than Options.Hysteresis (the engine's Reoptimize mode, migration cost included);
+//   - a component that moved is not moved again by re-optimisation within
+//     Options.Dwell.
+//
+// # Telemetry
+//
+// Every round is logged (logr), reported to Options.OnRound, counted in Prometheus
+// metrics registered on Options.Registry (continuum_loop_*), and decisions that change
+// something are recorded as Kubernetes Events (Options.Recorder) in the
+// application's namespace on its home cluster.
+//
+// # Errors
+//
+// A round that fails is reported and retried at the next tick; Start returns only when
+// its context ends. New names the bad option.
+//
+// # Concurrency
+//
+// Start, RunOnce, Trigger and SetApplication are safe for concurrent use; rounds never
+// overlap.
+//
+// # Testing
+//
+// Build a Loop on the simulated continuum (package sim): its topology, metrics sources
+// and fakes share one fake clock.
+package loop
