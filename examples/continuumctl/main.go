@@ -56,6 +56,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "provision" {
 		return runProvision(ctx, args[1:], stdout, stderr, managementClient)
 	}
+	if len(args) > 0 && (args[0] == "apply" || args[0] == "remove") {
+		return runApply(ctx, args[0], args[1:], stdout, stderr, liqoClient)
+	}
 	if len(args) > 0 {
 		if _, ok := peeringVerbs[args[0]]; ok {
 			return runPeering(ctx, args[0], args[1:], stdout, stderr, liqoClient)
@@ -64,6 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "plan" {
 		fmt.Fprintln(stderr, provisionUsage)
 		fmt.Fprintln(stderr, peeringUsage)
+		fmt.Fprintln(stderr, applyUsage)
 		fmt.Fprintln(stderr, "usage: continuumctl plan -t topology.yaml -a app.yaml [-a ...] [--current plan.json] [--strategy default|exact] [--mode reoptimize|repair] [-o table|json|yaml|dot] [--explain]")
 		return exitBadInput
 	}

@@ -32,6 +32,41 @@ defaults to the host of its API server (--gateway NAME=ADDRESS to set it).`
 // peeringVerbs are the verbs runPeering handles.
 var peeringVerbs = map[string]int{"peer": 2, "unpeer": 2, "offload": 2, "unoffload": 2, "peerings": 0}
 
+// liqoBackend builds the Liqo backend over the clusters given as NAME=KUBECONFIG, with
+// the gateway addresses given as NAME=ADDRESS; it returns the clients too.
+func liqoBackend(clusters, gateways []string, liqoNS string,
+	newClient func(kubeconfig string) (client.WithWatch, string, []byte, error)) (*liqo.Backend, map[string]client.WithWatch, error) {
+	clients := map[string]client.WithWatch{}
+	endpoints := map[string]liqo.Endpoint{}
+	for _, c := range clusters {
+		name, path, ok := strings.Cut(c, "=")
+		if !ok || name == "" || path == "" {
+			return nil, nil, fmt.Errorf("--cluster %q: want NAME=KUBECONFIG", c)
+		}
+		cl, host, ca, err := newClient(path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--cluster %s: %w", name, err)
+		}
+		clients[name] = cl
+		ep := liqo.Endpoint{APIServer: host, CAData: ca}
+		if u, err := url.Parse(host); err == nil && u.Hostname() != "" {
+			ep.GatewayAddresses = []string{u.Hostname()}
+		}
+		endpoints[name] = ep
+	}
+	for _, g := range gateways {
+		name, addr, ok := strings.Cut(g, "=")
+		ep, known := endpoints[name]
+		if !ok || !known || addr == "" {
+			return nil, nil, fmt.Errorf("--gateway %q: want NAME=ADDRESS for a cluster given with --cluster", g)
+		}
+		ep.GatewayAddresses = []string{addr}
+		endpoints[name] = ep
+	}
+	b, err := liqo.New(clients, liqo.Options{LiqoNamespace: liqoNS, Endpoints: endpoints})
+	return b, clients, err
+}
+
 // runPeering runs the Liqo verbs; newClient builds a cluster's client from its
 // kubeconfig (tests inject one).
 func runPeering(ctx context.Context, verb string, args []string, stdout, stderr io.Writer,
@@ -67,34 +102,7 @@ func runPeering(ctx context.Context, verb string, args []string, stdout, stderr 
 	if len(clusters) == 0 {
 		return fail(errors.New(verb + " needs --cluster NAME=KUBECONFIG for every cluster involved"))
 	}
-	clients := map[string]client.WithWatch{}
-	endpoints := map[string]liqo.Endpoint{}
-	for _, c := range clusters {
-		name, path, ok := strings.Cut(c, "=")
-		if !ok || name == "" || path == "" {
-			return fail(fmt.Errorf("--cluster %q: want NAME=KUBECONFIG", c))
-		}
-		cl, host, ca, err := newClient(path)
-		if err != nil {
-			return fail(fmt.Errorf("--cluster %s: %w", name, err))
-		}
-		clients[name] = cl
-		ep := liqo.Endpoint{APIServer: host, CAData: ca}
-		if u, err := url.Parse(host); err == nil && u.Hostname() != "" {
-			ep.GatewayAddresses = []string{u.Hostname()}
-		}
-		endpoints[name] = ep
-	}
-	for _, g := range gateways {
-		name, addr, ok := strings.Cut(g, "=")
-		ep, known := endpoints[name]
-		if !ok || !known || addr == "" {
-			return fail(fmt.Errorf("--gateway %q: want NAME=ADDRESS for a cluster given with --cluster", g))
-		}
-		ep.GatewayAddresses = []string{addr}
-		endpoints[name] = ep
-	}
-	b, err := liqo.New(clients, liqo.Options{LiqoNamespace: *liqoNS, Endpoints: endpoints})
+	b, _, err := liqoBackend(clusters, gateways, *liqoNS, newClient)
 	if err != nil {
 		return fail(err)
 	}

@@ -96,6 +96,8 @@ func (s Step) String() string {
 		fmt.Fprintf(&b, " %s: %d -> %d workers", s.Cluster, s.From, s.Replicas)
 	case StepOffload, StepNarrow:
 		fmt.Fprintf(&b, " to [%s]", strings.Join(s.Targets, ", "))
+	case StepWaitOffloaded:
+		fmt.Fprintf(&b, " [%s]", strings.Join(s.Targets, ", "))
 	case StepStart, StepStop:
 		fmt.Fprintf(&b, " %s on %s: %d -> %d replicas", s.Component, s.Cluster, s.From, s.Replicas)
 	case StepWaitReady:
@@ -260,7 +262,11 @@ func (d *desired) steps(req Request, o *observed) []Step {
 		}
 	}
 
-	// Offload to the plan's clusters and to every cluster an instance still runs on.
+	// Offload to the plan's clusters and to every cluster an instance still runs on,
+	// when the plan runs anything remotely (stopping a remote instance needs no
+	// offloading). Targets without an instance are dropped here: waiting for them
+	// would let a target whose remote namespace failed block every later Apply,
+	// even the one that gives it up.
 	var cur []string
 	if o.offloading != nil {
 		cur = o.offloading.Spec.Targets
@@ -271,12 +277,14 @@ func (d *desired) steps(req Request, o *observed) []Step {
 			wide = append(wide, in.Cluster)
 		}
 	}
-	wide = sortedSet(append(wide, cur...))
-	if len(d.remote) > 0 || len(cur) > 0 {
-		if !slices.Equal(wide, cur) && len(wide) > 0 {
+	wide = sortedSet(wide)
+	after := cur // the targets once this phase ran
+	if len(d.remote) > 0 {
+		if !slices.Equal(wide, cur) {
 			out = append(out, Step{Kind: StepOffload, Targets: wide, Reason: "namespace " + d.ns + " where its instances will run"})
 			out = append(out, Step{Kind: StepWaitOffloaded, Targets: wide})
-		} else if len(wide) > 0 && !peering.IsOffloaded(o.offloading) {
+			after = wide
+		} else if !peering.IsOffloaded(o.offloading) {
 			out = append(out, Step{Kind: StepWaitOffloaded, Targets: wide, Reason: peering.OffloadingSummary(o.offloading)})
 		}
 	}
@@ -327,7 +335,11 @@ func (d *desired) steps(req Request, o *observed) []Step {
 			}
 		}
 		if gate {
-			waits = append(waits, Step{Kind: StepWaitReady, Component: comp, Replicas: d.total(comp), Reason: "before anything of " + comp + " stops"})
+			why := "every replica ready"
+			if slices.ContainsFunc(stops, func(s Step) bool { return s.Component == comp }) {
+				why = "before old replicas of " + comp + " stop"
+			}
+			waits = append(waits, Step{Kind: StepWaitReady, Component: comp, Replicas: d.total(comp), Reason: why})
 		}
 	}
 	if len(d.inst) > 0 {
@@ -343,7 +355,7 @@ func (d *desired) steps(req Request, o *observed) []Step {
 	out = append(out, stops...)
 
 	switch {
-	case len(d.remote) > 0 && !slices.Equal(d.remote, wide):
+	case len(d.remote) > 0 && !slices.Equal(d.remote, after):
 		out = append(out, Step{Kind: StepNarrow, Targets: d.remote, Reason: "exactly the plan's clusters"})
 	case len(d.remote) == 0 && o.offloading != nil:
 		out = append(out, Step{Kind: StepUnoffload, Cluster: d.home, Reason: "every instance runs at home"})
