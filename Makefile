@@ -5,8 +5,11 @@ FUZZTIME ?= 60s
 # Nested test module that runs Cluster API's real core reconcilers; a module of its
 # own so that the main Cluster API module stays out of the SDK's go.mod.
 CAPI_RECONCILERS := provision/capi/reconcilers
+# Nested module of the provisioning experiment's real-reconciler program (it links the
+# main Cluster API module too); the fake-model program is in the main module.
+PROVISIONING_REAL := examples/provisioning-experiment/real
 
-.PHONY: all tools test unit lint bench fuzz example
+.PHONY: all tools test unit lint bench fuzz example provisioning-experiment
 
 all: lint test
 
@@ -19,6 +22,7 @@ tools:
 test: tools
 	$(GO) test -race -count=1 ./...
 	cd $(CAPI_RECONCILERS) && $(GO) test -race -count=1 ./...
+	cd $(PROVISIONING_REAL) && $(GO) test -race -count=1 -timeout 20m ./...
 
 # Unit tests only: integration tests skip (and say so) without the tool binaries.
 unit:
@@ -33,6 +37,9 @@ lint:
 	cd $(CAPI_RECONCILERS) && $(GO) vet ./...
 	cd $(CAPI_RECONCILERS) && $(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 	cd $(CAPI_RECONCILERS) && $(GO) mod tidy -diff
+	cd $(PROVISIONING_REAL) && $(GO) vet ./...
+	cd $(PROVISIONING_REAL) && $(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+	cd $(PROVISIONING_REAL) && $(GO) mod tidy -diff
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
@@ -43,3 +50,10 @@ fuzz:
 
 example:
 	$(GO) run ./examples/xr-collab
+
+# The seed paper's experiment 5.1 (Fig. 3): the fake-model run in the paper's full
+# configuration, writing the README's picture, then the run against Cluster API's real
+# reconcilers (needs `make tools`).
+provisioning-experiment:
+	$(GO) run ./examples/provisioning-experiment -o docs/img/provisioning-experiment.svg
+	cd $(PROVISIONING_REAL) && $(GO) run .
