@@ -25,6 +25,11 @@ var (
 	// ErrInvalid: a caller passed bad input (an empty cluster name, a negative option)
 	// or a source produced an impossible sample (p90 below p50).
 	ErrInvalid = errkind.New(errkind.Invalid, "metrics: invalid")
+	// ErrUnreachable: the cluster (or an end of the pair) is down or cannot be
+	// reached, as the source knows from health checks; wrapped together with
+	// ErrNoData. The OODA loop places nothing on a cluster whose resources every
+	// source reports unreachable.
+	ErrUnreachable = errkind.New(errkind.Unreachable, "metrics: unreachable")
 )
 
 // DefaultMaxAge is the freshness bound used when an Options.MaxAge is zero: a sample

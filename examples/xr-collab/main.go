@@ -8,15 +8,23 @@
 //
 //  2. why one component went where it did: every cluster ruled out, with the numbers;
 //
-//  3. a what-if: the Geneva–Milan link degrades; what moves, and why;
+//  3. an infeasible request (renderers that need 4 GPUs) and what to provision;
 //
-//  4. an infeasible request (renderers that need 4 GPUs) and what to provision.
+//  4. the Observe–Orient–Decide–Act loop running on the simulated continuum (package
+//     sim: Cluster API, Liqo, workloads and metrics faked consistently on one fake
+//     clock): the first placement carried out through Liqo; the Geneva–Milan link
+//     degrades and the loop migrates make-before-break; the link recovers and the
+//     hysteresis decides whether to move back; users in Lyon join and the loop
+//     provisions a k3s edge cluster there, peers it and places their renderer on it.
+//     Each round says what was observed, decided and done, and how long it took in
+//     simulated time.
 //
-//     go run ./examples/xr-collab
+//     go run ./examples/xr-collab [-v]
 package main
 
 import (
 	"context"
+	"flag"
 	"errors"
 	"fmt"
 	"io"
@@ -30,13 +38,16 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Stdout); err != nil {
+	var opts loopOptions
+	flag.BoolVar(&opts.verbose, "v", false, "print every round of the loop, also those that change nothing")
+	flag.Parse()
+	if err := run(context.Background(), os.Stdout, opts); err != nil {
 		fmt.Fprintln(os.Stderr, "xr-collab:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, w io.Writer) error {
+func run(ctx context.Context, w io.Writer, opts loopOptions) error {
 	topo := topologytest.PaperFig1()
 	app := placementtest.XRCollab()
 	snap := &placement.Snapshot{Topology: topo}
@@ -69,44 +80,14 @@ func run(ctx context.Context, w io.Writer) error {
 		}
 	}
 
-	// 3. What-if: the Geneva–Milan link degrades to 20 ms (a measured RTT overrides the
-	// topology). Repair re-places only what now violates a constraint.
-	degraded := &placement.Snapshot{Topology: topo, RTT: map[placement.Pair]topology.Duration{
-		placement.MakePair("gva-edge", "mil-edge"): topology.Millis(20)}}
-	repair := &placement.Request{Apps: req.Apps, Current: plan.Assignments, Mode: placement.Repair, Explain: placement.ExplainFull}
-	after, err := placement.Place(ctx, degraded, repair)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "\n== 3. What if the gva-edge <-> mil-edge link degrades from %s to 20ms?\n\n", mustRTT(topo, "gva-edge", "mil-edge"))
-	for i, a := range after.Assignments {
-		before := plan.Assignments[i]
-		if a.Cluster == before.Cluster {
-			continue
-		}
-		fmt.Fprintf(w, "  %s moves %s -> %s", a.Component, before.Cluster, a.Cluster)
-		for _, e := range after.Explanations {
-			if e.Component != a.Component {
-				continue
-			}
-			for _, r := range e.RuledOut {
-				if r.Cluster == before.Cluster {
-					fmt.Fprintf(w, ": on %s now %s (%s)", before.Cluster, r.Reason, r.Constraint)
-				}
-			}
-		}
-		fmt.Fprintln(w)
-	}
-	fmt.Fprintf(w, "  %d replica(s) moved; cost %.3f -> %.3f (migration %.3f)\n", after.Moves, plan.Objective.Total, after.Objective.Total, after.Objective.Migration)
-
-	// 4. Infeasible: every renderer now needs 4 GPUs; the edges have 2 each.
+	// 3. Infeasible: every renderer now needs 4 GPUs; the edges have 2 each.
 	big := placementtest.XRCollab()
 	for i := range big.Components {
 		if c := &big.Components[i]; c.Name == "render-geneva" || c.Name == "render-milan" {
 			c.Requests[topology.ResourceGPU] = *resourceQuantity("4")
 		}
 	}
-	fmt.Fprintf(w, "\n== 4. Renderers that need 4 GPUs\n\n")
+	fmt.Fprintf(w, "\n== 3. Renderers that need 4 GPUs\n\n")
 	_, err = placement.Place(ctx, snap, &placement.Request{Apps: []placement.Application{big}})
 	var ue *placement.UnplaceableError
 	if !errors.As(err, &ue) {
@@ -118,7 +99,9 @@ func run(ctx context.Context, w io.Writer) error {
 	for _, s := range ue.Shortfall {
 		fmt.Fprintln(w, "  provision: "+s.Text)
 	}
-	return nil
+
+	// 4. The whole loop on the simulated continuum.
+	return runLoop(ctx, w, opts)
 }
 
 func printPlan(w io.Writer, plan *placement.Plan) {

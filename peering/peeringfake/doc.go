@@ -1,8 +1,9 @@
 // Package peeringfake is an in-memory peering.Interface with Liqo's semantics, for
 // tests of code that peers clusters, offloads namespaces and pins pods.
 //
-// The fake knows a fixed set of clusters (Options.Clusters, name -> Liqo cluster
-// ID). A peering goes through Liqo's steps on an injected clock
+// The fake knows the clusters of Options.Clusters (name -> Liqo cluster ID), and
+// those added later with AddCluster (a cluster provisioned while the test runs). A
+// peering goes through Liqo's steps on an injected clock
 // (k8s.io/utils/clock; use clock/testing.FakeClock and Step it) following a Model:
 // network established, authentication and resources accepted, virtual node ready,
 // then a measured latency. Offloading needs the namespace (CreateNamespace) and a

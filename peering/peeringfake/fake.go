@@ -83,9 +83,9 @@ type Call struct {
 type Fake struct {
 	clk   clock.WithDelayedExecution
 	model Model
-	ids   map[string]peering.ClusterID
 
 	mu          sync.Mutex
+	ids         map[string]peering.ClusterID // grows with AddCluster
 	latency     map[peering.Key]time.Duration
 	peerings    map[peering.Key]*peer
 	offloads    map[peering.NamespaceRef]*offload
@@ -169,20 +169,56 @@ func New(opts Options) (*Fake, error) {
 
 // ClusterID returns the Liqo cluster ID of a known cluster.
 func (f *Fake) ClusterID(name string) (peering.ClusterID, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	id, ok := f.ids[name]
 	return id, ok
 }
 
+// AddCluster makes a cluster known after New, as when a cluster provisioned later
+// installs Liqo: it can then peer, provide and offload like the clusters of
+// Options.Clusters. An empty id means the name. Adding a known cluster again with
+// the same ID does nothing; a name or ID that is not a DNS label, another ID for a
+// known name, or an ID another cluster has, gives an error wrapping
+// peering.ErrInvalid. It is not recorded in the call log (it stands for installing
+// Liqo, not for a call of the peering API).
+func (f *Fake) AddCluster(name string, id peering.ClusterID) error {
+	if id == "" {
+		id = peering.ClusterID(name)
+	}
+	if !decode.IsDNSLabel(name) {
+		return fmt.Errorf("peeringfake: add cluster: name %q is not a DNS label: %w", name, peering.ErrInvalid)
+	}
+	if !decode.IsDNSLabel(string(id)) {
+		return fmt.Errorf("peeringfake: add cluster %s: cluster ID %q is not a DNS label: %w", name, id, peering.ErrInvalid)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if cur, ok := f.ids[name]; ok {
+		if cur == id {
+			return nil
+		}
+		return fmt.Errorf("peeringfake: add cluster %s: it is known with cluster ID %q, not %q: %w", name, cur, id, peering.ErrInvalid)
+	}
+	for other, oid := range f.ids {
+		if oid == id {
+			return fmt.Errorf("peeringfake: add cluster %s: cluster ID %q belongs to %s: %w", name, id, other, peering.ErrInvalid)
+		}
+	}
+	f.ids[name] = id
+	return nil
+}
+
 // CreateNamespace creates a namespace on a known cluster (Offload needs one).
 func (f *Fake) CreateNamespace(cluster, namespace string) error {
-	if _, ok := f.ids[cluster]; !ok {
-		return fmt.Errorf("peeringfake: create namespace %s: unknown cluster %q: %w", namespace, cluster, peering.ErrNotFound)
-	}
 	if !decode.IsDNSLabel(namespace) {
 		return fmt.Errorf("peeringfake: create namespace: %q is not a DNS label: %w", namespace, peering.ErrInvalid)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if _, ok := f.ids[cluster]; !ok {
+		return fmt.Errorf("peeringfake: create namespace %s: unknown cluster %q: %w", namespace, cluster, peering.ErrNotFound)
+	}
 	f.namespaces[peering.NamespaceRef{Cluster: cluster, Namespace: namespace}] = true
 	return nil
 }
@@ -216,6 +252,7 @@ func (f *Fake) Calls() []Call {
 
 func (f *Fake) record(c Call) { f.calls = append(f.calls, c) }
 
+// known checks that every name is a known cluster. f.mu is held.
 func (f *Fake) known(op string, names ...string) error {
 	for _, n := range names {
 		if _, ok := f.ids[n]; !ok {

@@ -235,3 +235,64 @@ func TestCallLogAndOptions(t *testing.T) {
 		}
 	}
 }
+
+func TestAddCluster(t *testing.T) {
+	f, clk := newFake(t)
+	ctx := t.Context()
+	if err := f.Peer(ctx, req("home", "edge-new")); !errors.Is(err, peering.ErrNotFound) {
+		t.Fatalf("Peer to an unknown cluster = %v, want ErrNotFound", err)
+	}
+	if err := f.CreateNamespace("edge-new", "xr"); !errors.Is(err, peering.ErrNotFound) {
+		t.Fatalf("CreateNamespace on an unknown cluster = %v, want ErrNotFound", err)
+	}
+	if err := f.AddCluster("edge-new", "id-new"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.AddCluster("edge-new", "id-new"); err != nil {
+		t.Errorf("AddCluster again with the same ID = %v, want nil", err)
+	}
+	if id, ok := f.ClusterID("edge-new"); !ok || id != "id-new" {
+		t.Errorf("ClusterID(edge-new) = %q, %v", id, ok)
+	}
+	for name, args := range map[string][2]string{
+		"other id":   {"edge-new", "id-other"},
+		"taken id":   {"edge-c", "id-a"},
+		"bad name":   {"Edge_C", ""},
+		"bad id":     {"edge-c", "ID_C"},
+		"name as id": {"edge-d", "home"},
+	} {
+		if err := f.AddCluster(args[0], peering.ClusterID(args[1])); !errors.Is(err, peering.ErrInvalid) {
+			t.Errorf("AddCluster(%s) = %v, want ErrInvalid", name, err)
+		}
+	}
+	if calls := f.Calls(); len(calls) != 1 || calls[0].Op != "Peer" {
+		t.Errorf("calls = %+v, want the one Peer (AddCluster is not recorded)", calls)
+	}
+	// The new cluster peers, provides and offloads like the others.
+	if err := f.Peer(ctx, req("home", "edge-new")); err != nil {
+		t.Fatal(err)
+	}
+	clk.Step(time.Hour)
+	p, err := peering.PinTo(ctx, f, "home", "edge-new")
+	if err != nil || p.NodeSelector[peering.LabelRemoteClusterID] != "id-new" {
+		t.Fatalf("PinTo(edge-new) = %+v, %v", p, err)
+	}
+	if err := f.CreateNamespace("home", "xr"); err != nil {
+		t.Fatal(err)
+	}
+	ref := peering.NamespaceRef{Cluster: "home", Namespace: "xr"}
+	if err := f.Offload(ctx, peering.OffloadSpec{NamespaceRef: ref, Targets: []string{"edge-new"}}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Step(time.Hour)
+	if o, err := f.GetOffloading(ctx, ref); err != nil || !peering.IsOffloaded(o) {
+		t.Errorf("offloading to the added cluster = %+v, %v", o, err)
+	}
+	// A cluster added with an empty ID gets its name.
+	if err := f.AddCluster("edge-e", ""); err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := f.ClusterID("edge-e"); id != "edge-e" {
+		t.Errorf("ClusterID(edge-e) = %q, want the name", id)
+	}
+}

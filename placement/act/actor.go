@@ -11,6 +11,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/continuum-xr/continuum/internal/decode"
+	"github.com/continuum-xr/continuum/internal/watchwait"
 	"github.com/continuum-xr/continuum/peering"
 	"github.com/continuum-xr/continuum/placement"
 	"github.com/continuum-xr/continuum/provision"
@@ -292,16 +293,9 @@ func (a *Actor) exec(ctx context.Context, req Request, d *desired, s Step) error
 		if err := a.w.EnsureNamespace(ctx, d.ns); err != nil {
 			return err
 		}
-		if err := a.opts.Peering.Offload(ctx, peering.OffloadSpec{NamespaceRef: ref, Targets: s.Targets}); err != nil {
-			return err
-		}
-		if s.Kind == StepNarrow {
-			return nil
-		}
-		fallthrough
+		return a.opts.Peering.Offload(ctx, peering.OffloadSpec{NamespaceRef: ref, Targets: s.Targets})
 	case StepWaitOffloaded:
-		_, err := peering.WaitOffloaded(ctx, a.opts.Peering, ref, pw)
-		return err
+		return a.waitOffloaded(ctx, ref, d.remote, s)
 	case StepUnoffload:
 		err := a.opts.Peering.Unoffload(ctx, ref)
 		if errors.Is(err, peering.ErrNotFound) {
@@ -326,6 +320,42 @@ func (a *Actor) exec(ctx context.Context, req Request, d *desired, s Step) error
 		return a.shrink(ctx, d, s)
 	}
 	return fmt.Errorf("unknown step kind %q: %w", s.Kind, ErrInvalid)
+}
+
+// waitOffloaded waits until the namespace is ready on every one of targets (the
+// clusters where instances will start), watching the offloading; its other targets
+// may lag or have failed. Liqo's AllFailed and Terminating phases end the wait.
+func (a *Actor) waitOffloaded(ctx context.Context, ref peering.NamespaceRef, targets []string, s Step) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	changes, err := a.opts.Peering.WatchOffloading(ctx, ref)
+	if err != nil {
+		return fmt.Errorf("watching offloading %s: %w", ref, err)
+	}
+	last := peering.OffloadingSummary(nil)
+	err = watchwait.Until(ctx, changes, a.opts.Timeout, a.opts.Clock, fmt.Errorf("watching offloading %s: the watch closed", ref),
+		func(ch peering.OffloadingChange) (bool, error) {
+			switch {
+			case ch.Err != nil:
+				return false, fmt.Errorf("watching offloading %s: %w", ref, ch.Err)
+			case ch.Gone:
+				return false, fmt.Errorf("offloading %s: %w", ref, peering.ErrNotFound)
+			}
+			o := ch.Offloading
+			if msg := peering.OffloadingSummary(o); msg != last {
+				last = msg
+				a.progress(s)(msg)
+			}
+			if o.Current && (o.Phase == peering.PhaseAllFailed || o.Phase == peering.PhaseTerminating) {
+				return false, fmt.Errorf("offloading %s: %s: %w", ref, last, ErrNotReady)
+			}
+			return offloadedTo(o, targets), nil
+		})
+	var w *watchwait.Ended
+	if errors.As(err, &w) {
+		return fmt.Errorf("offloading %s not ready on %s (%s): %w: %w", ref, joinList(targets), last, ErrNotReady, w.Cause)
+	}
+	return err
 }
 
 // shrink lowers an instance's replicas, keeping its pinning.

@@ -262,11 +262,12 @@ func (d *desired) steps(req Request, o *observed) []Step {
 		}
 	}
 
-	// Offload to the plan's clusters and to every cluster an instance still runs on,
-	// when the plan runs anything remotely (stopping a remote instance needs no
-	// offloading). Targets without an instance are dropped here: waiting for them
-	// would let a target whose remote namespace failed block every later Apply,
-	// even the one that gives it up.
+	// Offload to the plan's clusters and to every cluster an instance still runs on
+	// (never dropping a target before the narrow step), when the plan runs anything
+	// remotely. Wait until the namespace is ready where instances will start (the
+	// plan's remote clusters) only: a target that is only being vacated may have
+	// failed, and waiting for it would block every later Apply, even the ones that
+	// give it up (narrow, Remove).
 	var cur []string
 	if o.offloading != nil {
 		cur = o.offloading.Spec.Targets
@@ -277,15 +278,13 @@ func (d *desired) steps(req Request, o *observed) []Step {
 			wide = append(wide, in.Cluster)
 		}
 	}
-	wide = sortedSet(wide)
-	after := cur // the targets once this phase ran
+	wide = sortedSet(append(wide, cur...))
 	if len(d.remote) > 0 {
 		if !slices.Equal(wide, cur) {
 			out = append(out, Step{Kind: StepOffload, Targets: wide, Reason: "namespace " + d.ns + " where its instances will run"})
-			out = append(out, Step{Kind: StepWaitOffloaded, Targets: wide})
-			after = wide
-		} else if !peering.IsOffloaded(o.offloading) {
-			out = append(out, Step{Kind: StepWaitOffloaded, Targets: wide, Reason: peering.OffloadingSummary(o.offloading)})
+			out = append(out, Step{Kind: StepWaitOffloaded, Targets: d.remote, Reason: "before instances start there"})
+		} else if !offloadedTo(o.offloading, d.remote) {
+			out = append(out, Step{Kind: StepWaitOffloaded, Targets: d.remote, Reason: peering.OffloadingSummary(o.offloading)})
 		}
 	}
 
@@ -355,12 +354,27 @@ func (d *desired) steps(req Request, o *observed) []Step {
 	out = append(out, stops...)
 
 	switch {
-	case len(d.remote) > 0 && !slices.Equal(d.remote, after):
+	case len(d.remote) > 0 && !slices.Equal(d.remote, wide):
 		out = append(out, Step{Kind: StepNarrow, Targets: d.remote, Reason: "exactly the plan's clusters"})
 	case len(d.remote) == 0 && o.offloading != nil:
 		out = append(out, Step{Kind: StepUnoffload, Cluster: d.home, Reason: "every instance runs at home"})
 	}
 	return out
+}
+
+// offloadedTo reports whether the offloading is current and its namespace ready on
+// every one of targets (whatever the state of its other targets).
+func offloadedTo(o *peering.Offloading, targets []string) bool {
+	if o == nil || !o.Current {
+		return false
+	}
+	for _, t := range targets {
+		r, ok := o.Remote[t]
+		if !ok || !r.Required || !r.Ready || !slices.Contains(o.Spec.Targets, t) {
+			return false
+		}
+	}
+	return true
 }
 
 // pin returns the pinning for cluster, and whether it is known (the peering exists).
