@@ -22,7 +22,7 @@ func (l *Loop) decide(ctx context.Context, topo *topology.Topology, snap *placem
 	var current []placement.Assignment
 	gone := 0
 	for _, a := range l.current {
-		if _, ok := topo.Cluster(a.Cluster); ok {
+		if _, ok := topo.Cluster(a.Cluster); ok && !slices.Contains(r.Observed.Down, a.Cluster) {
 			current = append(current, a)
 		} else {
 			gone++
@@ -46,7 +46,7 @@ func (l *Loop) decide(ctx context.Context, topo *topology.Topology, snap *placem
 		d.Kind, d.Moves = DecidePlace, repair.Moves
 		d.Reason = fmt.Sprintf("%d replica(s) had no cluster", totalReplicas(apps)-len(current))
 		if gone > 0 {
-			d.Reason += fmt.Sprintf(" (%d on clusters gone: %s)", gone, strings.Join(r.Observed.Gone, ", "))
+			d.Reason += fmt.Sprintf(" (%d on clusters gone or down: %s)", gone, strings.Join(append(slices.Clone(r.Observed.Gone), r.Observed.Down...), ", "))
 		}
 		l.seen = 0
 		return repair, nil, nil
@@ -71,10 +71,10 @@ func (l *Loop) decide(ctx context.Context, topo *topology.Topology, snap *placem
 	d.Previous = repair.Objective.Total
 	if !full {
 		d.Kind, d.Reason = DecideKeep, "every constraint holds"
-		return nil, nil, nil
+		return l.keep(repair, apps, d), nil, nil
 	}
 	req.Mode = placement.Reoptimize
-	re, err := l.opts.Engine.Place(ctx, snap, req)
+	re, err := l.opts.Engine.Place(ctx, l.worst(snap), req)
 	if err != nil {
 		// The repair found a feasible plan, so this is a real failure of the engine.
 		return nil, nil, fmt.Errorf("loop: decide: reoptimize: %w", err)
@@ -82,20 +82,39 @@ func (l *Loop) decide(ctx context.Context, topo *topology.Topology, snap *placem
 	if re.Moves == 0 {
 		d.Kind = DecideKeep
 		d.Reason = fmt.Sprintf("every constraint holds; no placement better by more than %.0f%%", 100*l.opts.Hysteresis)
-		return nil, nil, nil
+		return l.keep(repair, apps, d), nil, nil
 	}
 	now := l.opts.Clock.Now()
 	for _, c := range movedComponents(current, re) {
 		if t, ok := l.moved[c]; ok && now.Sub(t) < l.opts.Dwell {
 			d.Kind = DecideKeep
 			d.Reason = fmt.Sprintf("a better placement moves %s, which moved %s ago (dwell %s)", c, now.Sub(t).Round(time.Second), l.opts.Dwell)
-			return nil, nil, nil
+			return l.keep(repair, apps, d), nil, nil
 		}
 	}
 	d.Kind, d.Moves, d.Objective = DecideReoptimize, re.Moves, re.Objective.Total
 	d.Reason = fmt.Sprintf("objective %.2f -> %.2f (better by more than %.0f%%, migration included): %s",
 		repair.Objective.Total, re.Objective.Total, 100*l.opts.Hysteresis, strings.Join(movedReplicas(current, re), "; "))
 	return re, nil, nil
+}
+
+// keep returns the plan of a round that keeps the placement in force: nil, unless an
+// application's placement in force is not known to be carried out (read back from
+// its instances after a restart, or its last Apply failed): then the repair plan,
+// which keeps every replica where it is, so that Apply finishes what an interrupted
+// Apply left (an old instance not yet stopped, an offloading not yet narrowed).
+func (l *Loop) keep(repair *placement.Plan, apps []placement.Application, d *Decision) *placement.Plan {
+	var names []string
+	for _, a := range apps {
+		if l.unsettled[a.Metadata.Name] {
+			names = append(names, a.Metadata.Name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	d.Reason += "; carrying the placement in force out again for " + strings.Join(names, ", ") + " (read back after a restart, or its last act failed)"
+	return repair
 }
 
 func (l *Loop) shortfall(ctx context.Context, topo *topology.Topology, apps []placement.Application, un *placement.UnplaceableError, r *Round) (*placement.Plan, []provision.ClusterSpec, error) {

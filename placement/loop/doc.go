@@ -15,14 +15,17 @@
 //
 // # Not flapping
 //
-// Three rules keep the loop from moving components back and forth:
+// Four rules keep the loop from moving components back and forth:
 //
 //   - a violation must be seen in Options.Confirm consecutive rounds before a repair
 //     migrates anything (a cluster that disappeared is acted on at once);
 //   - re-optimisation keeps the placement in force unless the new one is better by more
 //     than Options.Hysteresis (the engine's Reoptimize mode, migration cost included);
 //   - a component that moved is not moved again by re-optimisation within
-//     Options.Dwell.
+//     Options.Dwell;
+//   - re-optimisation judges every link by the worst RTT measured on it within the
+//     last Options.Dwell, so a link that keeps degrading and recovering does not draw
+//     a component back each time it looks good (repairs use the latest measurement).
 //
 // # Telemetry
 //

@@ -129,6 +129,10 @@ type Observation struct {
 	Deviations []string `json:"deviations,omitempty"`
 	// Gone names clusters of the placement in force missing from the topology.
 	Gone []string `json:"gone,omitempty"`
+	// Down names clusters whose resources every source reported unreachable
+	// (metrics.ErrUnreachable): nothing is placed there, and what ran there is
+	// placed again at once.
+	Down []string `json:"down,omitempty"`
 }
 
 // Decision is what a round decided, and why.
@@ -154,17 +158,25 @@ type Loop struct {
 
 	trig chan string
 
-	mu   sync.Mutex // guards apps, pending
+	mu   sync.Mutex // guards apps, removing
 	apps map[string]placement.Application
+	// removing are the applications whose RemoveApplication failed: rounds leave
+	// them alone, and RemoveApplication can be called again to finish.
+	removing map[string]placement.Application
 
 	round sync.Mutex // held by a round; guards the fields below
 	n     int
 	// current is the placement in force (what act last carried out or read back).
 	current []placement.Assignment
 	known   map[string]bool // apps whose current placement is known
-	seen    int             // consecutive rounds that saw a violation
-	moved   map[string]time.Time
-	last    *placement.Plan
+	// unsettled are the apps whose placement in force may not be fully carried out:
+	// read back from instances, or their last Apply failed.
+	unsettled map[string]bool
+	seen      int // consecutive rounds that saw a violation
+	// hist holds the RTTs measured within the last Dwell, per pair, oldest first.
+	hist map[placement.Pair][]rttAt
+	moved     map[string]time.Time
+	last      *placement.Plan
 }
 
 // New returns a loop that carries decisions out through actor, for apps. Every
@@ -214,7 +226,7 @@ func New(actor *act.Actor, apps []placement.Application, opts Options) (*Loop, e
 		return nil, err
 	}
 	l := &Loop{actor: actor, opts: opts, m: m, trig: make(chan string, 1), apps: map[string]placement.Application{},
-		known: map[string]bool{}, moved: map[string]time.Time{}}
+		removing: map[string]placement.Application{}, known: map[string]bool{}, unsettled: map[string]bool{}, moved: map[string]time.Time{}, hist: map[placement.Pair][]rttAt{}}
 	for i, a := range apps {
 		if err := l.SetApplication(a); err != nil {
 			return nil, fmt.Errorf("loop: new: apps[%d]: %w", i, err)
@@ -234,16 +246,25 @@ func (l *Loop) SetApplication(app placement.Application) error {
 	}
 	l.mu.Lock()
 	l.apps[name] = app
+	delete(l.removing, name)
 	l.mu.Unlock()
 	l.Trigger("application " + name + " set")
 	return nil
 }
 
-// RemoveApplication stops every instance of the application and forgets it.
+// RemoveApplication stops every instance of the application and forgets it. When it
+// fails (the API server timed out, the process crashed), rounds no longer place the
+// application, and calling RemoveApplication again finishes the removal.
 func (l *Loop) RemoveApplication(ctx context.Context, name string) error {
 	l.mu.Lock()
 	app, ok := l.apps[name]
+	if !ok {
+		app, ok = l.removing[name]
+	}
 	delete(l.apps, name)
+	if ok {
+		l.removing[name] = app
+	}
 	l.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("loop: remove %s: no such application: %w", name, act.ErrNotFound)
@@ -252,8 +273,12 @@ func (l *Loop) RemoveApplication(ctx context.Context, name string) error {
 	defer l.round.Unlock()
 	l.current = slices.DeleteFunc(l.current, func(a placement.Assignment) bool { return a.App == name })
 	delete(l.known, name)
+	delete(l.unsettled, name)
 	_, err := l.actor.Remove(ctx, act.Request{App: app, Home: app.Home})
 	if err == nil {
+		l.mu.Lock()
+		delete(l.removing, name)
+		l.mu.Unlock()
 		l.event(app, corev1.EventTypeNormal, "Removed", "Remove", "every instance of %s stopped", name)
 	}
 	return err
@@ -383,8 +408,10 @@ func (l *Loop) round1(ctx context.Context, r *Round, full bool) error {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("loop: act on %s: %w", app.Metadata.Name, err))
 			l.event(app, corev1.EventTypeWarning, "ActFailed", "Act", "%v", err)
+			l.unsettled[app.Metadata.Name] = true
 			continue
 		}
+		delete(l.unsettled, app.Metadata.Name)
 		applied = slices.DeleteFunc(applied, func(a placement.Assignment) bool { return a.App == app.Metadata.Name })
 		for _, a := range plan.Assignments {
 			if a.App == app.Metadata.Name {
@@ -416,6 +443,7 @@ func (l *Loop) readCurrent(ctx context.Context, apps []placement.Application) er
 		l.current = slices.DeleteFunc(l.current, func(a placement.Assignment) bool { return a.App == name })
 		l.current = append(l.current, cur...)
 		l.known[name] = true
+		l.unsettled[name] = true
 	}
 	return nil
 }
@@ -468,6 +496,7 @@ func (l *Loop) observe(ctx context.Context, topo *topology.Topology, apps []plac
 		}
 	}
 	slices.Sort(obs.Deviations)
+	l.remember(snap.RTT)
 	snap.Free = ms.Free()
 	// The placement in force uses some of the free capacity measured: give it back,
 	// or the engine would count the applications' own replicas twice.
@@ -484,6 +513,22 @@ func (l *Loop) observe(ctx context.Context, topo *topology.Topology, apps []plac
 			}
 		}
 	}
+	// Clusters every source says are down offer nothing (after the give-back above:
+	// what ran there is not running).
+	for _, p := range ms.Problems {
+		if _, answered := ms.Resources[p.Cluster]; p.Cluster == "" || answered || !errors.Is(p.Err, metrics.ErrUnreachable) {
+			continue
+		}
+		if c, ok := topo.Cluster(p.Cluster); ok && !slices.Contains(obs.Down, p.Cluster) {
+			obs.Down = append(obs.Down, p.Cluster)
+			none := topology.ResourceList{}
+			for r := range c.Capacity {
+				none[r] = resource.Quantity{}
+			}
+			snap.Free[p.Cluster] = none
+		}
+	}
+	slices.Sort(obs.Down)
 	return snap, nil
 }
 
@@ -544,4 +589,48 @@ func ownUse(current []placement.Assignment, apps []placement.Application) map[st
 		}
 	}
 	return out
+}
+
+type rttAt struct {
+	at  time.Time
+	rtt topology.Duration
+}
+
+// remember keeps the measurements of the last Dwell.
+func (l *Loop) remember(rtt map[placement.Pair]topology.Duration) {
+	now := l.opts.Clock.Now()
+	for p, d := range rtt {
+		l.hist[p] = append(l.hist[p], rttAt{now, d})
+	}
+	for p, h := range l.hist {
+		i := 0
+		for i < len(h) && now.Sub(h[i].at) > l.opts.Dwell {
+			i++
+		}
+		if i == len(h) {
+			delete(l.hist, p)
+		} else {
+			l.hist[p] = h[i:]
+		}
+	}
+}
+
+// worst returns the snapshot with each pair's worst RTT measured within the last
+// Dwell: what re-optimisation judges a placement by, so that a link that was bad a
+// moment ago does not draw a component back.
+func (l *Loop) worst(snap *placement.Snapshot) *placement.Snapshot {
+	if len(l.hist) == 0 {
+		return snap
+	}
+	out := *snap
+	out.RTT = make(map[placement.Pair]topology.Duration, len(l.hist))
+	for p, d := range snap.RTT {
+		out.RTT[p] = d
+	}
+	for p, h := range l.hist {
+		for _, x := range h {
+			out.RTT[p] = max(out.RTT[p], x.rtt)
+		}
+	}
+	return &out
 }
