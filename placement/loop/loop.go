@@ -174,9 +174,9 @@ type Loop struct {
 	unsettled map[string]bool
 	seen      int // consecutive rounds that saw a violation
 	// hist holds the RTTs measured within the last Dwell, per pair, oldest first.
-	hist map[placement.Pair][]rttAt
-	moved     map[string]time.Time
-	last      *placement.Plan
+	hist  map[placement.Pair][]rttAt
+	moved map[string]time.Time
+	last  *placement.Plan
 }
 
 // New returns a loop that carries decisions out through actor, for apps. Every
