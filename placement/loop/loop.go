@@ -532,20 +532,11 @@ func (l *Loop) observe(ctx context.Context, topo *topology.Topology, apps []plac
 	return snap, nil
 }
 
+// declaredRTT is the topology's RTT between a and b (the best path, as a
+// measurement between them sees it).
 func declaredRTT(topo *topology.Topology, a, b string) (topology.Duration, bool) {
-	if l, ok := topo.Link(a, b); ok {
-		return l.EffectiveRTT(), true
-	}
-	for _, x := range [][2]string{{a, b}, {b, a}} {
-		if s, ok := topo.Site(x[0]); ok {
-			for _, acc := range s.Access {
-				if acc.Cluster == x[1] {
-					return acc.RTT, true
-				}
-			}
-		}
-	}
-	return 0, false
+	d, err := topo.RTT(a, b)
+	return d, err == nil
 }
 
 // linkPairs are the pairs the topology has links for: what measurements can change.
