@@ -13,13 +13,17 @@
 //	metrics     Observe: latency and resource samples with timestamps (Prometheus/Thanos,
 //	            Liqo's measured latency, an active UDP prober).
 //	placement   Decide: a pure, deterministic, explainable placement engine.
+//	placement/act   carry a plan out: provision, peer, offload, start, make-before-break.
+//	placement/loop  the Observe–Orient–Decide–Act loop, a controller-runtime Runnable.
 //	peering     Act through Liqo: peerings, namespace offloading, pod pinning.
 //	provision   Act through Cluster API: create, scale, delete kubeadm and k3s clusters.
+//	sim         the simulated continuum: every fake on one fake clock, scripted events.
 //	examples    runnable programs: go run ./examples/<name>.
 //
 // Dependencies point one way: topology is imported by the others; placement (the
 // engine) never imports peering, provision, client-go, controller-runtime, Cluster API
-// or Liqo. A test in this package fails if topology or placement grow such imports.
+// or Liqo; placement/act and placement/loop, which carry decisions out, do. A test in
+// this package fails if topology or the engine's packages grow such imports.
 //
 // # Testing ladder
 //

@@ -16,7 +16,8 @@
 //  2. peer: home -> each cluster that will run a component, unless already peered;
 //     wait until the peering is ready;
 //  3. offload: the namespace to the clusters of the plan plus those that still run an
-//     old instance; wait until the remote namespaces are ready;
+//     old instance (no target is dropped yet); wait until the namespace is ready on
+//     the plan's clusters (a cluster only being vacated never blocks);
 //  4. start: create or grow the instances of the plan; wait until every one of them
 //     has all its replicas ready;
 //  5. stop: shrink or delete the instances the plan no longer has; only now, so a
