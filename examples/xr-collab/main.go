@@ -137,11 +137,3 @@ func clusterOf(plan *placement.Plan, component string) string {
 	}
 	return ""
 }
-
-func mustRTT(topo *topology.Topology, a, b string) string {
-	d, err := topo.RTT(a, b)
-	if err != nil {
-		return "?"
-	}
-	return fmt.Sprintf("%.1fms", d.Ms())
-}
