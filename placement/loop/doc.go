@@ -10,8 +10,11 @@
 // to a manager (mgr.Add(l)) and only the leader runs it. It runs a watch round every
 // Options.WatchInterval (observe, then repair only what is broken), a full round every
 // Options.Interval (also re-optimise), and a full round at once when Trigger is
-// called (a cluster appeared, a metric crossed a budget: whatever the embedding
-// program watches). RunOnce runs one round, for tests and examples.
+// called (whatever the embedding program watches). The watch rounds are the loop's
+// own triggers: a measurement that makes the placement in force cross a budget is a
+// violation (repaired once confirmed), and a cluster that appeared, left or went down
+// since the last round turns the round into a full one. RunOnce runs one round, for
+// tests and examples.
 //
 // # Not flapping
 //

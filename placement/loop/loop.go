@@ -173,6 +173,8 @@ type Loop struct {
 	// read back from instances, or their last Apply failed.
 	unsettled map[string]bool
 	seen      int // consecutive rounds that saw a violation
+	// clusters are the clusters available in the last round ("" before the first).
+	clusters string
 	// hist holds the RTTs measured within the last Dwell, per pair, oldest first.
 	hist  map[placement.Pair][]rttAt
 	moved map[string]time.Time
@@ -371,6 +373,11 @@ func (l *Loop) round1(ctx context.Context, r *Round, full bool) error {
 	r.Observe = clk.Since(t0)
 	if err != nil {
 		return err
+	}
+	// A cluster that appeared, went or went down makes any round a full one.
+	if changed := l.clustersChanged(topo, r.Observed.Down); changed != "" && !full {
+		full = true
+		r.Trigger += "; " + changed
 	}
 	// Orient + decide.
 	t1 := clk.Now()
@@ -624,4 +631,41 @@ func (l *Loop) worst(snap *placement.Snapshot) *placement.Snapshot {
 		}
 	}
 	return &out
+}
+
+// clustersChanged says which clusters appeared or left (went or went down) since the
+// last round; "" when none did, or in the first round.
+func (l *Loop) clustersChanged(topo *topology.Topology, down []string) string {
+	var now []string
+	for _, c := range topo.Clusters() {
+		if !slices.Contains(down, c.Name) {
+			now = append(now, c.Name)
+		}
+	}
+	cur := strings.Join(now, ",")
+	prev := l.clusters
+	l.clusters = cur
+	if prev == "" || prev == cur {
+		return ""
+	}
+	before := strings.Split(prev, ",")
+	var added, left []string
+	for _, c := range now {
+		if !slices.Contains(before, c) {
+			added = append(added, c)
+		}
+	}
+	for _, c := range before {
+		if !slices.Contains(now, c) {
+			left = append(left, c)
+		}
+	}
+	var parts []string
+	if len(added) > 0 {
+		parts = append(parts, "clusters appeared: "+strings.Join(added, ", "))
+	}
+	if len(left) > 0 {
+		parts = append(parts, "clusters left: "+strings.Join(left, ", "))
+	}
+	return strings.Join(parts, "; ")
 }

@@ -395,3 +395,24 @@ func TestStartRunsRoundsOnTicksAndTriggers(t *testing.T) {
 		t.Errorf("decisions %v", r.decisions())
 	}
 }
+
+// TestWatchRoundTurnsFullWhenClustersChange: a cluster that fails is noticed by the
+// next watch round, which then runs as a full round and says why.
+func TestWatchRoundTurnsFullWhenClustersChange(t *testing.T) {
+	r := newRig(t, loop.Options{}, sim.Options{})
+	r.at(65*time.Second, sim.FailCluster("gva-venue"))
+	r.run(90 * time.Second)
+	var saw bool
+	for _, rd := range r.rounds {
+		if strings.HasPrefix(rd.Trigger, "watch; clusters left: gva-venue") {
+			saw = true
+		}
+	}
+	if !saw {
+		var tr []string
+		for _, rd := range r.rounds {
+			tr = append(tr, rd.Trigger)
+		}
+		t.Errorf("no watch round noticed gva-venue going down: %v", tr)
+	}
+}
