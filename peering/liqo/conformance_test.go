@@ -9,8 +9,8 @@ import (
 )
 
 // TestConformance runs the peering conformance suite against the Liqo backend on
-// three real kube-apiservers with the real Liqo CRDs, liqoPlayer playing Liqo's
-// controllers. Each test gets fresh cluster IDs (see liqoPlayer).
+// three real kube-apiservers with the real Liqo CRDs, liqoplay playing Liqo's
+// controllers. Each test gets fresh cluster IDs (see liqoplay.Player.Seed).
 func TestConformance(t *testing.T) {
 	testenv.Require(t)
 	peeringtest.RunConformanceTests(t, func(ctx context.Context, t *testing.T) (peeringtest.Harness, error) {

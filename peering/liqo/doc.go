@@ -62,10 +62,11 @@
 // (internal/testenv), so every object written passes the real schemas; they also
 // assert what the schemas do not check (32-byte keys, NodePort, the authz policy).
 // Liqo's controllers cannot run there (they need WireGuard and a virtual kubelet):
-// a test helper, liqoPlayer, plays them by seeding each cluster's cluster-ID
-// ConfigMap and ipam Networks, and by writing the Connections, ResourceSlice
-// conditions, ForeignClusters, VirtualNode, virtual Node and NamespaceOffloading
-// status Liqo would write, with Status().Update(). The package passes
+// internal/liqoplay plays them by seeding each cluster's cluster-ID ConfigMap and
+// ipam Networks, and by writing the Connections, ResourceSlice conditions,
+// ForeignClusters, VirtualNode, virtual Node and NamespaceOffloading status Liqo
+// would write, with Status().Update() (step by step, or in the background with its
+// Run, as the placement loop's integration test does). The package passes
 // peeringtest.RunConformanceTests. RBACYAML is the ClusterRole the backend needs on
 // every cluster; a test runs the backend as a user bound to exactly it.
 package liqo

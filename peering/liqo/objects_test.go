@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	authv1beta1 "github.com/liqotech/liqo/apis/authentication/v1beta1"
 	networkingv1beta1 "github.com/liqotech/liqo/apis/networking/v1beta1"
@@ -19,6 +20,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/continuum-xr/continuum/internal/liqoplay"
 	"github.com/continuum-xr/continuum/internal/testenv"
 	"github.com/continuum-xr/continuum/peering"
 	"github.com/continuum-xr/continuum/peering/liqo"
@@ -30,8 +32,8 @@ type written struct {
 	objs []client.Object
 }
 
-func peerObjects(p *liqoPlayer, k peering.Key) (provider, consumer written) {
-	cid, pid := p.ids[k.Consumer], p.ids[k.Provider]
+func peerObjects(p *liqoplay.Player, k peering.Key) (provider, consumer written) {
+	cid, pid := p.ID(k.Consumer), p.ID(k.Provider)
 	pns, cns := liqo.TenantNamespace(cid), liqo.TenantNamespace(pid)
 	key := func(o client.Object, ns, name string) client.Object { o.SetNamespace(ns); o.SetName(name); return o }
 	provider = written{admin[k.Provider], []client.Object{
@@ -91,7 +93,7 @@ func TestPeerWritesLiqosObjects(t *testing.T) {
 	}
 	prov, cons := peerObjects(p, req.Key)
 	before := versions(t, prov, cons)
-	cid, pid := p.ids["home"], p.ids["a"]
+	cid, pid := p.ID("home"), p.ID("a")
 
 	// Tenant namespaces.
 	for _, s := range []struct {
@@ -275,7 +277,7 @@ func TestOffloadWritesNamespaceOffloading(t *testing.T) {
 		if err := b.Peer(ctx, req); err != nil {
 			t.Fatal(err)
 		}
-		if err := p.completePeering(ctx, req.Key); err != nil {
+		if err := p.CompletePeering(ctx, req.Key); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := peering.WaitPeered(ctx, b, req.Key, peering.WaitOptions{}); err != nil {
@@ -318,7 +320,7 @@ func TestOffloadWritesNamespaceOffloading(t *testing.T) {
 		t.Fatalf("Offload({a}): %v", err)
 	}
 	first := read()
-	check(first, p.ids["a"])
+	check(first, p.ID("a"))
 	if err := b.Offload(ctx, spec); err != nil {
 		t.Fatalf("Offload({a}) again: %v", err)
 	}
@@ -329,8 +331,8 @@ func TestOffloadWritesNamespaceOffloading(t *testing.T) {
 	if err := b.Offload(ctx, spec); err != nil {
 		t.Fatalf("Offload({a, b}): %v", err)
 	}
-	check(read(), p.ids["a"], p.ids["b"])
-	if err := p.completeOffloading(ctx, ref); err != nil {
+	check(read(), p.ID("a"), p.ID("b"))
+	if err := p.CompleteOffloading(ctx, ref); err != nil {
 		t.Fatal(err)
 	}
 	o, err := peering.WaitOffloaded(ctx, b, ref, peering.WaitOptions{})
@@ -341,13 +343,88 @@ func TestOffloadWritesNamespaceOffloading(t *testing.T) {
 		t.Errorf("offloading read back = %+v", o)
 	}
 	pin, err := peering.PinTo(ctx, b, "home", "a")
-	if err != nil || pin.NodeSelector["liqo.io/remote-cluster-id"] != string(p.ids["a"]) {
-		t.Errorf("PinTo(a) = %+v, %v; want node selector on %s", pin, err, p.ids["a"])
+	if err != nil || pin.NodeSelector["liqo.io/remote-cluster-id"] != string(p.ID("a")) {
+		t.Errorf("PinTo(a) = %+v, %v; want node selector on %s", pin, err, p.ID("a"))
 	}
 	if err := b.Unoffload(ctx, ref); err != nil {
 		t.Fatalf("Unoffload: %v", err)
 	}
 	if err := admin["home"].Get(ctx, client.ObjectKey{Namespace: ns, Name: "offloading"}, &offloadingv1beta1.NamespaceOffloading{}); !apierrors.IsNotFound(err) {
 		t.Errorf("NamespaceOffloading after Unoffload: %v, want NotFound", err)
+	}
+}
+
+// TestPlayerRunInBackground: with liqoplay's Run in the background and no step-by-step
+// completion, a peering becomes ready by itself, reports the latency SetLatency sets
+// (as Liqo formats it), and an offloading to two clusters becomes ready.
+func TestPlayerRunInBackground(t *testing.T) {
+	testenv.Require(t)
+	ctx := t.Context()
+	p, err := seed(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	ran := make(chan error, 1)
+	go func() { ran <- p.Run(runCtx) }()
+	defer func() {
+		stop()
+		if err := <-ran; err != nil {
+			t.Errorf("Run = %v, want nil when its context ends", err)
+		}
+	}()
+	b := newBackend(t, admin)
+	wait := peering.WaitOptions{Timeout: 30 * time.Second}
+	req := request("home", "a")
+	if err := b.Peer(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Unpeer(context.Background(), req.Key) })
+	pr, err := peering.WaitPeered(ctx, b, req.Key, wait)
+	if err != nil {
+		t.Fatalf("WaitPeered with the player running: %v", err)
+	}
+	if pr.Latency != liqoplay.DefaultLatency {
+		t.Errorf("latency %v, want the player's default %v", pr.Latency, liqoplay.DefaultLatency)
+	}
+	p.SetLatency("a", "home", 7400*time.Microsecond) // either order; Liqo reports whole ms
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		pr, err := b.GetPeering(ctx, req.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pr.Latency == 7*time.Millisecond {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("latency %v after SetLatency(7.4ms), want 7ms", pr.Latency)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	reqB := request("home", "b")
+	if err := b.Peer(ctx, reqB); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Unpeer(context.Background(), reqB.Key) })
+	if _, err := peering.WaitPeered(ctx, b, reqB.Key, wait); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{b: b, player: p}
+	ns, err := h.Namespace(ctx, "home")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := peering.NamespaceRef{Cluster: "home", Namespace: ns}
+	if err := b.Offload(ctx, peering.OffloadSpec{NamespaceRef: ref, Targets: []string{"a", "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Unoffload(context.Background(), ref) })
+	if _, err := peering.WaitOffloaded(ctx, b, ref, wait); err != nil {
+		t.Fatalf("WaitOffloaded with the player running: %v", err)
+	}
+	if got := p.Peered(); !slices.Equal(got, []string{"home->a", "home->b"}) {
+		t.Errorf("Peered() = %v", got)
 	}
 }

@@ -33,7 +33,7 @@ func TestPlansWriteNothing(t *testing.T) {
 		t.Fatalf("PlanPeer returned %d provider and %d consumer objects", len(prov), len(cons))
 	}
 	last, ok := cons[len(cons)-1].(*authv1beta1.ResourceSlice)
-	if !ok || last.Name != string(p.ids["a"]) {
+	if !ok || last.Name != string(p.ID("a")) {
 		t.Errorf("last consumer object = %T %v, want the ResourceSlice named after the provider", cons[len(cons)-1], cons[len(cons)-1].GetName())
 	}
 	for _, o := range append(prov, cons...) {
@@ -53,7 +53,7 @@ func TestPlansWriteNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, ns := range nss.Items {
-		if strings.HasSuffix(ns.Name, string(p.ids["home"])) {
+		if strings.HasSuffix(ns.Name, string(p.ID("home"))) {
 			t.Errorf("PlanPeer created namespace %s on the provider", ns.Name)
 		}
 	}
@@ -63,7 +63,7 @@ func TestPlansWriteNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = b.Unpeer(context.Background(), req.Key) })
-	if err := p.completePeering(ctx, req.Key); err != nil {
+	if err := p.CompletePeering(ctx, req.Key); err != nil {
 		t.Fatal(err)
 	}
 	h := &harness{b: b, player: p}
@@ -77,7 +77,7 @@ func TestPlansWriteNothing(t *testing.T) {
 		t.Fatalf("PlanOffload: %v", err)
 	}
 	nso, ok := obj.(*offloadingv1beta1.NamespaceOffloading)
-	if !ok || nso.Name != "offloading" || nso.Spec.ClusterSelector.NodeSelectorTerms[0].MatchExpressions[0].Values[0] != string(p.ids["a"]) {
+	if !ok || nso.Name != "offloading" || nso.Spec.ClusterSelector.NodeSelectorTerms[0].MatchExpressions[0].Values[0] != string(p.ID("a")) {
 		t.Fatalf("planned %#v", obj)
 	}
 	if _, err := b.GetOffloading(ctx, spec.NamespaceRef); !errors.Is(err, peering.ErrNotFound) {

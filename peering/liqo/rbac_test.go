@@ -20,7 +20,7 @@ import (
 // TestRBACExactRole runs the backend as a user bound on every cluster to exactly
 // liqo.RBACYAML: forbidden before the binding; after it, the whole lifecycle (peer
 // home -> a and home -> b, list, watch-based waits, offload to {a, b}, pin,
-// unoffload, unpeer), with liqoPlayer playing Liqo as admin; and still forbidden
+// unoffload, unpeer), with liqoplay playing Liqo as admin; and still forbidden
 // what the role does not grant (reading Secrets).
 func TestRBACExactRole(t *testing.T) {
 	testenv.Require(t)
@@ -31,7 +31,7 @@ func TestRBACExactRole(t *testing.T) {
 	}
 	// A user and bindings per run: with -count=N the previous run's bindings may
 	// still be in the authorizer's cache.
-	rbacUser := fmt.Sprintf("continuum-peering-test-%d", generation.Load())
+	rbacUser := fmt.Sprintf("continuum-peering-test-%d", p.Generation())
 	role, err := liqo.ClusterRole()
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +76,7 @@ func TestRBACExactRole(t *testing.T) {
 		if err := b.Peer(ctx, req); err != nil {
 			t.Fatalf("Peer(%s) with the role: %v", req.Key, err)
 		}
-		go func() { done <- p.completePeering(ctx, req.Key) }()
+		go func() { done <- p.CompletePeering(ctx, req.Key) }()
 		if _, err := peering.WaitPeered(ctx, b, req.Key, peering.WaitOptions{}); err != nil {
 			t.Fatalf("WaitPeered(%s): %v", req.Key, err)
 		}
@@ -96,7 +96,7 @@ func TestRBACExactRole(t *testing.T) {
 		t.Fatalf("Offload: %v", err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- p.completeOffloading(ctx, ref) }()
+	go func() { done <- p.CompleteOffloading(ctx, ref) }()
 	if _, err := peering.WaitOffloaded(ctx, b, ref, peering.WaitOptions{}); err != nil {
 		t.Fatalf("WaitOffloaded: %v", err)
 	}
@@ -118,7 +118,7 @@ func TestRBACExactRole(t *testing.T) {
 	if err := users["home"].List(ctx, &corev1.SecretList{}); !apierrors.IsForbidden(err) {
 		t.Errorf("list secrets as the backend's user = %v, want Forbidden", err)
 	}
-	if err := users["home"].Get(ctx, client.ObjectKey{Namespace: liqo.TenantNamespace(p.ids["a"]), Name: "gateway-keys"}, &corev1.Secret{}); !apierrors.IsForbidden(err) {
+	if err := users["home"].Get(ctx, client.ObjectKey{Namespace: liqo.TenantNamespace(p.ID("a")), Name: "gateway-keys"}, &corev1.Secret{}); !apierrors.IsForbidden(err) {
 		t.Errorf("get a key Secret as the backend's user = %v, want Forbidden", err)
 	}
 }

@@ -45,9 +45,9 @@
 // The integration tests run provisiontest.RunConformanceTests against a real
 // kube-apiserver (internal/testenv) with the real CRDs of Cluster API, the k3s
 // provider, CAPD and CAPO from the Go module cache. There no Cluster API controller
-// runs: a test helper, contractPlayer, plays them by writing the status their v1beta2
-// contract documents, which keeps those tests fast and covers every distribution and
-// provider.
+// runs: internal/capiplay plays them by writing the status their v1beta2 contract
+// documents (step by step, or in the background with its Run), which keeps those
+// tests fast and covers every distribution and provider.
 //
 // The nested test module provision/capi/reconcilers runs Cluster API's real core
 // reconcilers (Cluster, Machine, MachineSet, MachineDeployment, ClusterCache)

@@ -3,24 +3,19 @@ package capi_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
-	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/continuum-xr/continuum/internal/capiplay"
 	"github.com/continuum-xr/continuum/internal/testenv"
 	"github.com/continuum-xr/continuum/provision"
 	"github.com/continuum-xr/continuum/provision/capi"
@@ -67,155 +62,17 @@ func newBackend(t *testing.T) *capi.Backend {
 	return b
 }
 
-// Milestone offsets the contract player writes, from the Cluster's creation.
-var playerOffsets = map[provision.Milestone]time.Duration{
-	provision.InfrastructureReady:     15 * time.Second,
-	provision.ControlPlaneInitialized: 85 * time.Second,
-	provision.ControlPlaneAvailable:   95 * time.Second,
-	provision.WorkersAvailable:        170 * time.Second,
-	provision.Available:               176 * time.Second,
-}
-
-const capiFinalizer = "cluster.cluster.x-k8s.io"
-
-// contractPlayer is a test helper that PLAYS THE CLUSTER API CONTROLLERS (core, the
-// control-plane provider and the infrastructure provider): it writes the status each
-// of them writes per the documented v1beta2 contract. No real reconciler runs. It
-// stamps condition transition times at fixed offsets from the Cluster's creation
-// (playerOffsets) so timelines are deterministic.
-type contractPlayer struct{ c client.Client }
-
-// complete makes the cluster Available for its current spec.
-func (p contractPlayer) complete(ctx context.Context, ref provision.Ref) error {
-	var cl clusterv1.Cluster
-	if err := p.c.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, &cl); err != nil {
-		return err
-	}
-	// Cluster API core adds its finalizer on the first reconcile.
-	if controllerutil.AddFinalizer(&cl, capiFinalizer) {
-		if err := p.c.Update(ctx, &cl); err != nil {
-			return err
-		}
-	}
-	// Infrastructure provider: status.initialization.provisioned.
-	if r := cl.Spec.InfrastructureRef; r.Kind != "" {
-		version := "v1beta2"
-		if r.Kind == "OpenStackCluster" {
-			version = "v1beta1"
-		}
-		status := map[string]any{"initialization": map[string]any{"provisioned": true}}
-		if version == "v1beta1" {
-			status = map[string]any{"ready": true}
-		}
-		if err := p.patchStatus(ctx, schema.GroupVersionKind{Group: r.APIGroup, Version: version, Kind: r.Kind}, ref.Namespace, r.Name, status); err != nil {
-			return err
-		}
-	}
-	// Control-plane provider: initialized, and the kubeconfig Secret (pointing at
-	// the management apiserver itself, standing for the workload cluster).
-	if r := cl.Spec.ControlPlaneRef; r.Kind != "" {
-		status := map[string]any{"initialization": map[string]any{"controlPlaneInitialized": true}}
-		if r.Kind == capi.K3sControlPlaneKind {
-			status = map[string]any{"initialized": true, "ready": true}
-		}
-		if err := p.patchStatus(ctx, schema.GroupVersionKind{Group: r.APIGroup, Version: "v1beta2", Kind: r.Kind}, ref.Namespace, r.Name, status); err != nil {
-			return err
-		}
-	}
-	sec := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: capi.KubeconfigSecretName(ref.Name), Namespace: ref.Namespace,
-			Labels: map[string]string{clusterv1.ClusterNameLabel: ref.Name}},
-		Type: clusterv1.ClusterSecretType,
-		Data: map[string][]byte{"value": env.Clusters[0].Kubeconfig},
-	}
-	if err := p.c.Create(ctx, sec); err != nil && !apierrors.IsAlreadyExists(err) {
-		return err
-	}
-	// Core: the MachineDeployment's and the Cluster's status.
-	workers := int32(0)
-	var md clusterv1.MachineDeployment
-	if err := p.c.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: capi.MachineDeploymentName(ref.Name)}, &md); err == nil {
-		workers = *md.Spec.Replicas
-		md.Status.Replicas, md.Status.ReadyReplicas, md.Status.AvailableReplicas = &workers, &workers, &workers
-		md.Status.ObservedGeneration = md.Generation
-		if err := p.c.Status().Update(ctx, &md); err != nil {
-			return err
-		}
-	} else if !apierrors.IsNotFound(err) {
-		return err
-	}
-	if t := cl.Spec.Topology; t.IsDefined() && len(t.Workers.MachineDeployments) > 0 {
-		workers = *t.Workers.MachineDeployments[0].Replicas
-	}
-	cp := int32(1)
-	t := true
-	cl.Status.Initialization = clusterv1.ClusterInitializationStatus{InfrastructureProvisioned: &t, ControlPlaneInitialized: &t}
-	cl.Status.ControlPlane = &clusterv1.ClusterControlPlaneStatus{DesiredReplicas: &cp, Replicas: &cp, ReadyReplicas: &cp, AvailableReplicas: &cp, UpToDateReplicas: &cp}
-	cl.Status.Workers = &clusterv1.WorkersStatus{DesiredReplicas: &workers, Replicas: &workers, ReadyReplicas: &workers, AvailableReplicas: &workers, UpToDateReplicas: &workers}
-	for _, m := range provision.Milestones() {
-		meta.SetStatusCondition(&cl.Status.Conditions, metav1.Condition{
-			Type: string(m), Status: metav1.ConditionTrue, Reason: string(m), ObservedGeneration: cl.Generation,
-			LastTransitionTime: metav1.NewTime(cl.CreationTimestamp.Add(playerOffsets[m])),
-		})
-	}
-	cl.Status.Phase = string(clusterv1.ClusterPhaseProvisioned)
-	cl.Status.ObservedGeneration = cl.Generation
-	return p.c.Status().Update(ctx, &cl)
-}
-
-// completeDeletion plays Cluster API's deletion: it deletes what the Cluster owns and
-// removes the finalizer (envtest has no garbage collector).
-func (p contractPlayer) completeDeletion(ctx context.Context, ref provision.Ref) error {
-	var cl clusterv1.Cluster
-	if err := p.c.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, &cl); err != nil {
-		return client.IgnoreNotFound(err)
-	}
-	md := &clusterv1.MachineDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: ref.Namespace, Name: capi.MachineDeploymentName(ref.Name)}}
-	if err := p.c.Delete(ctx, md); client.IgnoreNotFound(err) != nil {
-		return err
-	}
-	for _, r := range []clusterv1.ContractVersionedObjectReference{cl.Spec.ControlPlaneRef, cl.Spec.InfrastructureRef} {
-		if r.Kind == "" {
-			continue
-		}
-		u := &unstructured.Unstructured{}
-		u.SetGroupVersionKind(schema.GroupVersionKind{Group: r.APIGroup, Version: "v1beta2", Kind: r.Kind})
-		if r.Kind == "OpenStackCluster" {
-			u.SetGroupVersionKind(schema.GroupVersionKind{Group: r.APIGroup, Version: "v1beta1", Kind: r.Kind})
-		}
-		u.SetNamespace(ref.Namespace)
-		u.SetName(r.Name)
-		if err := p.c.Delete(ctx, u); client.IgnoreNotFound(err) != nil {
-			return err
-		}
-	}
-	if err := p.c.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ref.Namespace, Name: capi.KubeconfigSecretName(ref.Name)}}); client.IgnoreNotFound(err) != nil {
-		return err
-	}
-	patch := []byte(`{"metadata":{"finalizers":null}}`)
-	return client.IgnoreNotFound(p.c.Patch(ctx, &cl, client.RawPatch(types.MergePatchType, patch)))
-}
-
-func (p contractPlayer) patchStatus(ctx context.Context, gvk schema.GroupVersionKind, ns, name string, status map[string]any) error {
-	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(gvk)
-	u.SetNamespace(ns)
-	u.SetName(name)
-	patch := map[string]any{"status": status}
-	data, err := jsonMarshal(patch)
-	if err != nil {
-		return err
-	}
-	if err := p.c.Status().Patch(ctx, u, client.RawPatch(types.MergePatchType, data)); err != nil {
-		return fmt.Errorf("status of %s %s: %w", gvk.Kind, name, err)
-	}
-	return nil
+// newPlayer plays the Cluster API controllers (internal/capiplay) on the management
+// cluster; the kubeconfig Secrets point at the management apiserver itself, standing
+// for the workload clusters.
+func newPlayer() *capiplay.Player {
+	return capiplay.New(wc, capiplay.Options{Kubeconfig: func(provision.Ref) []byte { return env.Clusters[0].Kubeconfig }})
 }
 
 type harness struct {
 	b      *capi.Backend
 	ns     string
-	player contractPlayer
+	player *capiplay.Player
 }
 
 func (h *harness) Provisioner() provision.Provisioner { return h.b }
@@ -224,10 +81,10 @@ func (h *harness) Spec(name string, workers int32) provision.ClusterSpec {
 		Infrastructure: provision.Infrastructure{Provider: "docker"}}
 }
 func (h *harness) Complete(ctx context.Context, ref provision.Ref) error {
-	return h.player.complete(ctx, ref)
+	return h.player.Complete(ctx, ref)
 }
 func (h *harness) CompleteDeletion(ctx context.Context, ref provision.Ref) error {
-	return h.player.completeDeletion(ctx, ref)
+	return h.player.CompleteDeletion(ctx, ref)
 }
 func (h *harness) WaitOptions() provision.WaitOptions { return provision.WaitOptions{} }
 func (h *harness) Close()                             {}
@@ -235,7 +92,7 @@ func (h *harness) Close()                             {}
 func TestConformance(t *testing.T) {
 	testenv.Require(t)
 	provisiontest.RunConformanceTests(t, func(_ context.Context, t *testing.T) (provisiontest.Harness, error) {
-		return &harness{b: newBackend(t), ns: newNamespace(t), player: contractPlayer{c: wc}}, nil
+		return &harness{b: newBackend(t), ns: newNamespace(t), player: newPlayer()}, nil
 	})
 }
 
@@ -310,7 +167,7 @@ func TestTimelineFromContractStatus(t *testing.T) {
 	}
 	var msgs []string
 	errc := make(chan error, 1)
-	go func() { errc <- contractPlayer{c: wc}.complete(t.Context(), s.Ref()) }()
+	go func() { errc <- newPlayer().Complete(t.Context(), s.Ref()) }()
 	c, err := provision.WaitReady(t.Context(), b, s.Ref(), provision.WaitOptions{Progress: func(p provision.Progress) { msgs = append(msgs, p.Message) }})
 	if err := <-errc; err != nil {
 		t.Fatal(err)
@@ -319,8 +176,8 @@ func TestTimelineFromContractStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range provision.Milestones() {
-		if d, ok := c.Timeline.After(m); !ok || d != playerOffsets[m] {
-			t.Errorf("%s after %v (reached %v), want %v", m, d, ok, playerOffsets[m])
+		if d, ok := c.Timeline.After(m); !ok || d != capiplay.DefaultOffsets()[m] {
+			t.Errorf("%s after %v (reached %v), want %v", m, d, ok, capiplay.DefaultOffsets()[m])
 		}
 	}
 	if last := msgs[len(msgs)-1]; last != "available after 176 s, 2/2 workers ready" {
@@ -355,7 +212,7 @@ func TestKubeconfig(t *testing.T) {
 	if err := wc.Delete(t.Context(), bad); err != nil {
 		t.Fatal(err)
 	}
-	if err := (contractPlayer{c: wc}).complete(t.Context(), s.Ref()); err != nil {
+	if err := newPlayer().Complete(t.Context(), s.Ref()); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := b.Kubeconfig(t.Context(), s.Ref())
@@ -364,5 +221,68 @@ func TestKubeconfig(t *testing.T) {
 	}
 	if strings.TrimSuffix(cfg.Host, "/") != strings.TrimSuffix(env.Clusters[0].Config.Host, "/") {
 		t.Errorf("host %q, want %q", cfg.Host, env.Clusters[0].Config.Host)
+	}
+}
+
+// TestPlayerRunInBackground: with capiplay's Run in the background (and a
+// provisioning delay), clusters the backend creates become Available by themselves,
+// scaling is completed, and deletion too.
+func TestPlayerRunInBackground(t *testing.T) {
+	testenv.Require(t)
+	ctx := t.Context()
+	ns := newNamespace(t)
+	player := capiplay.New(wc, capiplay.Options{Namespace: ns, Delay: 300 * time.Millisecond, Interval: 50 * time.Millisecond,
+		Kubeconfig: func(provision.Ref) []byte { return env.Clusters[0].Kubeconfig },
+		OnError:    func(err error) { t.Errorf("player: %v", err) }})
+	runCtx, stop := context.WithCancel(ctx)
+	ran := make(chan error, 1)
+	go func() { ran <- player.Run(runCtx) }()
+	defer func() {
+		stop()
+		if err := <-ran; err != nil {
+			t.Errorf("Run = %v, want nil when its context ends", err)
+		}
+	}()
+	b := newBackend(t)
+	wait := provision.WaitOptions{Timeout: 30 * time.Second}
+	s := provision.ClusterSpec{Name: "bg", Namespace: ns, KubernetesVersion: "v1.33.1", Workers: 2}
+	if err := b.Create(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := b.Get(ctx, s.Ref()); err != nil || provision.IsReady(c) {
+		t.Fatalf("right after Create: ready %v, %v; want not ready yet (Delay)", c != nil && provision.IsReady(c), err)
+	}
+	c, err := provision.WaitReady(ctx, b, s.Ref(), wait)
+	if err != nil {
+		t.Fatalf("WaitReady with the player running: %v", err)
+	}
+	if c.Workers.Available != 2 {
+		t.Errorf("workers available %d, want 2", c.Workers.Available)
+	}
+	if _, err := b.Kubeconfig(ctx, s.Ref()); err != nil {
+		t.Errorf("Kubeconfig: %v", err)
+	}
+	if err := b.Scale(ctx, s.Ref(), 3); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := b.Get(ctx, s.Ref())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if provision.IsReady(c) && c.Workers.Available == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after Scale(3): %s", provision.Summary(c))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := b.Delete(ctx, s.Ref()); err != nil {
+		t.Fatal(err)
+	}
+	if err := provision.WaitDeleted(ctx, b, s.Ref(), wait); err != nil {
+		t.Fatalf("WaitDeleted with the player running: %v", err)
 	}
 }

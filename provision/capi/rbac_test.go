@@ -71,7 +71,7 @@ func TestRBACExactRole(t *testing.T) {
 		t.Fatalf("list: %v, %d clusters", err, len(list))
 	}
 	// The controllers' part is played with the admin client; the wait runs as the user.
-	if err := (contractPlayer{c: wc}).complete(ctx, spec.Ref()); err != nil {
+	if err := newPlayer().Complete(ctx, spec.Ref()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := provision.WaitReady(ctx, b, spec.Ref(), provision.WaitOptions{}); err != nil {
