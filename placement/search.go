@@ -234,6 +234,7 @@ func (sr *search) improve(st *state, movable []int) {
 				}
 				for _, j := range movable[x+1:] {
 					if st.at[i] >= 0 && st.at[j] >= 0 && st.at[i] != st.at[j] && len(sr.group(i)) == 1 && len(sr.group(j)) == 1 &&
+						p.allowedAt(p.insts[i].comp, st.at[j]) && p.allowedAt(p.insts[j].comp, st.at[i]) &&
 						sr.try(st, []int{i, j}, []int{st.at[j], st.at[i]}) {
 						improved = true
 						wake([]int{i, j})
