@@ -84,23 +84,10 @@ func parseFlags(w io.Writer, args []string) (options, error) {
 	o.cfg.RegisterFlags(fs)
 	short := fs.Bool("short", false, fmt.Sprintf("short configuration: sizes %v, %d run (explicit -sizes and -runs win)", shortConfig.Sizes, shortConfig.Runs))
 	fs.BoolVar(&o.verbose, "v", false, "print the controllers' logs to stderr")
-	if err := fs.Parse(args); err != nil {
+	if err := o.cfg.Parse(fs, args, short, shortConfig); err != nil {
 		return options{}, err
 	}
-	if fs.NArg() > 0 {
-		return options{}, fmt.Errorf("unexpected argument %q (flags only; see -h)", fs.Arg(0))
-	}
-	if *short {
-		set := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		if !set["sizes"] {
-			o.cfg.Sizes = shortConfig.Sizes
-		}
-		if !set["runs"] {
-			o.cfg.Runs = shortConfig.Runs
-		}
-	}
-	return o, o.cfg.Validate()
+	return o, nil
 }
 
 func run(ctx context.Context, w io.Writer, args []string) error {

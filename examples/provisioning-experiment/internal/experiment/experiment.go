@@ -74,6 +74,30 @@ type Config struct {
 
 // RegisterFlags registers -sizes, -dist, -runs and -o on fs, filling c, whose
 // current values are the defaults. Check the result with Validate after parsing.
+// Parse parses args with fs (on which RegisterFlags registered c's flags), refuses
+// positional arguments, and, when short is set after parsing, replaces the sizes and
+// runs that were not given explicitly with those of the short configuration. It
+// validates the result.
+func (c *Config) Parse(fs *flag.FlagSet, args []string, short *bool, shortCfg Config) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (flags only; see -h)", fs.Arg(0))
+	}
+	if short != nil && *short {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["sizes"] {
+			c.Sizes = slices.Clone(shortCfg.Sizes)
+		}
+		if !set["runs"] {
+			c.Runs = shortCfg.Runs
+		}
+	}
+	return c.Validate()
+}
+
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Func("sizes", fmt.Sprintf("comma-separated cluster sizes in nodes, 1 control plane + n-1 workers (default %s)", formatInts(c.Sizes)),
 		func(s string) error {
