@@ -69,9 +69,13 @@ func (f *fixture) actor(o act.Options) *act.Actor {
 	f.t.Helper()
 	o.Peering, o.Provisioner, o.Clock = f.peer, f.prov, f.w.Clock()
 	if inv := f.inv; inv != nil {
+		observe := o.Observe
 		o.Observe = func(ev act.StepEvent) {
 			if ev.Done {
 				inv.check("after step " + ev.Step.String())
+			}
+			if observe != nil {
+				observe(ev)
 			}
 		}
 	}

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"net"
 	"time"
 
 	"github.com/go-logr/logr"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/utils/clock"
 
@@ -33,8 +36,25 @@ type Options struct {
 	// replicas); zero means 15 minutes.
 	Timeout time.Duration
 	// PollInterval is how often instances are read while waiting for their replicas;
-	// zero means 2 s.
+	// zero means 2 s. The wait-ready steps of one Apply share their reads: a wait
+	// first looks at the instances read last (when no step wrote since), and reads
+	// them again only after sleeping PollInterval.
 	PollInterval time.Duration
+	// Retries is how many more times a write step (every step but the waits) is run
+	// when it fails with an error worth retrying: a conflict, a timeout, too many
+	// requests or service unavailable from an API server, a deadline exceeded while
+	// Apply's own context is alive, or a network timeout. Zero means 3 (4 attempts in
+	// all); negative means none. Retrying is safe because every write step is
+	// idempotent: it asks for a state (a peering, an offloading's targets, an
+	// instance's replicas and pinning) computed from what the clusters said at the
+	// start of its phase and from the request alone, not for a change relative to
+	// what it read, and the backends answer a write that already happened with
+	// success, or with AlreadyExists or AlreadyPeered, which act takes for success.
+	Retries int
+	// RetryBackoff is the pause before the first retry of a step; it doubles before
+	// each further retry, up to 10 s (or RetryBackoff when larger). Zero means
+	// 100 ms. It runs on Clock.
+	RetryBackoff time.Duration
 	// PeerResources says what the home cluster asks of a provider when it peers;
 	// given what the application's replicas placed there request. Nil means those
 	// requests (CPU and memory) with room for 110 pods.
@@ -42,7 +62,8 @@ type Options struct {
 	// Log receives one line per step; the zero logger discards.
 	Log logr.Logger
 	// Observe, when set, is called before and after each step Apply runs (Done
-	// false, then true with Err and Took); from Apply's goroutine.
+	// false, then true with Err and Took), and with a Message for the progress of a
+	// wait and before each retry; from Apply's goroutine.
 	Observe func(StepEvent)
 }
 
@@ -53,7 +74,8 @@ type StepEvent struct {
 	Done bool
 	Err  error
 	Took time.Duration
-	// Message is the latest progress of a wait ("2/3 replicas ready").
+	// Message is the latest progress of a wait ("2/3 replicas ready"), or a retry
+	// about to happen ("retry 2/4 after conflict: ...").
 	Message string
 }
 
@@ -82,8 +104,8 @@ func New(w Workloads, opts Options) (*Actor, error) {
 	if w == nil {
 		return nil, fmt.Errorf("act: new: workloads: must not be nil: %w", ErrInvalid)
 	}
-	if opts.Timeout < 0 || opts.PollInterval < 0 {
-		return nil, fmt.Errorf("act: new: options.timeout and options.pollInterval: must be >= 0: %w", ErrInvalid)
+	if opts.Timeout < 0 || opts.PollInterval < 0 || opts.RetryBackoff < 0 {
+		return nil, fmt.Errorf("act: new: options.timeout, options.pollInterval and options.retryBackoff: must be >= 0: %w", ErrInvalid)
 	}
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
@@ -93,6 +115,15 @@ func New(w Workloads, opts Options) (*Actor, error) {
 	}
 	if opts.PollInterval == 0 {
 		opts.PollInterval = 2 * time.Second
+	}
+	switch {
+	case opts.Retries == 0:
+		opts.Retries = defaultRetries
+	case opts.Retries < 0:
+		opts.Retries = 0
+	}
+	if opts.RetryBackoff == 0 {
+		opts.RetryBackoff = defaultRetryBackoff
 	}
 	if opts.PeerResources == nil {
 		opts.PeerResources = func(_ string, use peering.Resources) peering.Resources {
@@ -126,22 +157,24 @@ func (a *Actor) Apply(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{}
+	r := &applyRun{req: req, d: d, res: &Result{}}
 	for phase := range numPhases {
 		o, err := a.observe(ctx, req, d)
 		if err != nil {
-			return res, err
+			return r.res, err
 		}
+		// Read after every earlier write: the phase's waits may start from it.
+		r.ins, r.insFresh, r.pins = o.instances, true, nil
 		for _, s := range d.steps(req, o) {
 			if s.Kind.phase() != phase {
 				continue
 			}
-			if err := a.run(ctx, req, d, s, res); err != nil {
-				return res, err
+			if err := a.run(ctx, r, s); err != nil {
+				return r.res, err
 			}
 		}
 	}
-	return res, nil
+	return r.res, nil
 }
 
 // Remove stops every instance of the application and stops offloading its namespace:
@@ -230,23 +263,122 @@ func (a *Actor) observeClusters(ctx context.Context, req Request) (*observed, er
 	return o, nil
 }
 
-func (a *Actor) run(ctx context.Context, req Request, d *desired, s Step, res *Result) error {
+// applyRun is the state of one Apply (or ProvisionClusters): what it carries out, the
+// steps run so far, and the instances read last.
+type applyRun struct {
+	req Request
+	d   *desired
+	res *Result
+	// ins are the instances read last; insFresh reports that no step wrote since,
+	// so a wait may decide from them without reading again.
+	ins      []Instance
+	insFresh bool
+	// pins are the pinnings to remote clusters checked in this phase, by cluster.
+	pins map[string]peering.Pinning
+}
+
+// Retries of write steps (Options.Retries and RetryBackoff).
+const (
+	defaultRetries      = 3
+	defaultRetryBackoff = 100 * time.Millisecond
+	maxRetryBackoff     = 10 * time.Second
+)
+
+func (a *Actor) run(ctx context.Context, r *applyRun, s Step) error {
 	clk := a.opts.Clock
 	start := clk.Now()
 	if a.opts.Observe != nil {
 		a.opts.Observe(StepEvent{Step: s})
 	}
-	err := a.exec(ctx, req, d, s)
+	err := a.execRetrying(ctx, r, s)
 	took := clk.Since(start)
 	if err != nil {
 		err = fmt.Errorf("act: %s: %w", s, err)
 	}
-	res.Steps = append(res.Steps, StepResult{Step: s, Took: took, Err: err})
+	r.res.Steps = append(r.res.Steps, StepResult{Step: s, Took: took, Err: err})
 	a.opts.Log.V(1).Info("step", "step", s.String(), "took", took, "error", err)
 	if a.opts.Observe != nil {
 		a.opts.Observe(StepEvent{Step: s, Done: true, Err: err, Took: took})
 	}
 	return err
+}
+
+// execRetrying runs the step; a write step that fails with an error worth retrying
+// (retryReason) is run again after a backoff on the clock, up to Options.Retries
+// more times. Write steps are idempotent (see Options.Retries), so running one again
+// after a failure that may have written is safe. The wait steps are not retried:
+// their timeouts are ErrNotReady.
+func (a *Actor) execRetrying(ctx context.Context, r *applyRun, s Step) error {
+	if s.Kind.isWait() {
+		return a.exec(ctx, r, s)
+	}
+	attempts := a.opts.Retries + 1
+	backoff := a.opts.RetryBackoff
+	for i := 1; ; i++ {
+		err := a.exec(ctx, r, s)
+		r.insFresh = false // a write step may have written, even when it failed
+		why := retryReason(ctx, err)
+		switch {
+		case err == nil:
+			return nil
+		case why == "" && ctx.Err() != nil && !errors.Is(err, ctx.Err()):
+			return errors.Join(err, ctx.Err()) // not retried because the caller gave up
+		case why == "":
+			return err
+		case i == attempts:
+			if i > 1 {
+				return fmt.Errorf("%w (the step failed %d times)", err, i)
+			}
+			return err
+		}
+		msg := fmt.Sprintf("retry %d/%d after %s: %v", i+1, attempts, why, err)
+		a.opts.Log.Info("retrying step", "step", s.String(), "attempt", i+1, "attempts", attempts, "backoff", backoff, "error", err)
+		a.progress(s)(msg)
+		t := a.opts.Clock.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return errors.Join(err, ctx.Err())
+		case <-t.C():
+		}
+		backoff = min(2*backoff, max(maxRetryBackoff, a.opts.RetryBackoff))
+	}
+}
+
+// isWait reports whether the step only waits (reads); every other step writes.
+func (k StepKind) isWait() bool {
+	switch k {
+	case StepWaitCluster, StepWaitPeered, StepWaitOffloaded, StepWaitReady:
+		return true
+	}
+	return false
+}
+
+// retryReason says why err is worth retrying a write step for ("conflict"), or ""
+// when it is not: no error, an error wrapping ErrInvalid, ctx ended (the caller gave
+// up), or any other error.
+func retryReason(ctx context.Context, err error) string {
+	switch {
+	case err == nil, ctx.Err() != nil, errors.Is(err, ErrInvalid):
+		return ""
+	case apierrors.IsConflict(err):
+		return "conflict"
+	case apierrors.IsServerTimeout(err):
+		return "server timeout"
+	case apierrors.IsTimeout(err):
+		return "timeout"
+	case apierrors.IsTooManyRequests(err):
+		return "too many requests"
+	case apierrors.IsServiceUnavailable(err):
+		return "service unavailable"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "deadline exceeded"
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return "network timeout"
+	}
+	return ""
 }
 
 func (a *Actor) progress(s Step) func(string) {
@@ -257,7 +389,8 @@ func (a *Actor) progress(s Step) func(string) {
 	}
 }
 
-func (a *Actor) exec(ctx context.Context, req Request, d *desired, s Step) error {
+func (a *Actor) exec(ctx context.Context, r *applyRun, s Step) error {
+	req, d := r.req, r.d
 	pw := peering.WaitOptions{Timeout: a.opts.Timeout, Clock: a.opts.Clock, Progress: a.progress(s)}
 	ref := peering.NamespaceRef{Cluster: d.home, Namespace: d.ns}
 	switch s.Kind {
@@ -303,21 +436,18 @@ func (a *Actor) exec(ctx context.Context, req Request, d *desired, s Step) error
 		}
 		return err
 	case StepStart:
-		pin := peering.PinLocal()
-		if s.Cluster != d.home {
-			var err error
-			if pin, err = peering.PinTo(ctx, a.opts.Peering, d.home, s.Cluster); err != nil {
-				return fmt.Errorf("%w: %w", ErrNotPeered, err)
-			}
+		pin, err := a.pinTo(ctx, r, s.Cluster)
+		if err != nil {
+			return err
 		}
 		return a.w.ApplyInstance(ctx, d.ns, InstanceSpec{Component: s.Component, Cluster: s.Cluster, Replicas: s.Replicas, Pin: pin})
 	case StepWaitReady:
-		return a.waitReady(ctx, d, s)
+		return a.waitReady(ctx, r, s)
 	case StepStop:
 		if s.Replicas == 0 {
 			return a.w.DeleteInstance(ctx, d.ns, s.Component, s.Cluster)
 		}
-		return a.shrink(ctx, d, s)
+		return a.shrink(ctx, r, s)
 	}
 	return fmt.Errorf("unknown step kind %q: %w", s.Kind, ErrInvalid)
 }
@@ -358,9 +488,47 @@ func (a *Actor) waitOffloaded(ctx context.Context, ref peering.NamespaceRef, tar
 	return err
 }
 
+// pinTo returns the pinning to cluster: local for the home cluster, else to the
+// provider of the peering home -> cluster once it is ready (peering.PinTo). The first
+// start of a phase on a cluster checks the peering; the others of the phase reuse
+// its pinning.
+func (a *Actor) pinTo(ctx context.Context, r *applyRun, cluster string) (peering.Pinning, error) {
+	if cluster == r.d.home {
+		return peering.PinLocal(), nil
+	}
+	pin, ok := r.pins[cluster]
+	if !ok {
+		var err error
+		if pin, err = peering.PinTo(ctx, a.opts.Peering, r.d.home, cluster); err != nil {
+			return peering.Pinning{}, fmt.Errorf("%w: %w", ErrNotPeered, err)
+		}
+		if r.pins == nil {
+			r.pins = map[string]peering.Pinning{}
+		}
+		r.pins[cluster] = pin
+	}
+	pin.NodeSelector = maps.Clone(pin.NodeSelector)
+	return pin, nil
+}
+
+// instances returns the instances read last when no step wrote since, else reads
+// them.
+func (a *Actor) instances(ctx context.Context, r *applyRun) ([]Instance, error) {
+	if r.insFresh {
+		return r.ins, nil
+	}
+	ins, err := a.w.ListInstances(ctx, r.d.ns)
+	if err != nil {
+		return nil, err
+	}
+	r.ins, r.insFresh = ins, true
+	return ins, nil
+}
+
 // shrink lowers an instance's replicas, keeping its pinning.
-func (a *Actor) shrink(ctx context.Context, d *desired, s Step) error {
-	ins, err := a.w.ListInstances(ctx, d.ns)
+func (a *Actor) shrink(ctx context.Context, r *applyRun, s Step) error {
+	d := r.d
+	ins, err := a.instances(ctx, r)
 	if err != nil {
 		return err
 	}
@@ -373,12 +541,18 @@ func (a *Actor) shrink(ctx context.Context, d *desired, s Step) error {
 }
 
 // waitReady polls the instances until every instance of the component in the plan has
-// its replicas ready and is current.
-func (a *Actor) waitReady(ctx context.Context, d *desired, s Step) error {
+// its replicas ready and is current. It decides first from the instances read last,
+// when no step wrote since (the waits of a phase follow all its starts, so such a
+// read shows every new instance of the component), and reads them again after each
+// PollInterval: the waits of a phase share one read per poll, and a component
+// already ready costs no read. Only the instances of s.Component decide, so its old
+// instances stop only once its own new ones are ready.
+func (a *Actor) waitReady(ctx context.Context, r *applyRun, s Step) error {
+	d := r.d
 	deadline := a.opts.Clock.Now().Add(a.opts.Timeout)
 	last := ""
 	for {
-		ins, err := a.w.ListInstances(ctx, d.ns)
+		ins, err := a.instances(ctx, r)
 		if err != nil {
 			return err
 		}
@@ -419,6 +593,7 @@ func (a *Actor) waitReady(ctx context.Context, d *desired, s Step) error {
 			return fmt.Errorf("%s: %w: %w", msg, ErrNotReady, ctx.Err())
 		case <-t.C():
 		}
+		r.insFresh = false // read again after the pause
 	}
 }
 
@@ -486,14 +661,14 @@ func (a *Actor) ProvisionClusters(ctx context.Context, specs []provision.Cluster
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{}
+	r := &applyRun{req: req, d: d, res: &Result{}}
 	for _, s := range d.steps(req, o) {
 		if s.Kind.phase() != 0 {
 			continue
 		}
-		if err := a.run(ctx, req, d, s, res); err != nil {
-			return res, err
+		if err := a.run(ctx, r, s); err != nil {
+			return r.res, err
 		}
 	}
-	return res, nil
+	return r.res, nil
 }

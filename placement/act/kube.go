@@ -366,7 +366,10 @@ func (w *KubeWorkloads) EnsureNamespace(ctx context.Context, namespace string) e
 	})
 }
 
-// ListInstances returns the instances in the namespace. See Workloads.
+// ListInstances returns the instances in the namespace. See Workloads. It reads each
+// kind with one List of the namespace, which holds both the instances (the objects
+// labeled managed-by continuum) and the templates (the others) their Outdated is
+// computed from.
 func (w *KubeWorkloads) ListInstances(ctx context.Context, namespace string) ([]Instance, error) {
 	if err := kubeCheckNamespace("list instances", namespace); err != nil {
 		return nil, err
@@ -377,11 +380,17 @@ func (w *KubeWorkloads) ListInstances(ctx context.Context, namespace string) ([]
 		if err != nil {
 			return nil, err
 		}
-		gens := map[string]*int64{} // template generation by component; nil: no template
+		// The generation of every template of kind k, by component (the name).
+		gens := map[string]int64{}
+		for _, o := range objs {
+			if !isInstance(o) {
+				gens[o.GetName()] = o.GetGeneration()
+			}
+		}
 		for _, o := range objs {
 			labels := o.GetLabels()
 			comp, cl := labels[LabelComponent], labels[LabelCluster]
-			if comp == "" || cl == "" {
+			if !isInstance(o) || comp == "" || cl == "" {
 				continue
 			}
 			in := Instance{Component: comp, Cluster: cl, Replicas: k.Replicas(o), Ready: k.ReadyReplicas(o)}
@@ -389,13 +398,7 @@ func (w *KubeWorkloads) ListInstances(ctx context.Context, namespace string) ([]
 				in.Pin = kubePinOf(&pt.Spec)
 			}
 			gen, ok := gens[comp]
-			if !ok {
-				if gen, err = w.templateGeneration(ctx, k, namespace, comp); err != nil {
-					return nil, err
-				}
-				gens[comp] = gen
-			}
-			in.Outdated = gen != nil && o.GetAnnotations()[AnnotationTemplateGeneration] != strconv.FormatInt(*gen, 10)
+			in.Outdated = ok && o.GetAnnotations()[AnnotationTemplateGeneration] != strconv.FormatInt(gen, 10)
 			out = append(out, in)
 		}
 	}
@@ -403,14 +406,15 @@ func (w *KubeWorkloads) ListInstances(ctx context.Context, namespace string) ([]
 	return out, nil
 }
 
+// list returns every object of kind k in the namespace: instances and templates.
 func (w *KubeWorkloads) list(ctx context.Context, k Kind, namespace string) ([]client.Object, error) {
 	list := k.NewList()
-	if err := w.c.List(ctx, list, client.InNamespace(namespace), client.MatchingLabels{LabelManagedBy: ManagedByValue}); err != nil {
-		return nil, fmt.Errorf("act: listing %s instances in namespace %s: %w", k.Name(), namespace, err)
+	if err := w.c.List(ctx, list, client.InNamespace(namespace)); err != nil {
+		return nil, fmt.Errorf("act: listing %s objects in namespace %s: %w", k.Name(), namespace, err)
 	}
 	items, err := meta.ExtractList(list)
 	if err != nil {
-		return nil, fmt.Errorf("act: listing %s instances in namespace %s: %w", k.Name(), namespace, err)
+		return nil, fmt.Errorf("act: listing %s objects in namespace %s: %w", k.Name(), namespace, err)
 	}
 	objs := make([]client.Object, 0, len(items))
 	for _, it := range items {
@@ -419,23 +423,6 @@ func (w *KubeWorkloads) list(ctx context.Context, k Kind, namespace string) ([]c
 		}
 	}
 	return objs, nil
-}
-
-// templateGeneration returns the generation of the template of component among the
-// objects of kind k, or nil when there is none.
-func (w *KubeWorkloads) templateGeneration(ctx context.Context, k Kind, namespace, component string) (*int64, error) {
-	t := k.New()
-	err := w.c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: component}, t)
-	switch {
-	case apierrors.IsNotFound(err):
-		return nil, nil
-	case err != nil:
-		return nil, fmt.Errorf("act: reading the template %s %s/%s: %w", k.Name(), namespace, component, err)
-	case isInstance(t):
-		return nil, nil
-	}
-	g := t.GetGeneration()
-	return &g, nil
 }
 
 func isInstance(o client.Object) bool { return o.GetLabels()[LabelManagedBy] == ManagedByValue }
