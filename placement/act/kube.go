@@ -95,109 +95,100 @@ type Kind interface {
 }
 
 // Deployments is the Kind of apps/v1 Deployments.
-func Deployments() Kind { return deploymentKind{} }
+func Deployments() Kind {
+	return appsKind[*appsv1.Deployment]{name: "Deployment",
+		newObj:  func() *appsv1.Deployment { return &appsv1.Deployment{} },
+		newList: func() client.ObjectList { return &appsv1.DeploymentList{} },
+		fields: func(d *appsv1.Deployment) appsFields {
+			st := d.Status
+			return appsFields{&d.Spec.Template, &d.Spec.Selector, &d.Spec.Replicas, st.ObservedGeneration, st.ReadyReplicas, st.Replicas, st.UpdatedReplicas}
+		}}
+}
 
 // StatefulSets is the Kind of apps/v1 StatefulSets.
-func StatefulSets() Kind { return statefulSetKind{} }
-
-type deploymentKind struct{}
-
-func (deploymentKind) Name() string               { return "Deployment" }
-func (deploymentKind) New() client.Object         { return &appsv1.Deployment{} }
-func (deploymentKind) NewList() client.ObjectList { return &appsv1.DeploymentList{} }
-func (deploymentKind) as(o client.Object) *appsv1.Deployment {
-	d, _ := o.(*appsv1.Deployment)
-	return d
+func StatefulSets() Kind {
+	return appsKind[*appsv1.StatefulSet]{name: "StatefulSet",
+		newObj:  func() *appsv1.StatefulSet { return &appsv1.StatefulSet{} },
+		newList: func() client.ObjectList { return &appsv1.StatefulSetList{} },
+		fields: func(s *appsv1.StatefulSet) appsFields {
+			st := s.Status
+			return appsFields{&s.Spec.Template, &s.Spec.Selector, &s.Spec.Replicas, st.ObservedGeneration, st.ReadyReplicas, st.Replicas, st.UpdatedReplicas}
+		}}
 }
 
-func (k deploymentKind) PodTemplate(o client.Object) *corev1.PodTemplateSpec {
-	if d := k.as(o); d != nil {
-		return &d.Spec.Template
+// appsFields are where an apps/v1 workload keeps what a Kind reads and writes.
+type appsFields struct {
+	template             *corev1.PodTemplateSpec
+	selector             **metav1.LabelSelector
+	replicas             **int32
+	observed             int64
+	ready, pods, updated int32
+}
+
+// appsKind is a Kind for an apps/v1 workload type T, described by where its fields
+// are. Every method tolerates an object of another type, or a nil one.
+type appsKind[T interface {
+	client.Object
+	comparable
+}] struct {
+	name    string
+	newObj  func() T
+	newList func() client.ObjectList
+	fields  func(T) appsFields
+}
+
+func (k appsKind[T]) Name() string               { return k.name }
+func (k appsKind[T]) New() client.Object         { return k.newObj() }
+func (k appsKind[T]) NewList() client.ObjectList { return k.newList() }
+
+func (k appsKind[T]) get(o client.Object) (appsFields, bool) {
+	var zero T
+	t, ok := o.(T)
+	if !ok || t == zero {
+		return appsFields{}, false
 	}
-	return nil
+	return k.fields(t), true
 }
 
-func (k deploymentKind) Selector(o client.Object) *metav1.LabelSelector {
-	d := k.as(o)
-	if d == nil {
+func (k appsKind[T]) PodTemplate(o client.Object) *corev1.PodTemplateSpec {
+	f, ok := k.get(o)
+	if !ok {
 		return nil
 	}
-	if d.Spec.Selector == nil {
-		d.Spec.Selector = &metav1.LabelSelector{}
-	}
-	return d.Spec.Selector
+	return f.template
 }
 
-func (k deploymentKind) Replicas(o client.Object) int32 {
-	if d := k.as(o); d != nil {
-		return replicasOrDefault(d.Spec.Replicas)
-	}
-	return 0
-}
-
-func (k deploymentKind) SetReplicas(o client.Object, n int32) {
-	if d := k.as(o); d != nil {
-		d.Spec.Replicas = &n
-	}
-}
-
-func (k deploymentKind) ReadyReplicas(o client.Object) int32 {
-	d := k.as(o)
-	if d == nil || d.Status.ObservedGeneration < d.Generation {
-		return 0
-	}
-	s := d.Status
-	return currentReady(s.ReadyReplicas, s.Replicas, s.UpdatedReplicas, replicasOrDefault(d.Spec.Replicas))
-}
-
-type statefulSetKind struct{}
-
-func (statefulSetKind) Name() string               { return "StatefulSet" }
-func (statefulSetKind) New() client.Object         { return &appsv1.StatefulSet{} }
-func (statefulSetKind) NewList() client.ObjectList { return &appsv1.StatefulSetList{} }
-func (statefulSetKind) as(o client.Object) *appsv1.StatefulSet {
-	s, _ := o.(*appsv1.StatefulSet)
-	return s
-}
-
-func (k statefulSetKind) PodTemplate(o client.Object) *corev1.PodTemplateSpec {
-	if s := k.as(o); s != nil {
-		return &s.Spec.Template
-	}
-	return nil
-}
-
-func (k statefulSetKind) Selector(o client.Object) *metav1.LabelSelector {
-	s := k.as(o)
-	if s == nil {
+func (k appsKind[T]) Selector(o client.Object) *metav1.LabelSelector {
+	f, ok := k.get(o)
+	if !ok {
 		return nil
 	}
-	if s.Spec.Selector == nil {
-		s.Spec.Selector = &metav1.LabelSelector{}
+	if *f.selector == nil {
+		*f.selector = &metav1.LabelSelector{}
 	}
-	return s.Spec.Selector
+	return *f.selector
 }
 
-func (k statefulSetKind) Replicas(o client.Object) int32 {
-	if s := k.as(o); s != nil {
-		return replicasOrDefault(s.Spec.Replicas)
-	}
-	return 0
-}
-
-func (k statefulSetKind) SetReplicas(o client.Object, n int32) {
-	if s := k.as(o); s != nil {
-		s.Spec.Replicas = &n
-	}
-}
-
-func (k statefulSetKind) ReadyReplicas(o client.Object) int32 {
-	s := k.as(o)
-	if s == nil || s.Status.ObservedGeneration < s.Generation {
+func (k appsKind[T]) Replicas(o client.Object) int32 {
+	f, ok := k.get(o)
+	if !ok {
 		return 0
 	}
-	st := s.Status
-	return currentReady(st.ReadyReplicas, st.Replicas, st.UpdatedReplicas, replicasOrDefault(s.Spec.Replicas))
+	return replicasOrDefault(*f.replicas)
+}
+
+func (k appsKind[T]) SetReplicas(o client.Object, n int32) {
+	if f, ok := k.get(o); ok {
+		*f.replicas = &n
+	}
+}
+
+func (k appsKind[T]) ReadyReplicas(o client.Object) int32 {
+	f, ok := k.get(o)
+	if !ok || f.observed < o.GetGeneration() {
+		return 0
+	}
+	return currentReady(f.ready, f.pods, f.updated, replicasOrDefault(*f.replicas))
 }
 
 // replicasOrDefault is the apps/v1 default of 1 for an unset replicas field.

@@ -394,7 +394,7 @@ func TestLeaderElection(t *testing.T) {
 		t.Fatalf("A's Loop.Start: called %d time(s), returned %v, with %v; want called once, returned nil", aStarts, aEnded, aErr)
 	}
 	aRounds := aLog.count()
-	took = waitUntil(t, 30*time.Second, "B's loop ran 3 rounds after A stopped", func() bool { return bLog.count() >= 3 }, runB)
+	waitUntil(t, 30*time.Second, "B's loop ran 3 rounds after A stopped", func() bool { return bLog.count() >= 3 }, runB)
 	_, bAt := bLog.snapshot()
 	t.Logf("failover: B's loop ran its first round %v after A's manager was told to stop", bAt[0].Sub(stopped).Round(time.Millisecond))
 	if _, bStarted, _, _, _ := bLog.run(); !bStarted.After(aReturned) {
