@@ -154,12 +154,18 @@ type printer struct {
 	acted   int
 	err     error
 	steps   []string
+	last    int // index in steps of the step running
 }
 
 func (p *printer) at() string { return fmt.Sprintf("t=+%s", p.world.Elapsed().Round(time.Second)) }
 
 func (p *printer) change(c sim.Change) {
-	fmt.Fprintf(p.w, "\n  %s  world: %s\n", p.at(), c.Message)
+	if len(p.steps) > 0 {
+		// A round is acting: show the change among its steps, where it happened.
+		p.steps = append(p.steps, fmt.Sprintf("      %s  world: %s", p.at(), c.Message))
+	} else {
+		fmt.Fprintf(p.w, "\n  %s  world: %s\n", p.at(), c.Message)
+	}
 	switch c.Kind {
 	case sim.ClusterAdded, sim.ClusterRemoved, sim.ClusterFailed, sim.ClusterRecovered, sim.SiteAdded:
 		p.trigger = c.Message
@@ -170,10 +176,11 @@ func (p *printer) step(e act.StepEvent) {
 	switch {
 	case !e.Done && e.Message == "":
 		p.steps = append(p.steps, fmt.Sprintf("      %s  %s", p.at(), e.Step))
+		p.last = len(p.steps) - 1
 	case e.Done && e.Err != nil:
 		p.steps = append(p.steps, fmt.Sprintf("        failed after %s: %v", e.Took, e.Err))
 	case e.Done && e.Took >= time.Second:
-		p.steps[len(p.steps)-1] += fmt.Sprintf("  [%s]", e.Took)
+		p.steps[p.last] += fmt.Sprintf("  [%s]", e.Took)
 	}
 }
 
