@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/continuum-xr/continuum/placement"
@@ -94,8 +95,8 @@ func runLoop(ctx context.Context, w io.Writer, opts loopOptions) error {
 		if full {
 			trigger = "interval"
 		}
-		if p.trigger != "" {
-			trigger, full, p.trigger = "trigger: "+p.trigger, true, ""
+		if t := p.takeTrigger(); t != "" {
+			trigger, full = "trigger: "+t, true
 		}
 		if err := world.Run(ctx, 30*time.Minute, func(ctx context.Context) error {
 			l.RunOnceWith(ctx, trigger, full)
@@ -109,6 +110,8 @@ func runLoop(ctx context.Context, w io.Writer, opts loopOptions) error {
 			}
 		}
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	fmt.Fprintf(w, "\n  after %s: %d rounds, %d of them acted; ready replicas: %s\n", end, p.rounds, p.acted, readySummary(world, ns, withLyon(app)))
 	return p.err
 }
@@ -144,8 +147,11 @@ func withLyon(app placement.Application) placement.Application {
 	return a
 }
 
-// printer prints rounds, steps and world changes as they happen.
+// printer prints rounds, steps and world changes as they happen. The world's
+// callbacks (changes) run on the stepping goroutine while a round runs on another:
+// mu orders them.
 type printer struct {
+	mu      sync.Mutex
 	w       io.Writer
 	world   *sim.World
 	verbose bool
@@ -157,9 +163,20 @@ type printer struct {
 	last    int // index in steps of the step running
 }
 
+// takeTrigger returns and clears the change that asks for a full round.
+func (p *printer) takeTrigger() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t := p.trigger
+	p.trigger = ""
+	return t
+}
+
 func (p *printer) at() string { return fmt.Sprintf("t=+%s", p.world.Elapsed().Round(time.Second)) }
 
 func (p *printer) change(c sim.Change) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if len(p.steps) > 0 {
 		// A round is acting: show the change among its steps, where it happened.
 		p.steps = append(p.steps, fmt.Sprintf("      %s  world: %s", p.at(), c.Message))
@@ -173,6 +190,8 @@ func (p *printer) change(c sim.Change) {
 }
 
 func (p *printer) step(e act.StepEvent) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	switch {
 	case !e.Done && e.Message == "":
 		p.steps = append(p.steps, fmt.Sprintf("      %s  %s", p.at(), e.Step))
@@ -185,6 +204,8 @@ func (p *printer) step(e act.StepEvent) {
 }
 
 func (p *printer) round(r *loop.Round) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.rounds++
 	steps := p.steps
 	p.steps = nil

@@ -368,7 +368,7 @@ func TestApplyFromNothingConverges(t *testing.T) {
 		res := f.mustApply(a, req)
 
 		want := []act.StepKind{act.StepNamespace,
-			act.StepPeer, act.StepWaitPeered, act.StepPeer, act.StepWaitPeered,
+			act.StepPeer, act.StepPeer, act.StepWaitPeered, act.StepWaitPeered, // both peerings progress at once
 			act.StepOffload, act.StepWaitOffloaded}
 		for range f.app.Components {
 			want = append(want, act.StepStart)

@@ -234,7 +234,9 @@ type observed struct {
 // steps computes every remaining step from what is observed. Later phases assume the
 // earlier ones succeed (a peering that will be ready, an instance that will run).
 func (d *desired) steps(req Request, o *observed) []Step {
-	var out []Step
+	// Every cluster is created (or scaled) before any is waited for, and every peering
+	// requested before any is waited for: they make progress at the same time.
+	var out, waits []Step
 	for _, spec := range req.Provision {
 		c := o.clusters[spec.Name]
 		switch {
@@ -244,9 +246,10 @@ func (d *desired) steps(req Request, o *observed) []Step {
 			out = append(out, Step{Kind: StepScaleCluster, Cluster: spec.Name, From: c.Spec.Workers, Replicas: spec.Workers, Reason: "capacity asked for"})
 		}
 		if c == nil || !provision.IsReady(c) || c.Spec.Workers != spec.Workers {
-			out = append(out, Step{Kind: StepWaitCluster, Cluster: spec.Name, Reason: clusterSummary(c)})
+			waits = append(waits, Step{Kind: StepWaitCluster, Cluster: spec.Name, Reason: clusterSummary(c)})
 		}
 	}
+	out, waits = append(out, waits...), nil
 
 	if len(o.instances) == 0 && len(d.inst) > 0 {
 		out = append(out, Step{Kind: StepNamespace, Cluster: d.home, Reason: "namespace " + d.ns})
@@ -256,11 +259,12 @@ func (d *desired) steps(req Request, o *observed) []Step {
 		switch {
 		case p == nil:
 			out = append(out, Step{Kind: StepPeer, Cluster: c, Reason: fmt.Sprintf("%s runs %s there", d.home, strings.Join(d.componentsOn(c), ", "))})
-			out = append(out, Step{Kind: StepWaitPeered, Cluster: c, Reason: "new peering"})
+			waits = append(waits, Step{Kind: StepWaitPeered, Cluster: c, Reason: "new peering"})
 		case !peering.IsPeered(p):
-			out = append(out, Step{Kind: StepWaitPeered, Cluster: c, Reason: peering.Summary(p)})
+			waits = append(waits, Step{Kind: StepWaitPeered, Cluster: c, Reason: peering.Summary(p)})
 		}
 	}
+	out, waits = append(out, waits...), nil
 
 	// Offload to the plan's clusters and to every cluster an instance still runs on
 	// (never dropping a target before the narrow step), when the plan runs anything
@@ -292,7 +296,7 @@ func (d *desired) steps(req Request, o *observed) []Step {
 	for _, in := range o.instances {
 		have[[2]string{in.Component, in.Cluster}] = in
 	}
-	var starts, waits, stops []Step
+	var starts, stops []Step
 	if len(d.inst) == 0 {
 		for _, in := range o.instances {
 			stops = append(stops, Step{Kind: StepStop, Component: in.Component, Cluster: in.Cluster, From: in.Replicas, Reason: "application removed"})
