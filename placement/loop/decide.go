@@ -75,8 +75,14 @@ func (l *Loop) decide(ctx context.Context, topo *topology.Topology, snap *placem
 	}
 	req.Mode = placement.Reoptimize
 	re, err := l.opts.Engine.Place(ctx, l.worst(snap), req)
-	if err != nil {
-		// The repair found a feasible plan, so this is a real failure of the engine.
+	switch {
+	case errors.Is(err, placement.ErrUnplaceable):
+		// Judged by the worst RTTs of the last dwell nothing fits, though the
+		// placement in force holds now: too early to move anything.
+		d.Kind = DecideKeep
+		d.Reason = fmt.Sprintf("every constraint holds; no placement holds under the worst RTTs of the last %s", l.opts.Dwell)
+		return l.keep(repair, apps, d), nil, nil
+	case err != nil:
 		return nil, nil, fmt.Errorf("loop: decide: reoptimize: %w", err)
 	}
 	if re.Moves == 0 {
@@ -158,70 +164,67 @@ func totalReplicas(apps []placement.Application) int {
 	return n
 }
 
-type replicaKey struct {
-	app, comp string
-	rep       int
+// move is a replica of a plan that runs on another cluster than in the placement in
+// force.
+type move struct {
+	placement.Assignment
+	From string
 }
 
-func where(as []placement.Assignment) map[replicaKey]string {
-	m := make(map[replicaKey]string, len(as))
-	for _, a := range as {
-		m[replicaKey{a.App, a.Component, a.Replica}] = a.Cluster
+func (m move) String() string {
+	return fmt.Sprintf("%s/%s[%d] %s -> %s", m.App, m.Component, m.Replica, m.From, m.Cluster)
+}
+
+// moves lists the replicas of next that change cluster from current (new replicas are
+// not moves).
+func moves(current, next []placement.Assignment) []move {
+	type key struct {
+		app, comp string
+		rep       int
 	}
-	return m
-}
-
-// movedReplicas says which replicas of the plan change cluster, and why when the plan
-// explains it.
-func movedReplicas(current []placement.Assignment, plan *placement.Plan) []string {
-	cur := where(current)
-	var out []string
-	for _, a := range plan.Assignments {
-		from, ok := cur[replicaKey{a.App, a.Component, a.Replica}]
-		if !ok || from == a.Cluster {
-			continue
+	cur := make(map[key]string, len(current))
+	for _, a := range current {
+		cur[key{a.App, a.Component, a.Replica}] = a.Cluster
+	}
+	var out []move
+	for _, a := range next {
+		if from, ok := cur[key{a.App, a.Component, a.Replica}]; ok && from != a.Cluster {
+			out = append(out, move{a, from})
 		}
-		out = append(out, fmt.Sprintf("%s/%s[%d] %s -> %s", a.App, a.Component, a.Replica, from, a.Cluster))
 	}
 	return out
 }
 
-func movedComponents(current []placement.Assignment, plan *placement.Plan) []string {
-	cur := where(current)
+// movedReplicas names the replicas of the plan that change cluster: "app/comp[0] a -> b".
+func movedReplicas(current []placement.Assignment, plan *placement.Plan) []string {
 	var out []string
-	for _, a := range plan.Assignments {
-		if from, ok := cur[replicaKey{a.App, a.Component, a.Replica}]; ok && from != a.Cluster {
-			out = append(out, a.App+"/"+a.Component)
-		}
+	for _, m := range moves(current, plan.Assignments) {
+		out = append(out, m.String())
+	}
+	return out
+}
+
+// movedComponents names, sorted and once each, the components ("app/comp") with a
+// replica that changes cluster.
+func movedComponents(current []placement.Assignment, plan *placement.Plan) []string {
+	var out []string
+	for _, m := range moves(current, plan.Assignments) {
+		out = append(out, m.App+"/"+m.Component)
 	}
 	return slices.Compact(slices.Sorted(slices.Values(out)))
 }
 
-func countMoves(current, next []placement.Assignment, app string) int {
-	cur := where(current)
+// markMoved stamps the components of app whose replicas change cluster in next, and
+// returns how many replicas of app move.
+func (l *Loop) markMoved(app string, next []placement.Assignment, now time.Time) int {
 	n := 0
-	for _, a := range next {
-		if a.App != app {
-			continue
-		}
-		if from, ok := cur[replicaKey{a.App, a.Component, a.Replica}]; ok && from != a.Cluster {
+	for _, m := range moves(l.current, next) {
+		if m.App == app {
+			l.moved[m.App+"/"+m.Component] = now
 			n++
 		}
 	}
 	return n
-}
-
-// markMoved stamps the components of app whose replicas changed cluster.
-func (l *Loop) markMoved(app string, next []placement.Assignment, now time.Time) {
-	cur := where(l.current)
-	for _, a := range next {
-		if a.App != app {
-			continue
-		}
-		if from, ok := cur[replicaKey{a.App, a.Component, a.Replica}]; ok && from != a.Cluster {
-			l.moved[a.App+"/"+a.Component] = now
-		}
-	}
 }
 
 func eventReason(k DecisionKind) string {

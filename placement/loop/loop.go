@@ -178,7 +178,6 @@ type Loop struct {
 	// hist holds the RTTs measured within the last Dwell, per pair, oldest first.
 	hist  map[placement.Pair][]rttAt
 	moved map[string]time.Time
-	last  *placement.Plan
 }
 
 // New returns a loop that carries decisions out through actor, for apps. Every
@@ -304,25 +303,18 @@ func (l *Loop) Start(ctx context.Context) error {
 	defer full.Stop()
 	watch := l.opts.Clock.NewTicker(l.opts.WatchInterval)
 	defer watch.Stop()
-	l.runRound(ctx, "start", true)
+	l.RunOnceWith(ctx, "start", true)
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-full.C():
-			l.runRound(ctx, "interval", true)
+			l.RunOnceWith(ctx, "interval", true)
 		case <-watch.C():
-			l.runRound(ctx, "watch", false)
+			l.RunOnceWith(ctx, "watch", false)
 		case why := <-l.trig:
-			l.runRound(ctx, "trigger: "+why, true)
+			l.RunOnceWith(ctx, "trigger: "+why, true)
 		}
-	}
-}
-
-func (l *Loop) runRound(ctx context.Context, trigger string, full bool) {
-	r := l.RunOnceWith(ctx, trigger, full)
-	if r.Err != nil && ctx.Err() == nil {
-		l.opts.Log.Error(r.Err, "round failed", "round", r.Number, "trigger", trigger)
 	}
 }
 
@@ -338,7 +330,11 @@ func (l *Loop) RunOnceWith(ctx context.Context, trigger string, full bool) *Roun
 	r := &Round{Number: l.n, At: clk.Now(), Trigger: trigger}
 	r.Err = l.round1(ctx, r, full)
 	l.m.record(r)
-	l.opts.Log.Info("round", "round", r.Number, "trigger", trigger, "decision", r.Decision.Kind, "moves", r.Decision.Moves, "reason", r.Decision.Reason, "error", r.Err)
+	if r.Err != nil && ctx.Err() == nil {
+		l.opts.Log.Error(r.Err, "round failed", "round", r.Number, "trigger", r.Trigger, "decision", r.Decision.Kind)
+	} else {
+		l.opts.Log.Info("round", "round", r.Number, "trigger", r.Trigger, "decision", r.Decision.Kind, "moves", r.Decision.Moves, "reason", r.Decision.Reason)
+	}
 	if l.opts.OnRound != nil {
 		l.opts.OnRound(r)
 	}
@@ -425,13 +421,11 @@ func (l *Loop) round1(ctx context.Context, r *Round, full bool) error {
 				applied = append(applied, a)
 			}
 		}
-		l.markMoved(app.Metadata.Name, plan.Assignments, clk.Now())
-		if moves := countMoves(l.current, plan.Assignments, app.Metadata.Name); moves > 0 || r.Decision.Kind == DecidePlace {
+		if moves := l.markMoved(app.Metadata.Name, plan.Assignments, clk.Now()); moves > 0 || r.Decision.Kind == DecidePlace {
 			l.event(app, corev1.EventTypeNormal, eventReason(r.Decision.Kind), "Act", "%s: %s (%d replica(s) moved)", r.Decision.Kind, r.Decision.Reason, moves)
 		}
 	}
 	l.current = applied
-	l.last = plan
 	return errors.Join(errs...)
 }
 
