@@ -12,7 +12,6 @@ import (
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/continuum-xr/continuum/peering/liqo"
 	"github.com/continuum-xr/continuum/placement"
 	"github.com/continuum-xr/continuum/placement/act"
 	"github.com/continuum-xr/continuum/topology"
@@ -36,10 +35,7 @@ func runApply(ctx context.Context, verb string, args []string, stdout, stderr io
 	}
 	fs := flag.NewFlagSet("continuumctl "+verb, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var clusters, gateways multiFlag
-	fs.Var(&clusters, "cluster", "NAME=KUBECONFIG of a cluster (repeat; the home cluster and every cluster of the plan)")
-	fs.Var(&gateways, "gateway", "NAME=ADDRESS where consumers reach a provider's gateway (repeat)")
-	liqoNS := fs.String("liqo-namespace", liqo.DefaultLiqoNamespace, "namespace Liqo runs in")
+	clusters, gateways, liqoNS := liqoFlags(fs, "NAME=KUBECONFIG of a cluster (repeat; the home cluster and every cluster of the plan)")
 	appPath := fs.String("a", "", "application file (YAML or JSON)")
 	planPath := fs.String("p", "", "plan to carry out (JSON, as printed by continuumctl plan -o json)")
 	topoPath := fs.String("t", "", "topology to place the application on when no -p is given")
@@ -58,7 +54,7 @@ func runApply(ctx context.Context, verb string, args []string, stdout, stderr io
 		return fail(errors.New(verb + " needs -a app.yaml"))
 	case *output != "text" && *output != "json":
 		return fail(fmt.Errorf("-o %q: want text or json", *output))
-	case len(clusters) == 0:
+	case len(*clusters) == 0:
 		return fail(errors.New(verb + " needs --cluster NAME=KUBECONFIG for the home cluster and every cluster of the plan"))
 	case *timeout <= 0 || *poll <= 0:
 		return fail(errors.New("--timeout and --poll must be > 0"))
@@ -76,7 +72,7 @@ func runApply(ctx context.Context, verb string, args []string, stdout, stderr io
 			return fail(err)
 		}
 	}
-	b, clients, err := liqoBackend(clusters, gateways, *liqoNS, newClient)
+	b, clients, err := liqoBackend(*clusters, *gateways, *liqoNS, newClient)
 	if err != nil {
 		return fail(err)
 	}

@@ -47,11 +47,6 @@ func main() {
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 }
 
-type multi []string
-
-func (m *multi) String() string     { return strings.Join(*m, ",") }
-func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
-
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "provision" {
 		return runProvision(ctx, args[1:], stdout, stderr, managementClient)
@@ -73,7 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fs := flag.NewFlagSet("continuumctl plan", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var apps multi
+	var apps multiFlag
 	topoPath := fs.String("t", "", "topology file (YAML or JSON)")
 	fs.Var(&apps, "a", "application file (YAML or JSON); repeat for several placed together")
 	current := fs.String("current", "", "the plan in force (JSON, as printed by -o json) for re-placement")

@@ -67,6 +67,16 @@ func liqoBackend(clusters, gateways []string, liqoNS string,
 	return b, clients, err
 }
 
+// liqoFlags defines the flags of the verbs that talk to Liqo: --cluster (described
+// by clusterUsage), --gateway and --liqo-namespace.
+func liqoFlags(fs *flag.FlagSet, clusterUsage string) (clusters, gateways *multiFlag, liqoNS *string) {
+	clusters, gateways = new(multiFlag), new(multiFlag)
+	fs.Var(clusters, "cluster", clusterUsage)
+	fs.Var(gateways, "gateway", "NAME=ADDRESS where consumers reach a provider's gateway (repeat)")
+	liqoNS = fs.String("liqo-namespace", liqo.DefaultLiqoNamespace, "namespace Liqo runs in")
+	return clusters, gateways, liqoNS
+}
+
 // runPeering runs the Liqo verbs; newClient builds a cluster's client from its
 // kubeconfig (tests inject one).
 func runPeering(ctx context.Context, verb string, args []string, stdout, stderr io.Writer,
@@ -83,10 +93,7 @@ func runPeering(ctx context.Context, verb string, args []string, stdout, stderr 
 	pos, rest := args[:n], args[n:]
 	fs := flag.NewFlagSet("continuumctl "+verb, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var clusters, gateways multiFlag
-	fs.Var(&clusters, "cluster", "NAME=KUBECONFIG of a cluster (repeat)")
-	fs.Var(&gateways, "gateway", "NAME=ADDRESS where consumers reach a provider's gateway (repeat)")
-	liqoNS := fs.String("liqo-namespace", liqo.DefaultLiqoNamespace, "namespace Liqo runs in")
+	clusters, gateways, liqoNS := liqoFlags(fs, "NAME=KUBECONFIG of a cluster (repeat)")
 	cpu := fs.String("cpu", "", "CPU the consumer asks for (peer)")
 	memory := fs.String("memory", "", "memory the consumer asks for (peer)")
 	pods := fs.Int64("pods", 0, "pods the consumer asks for (peer)")
@@ -99,10 +106,10 @@ func runPeering(ctx context.Context, verb string, args []string, stdout, stderr 
 	if err := fs.Parse(rest); err != nil {
 		return exitBadInput
 	}
-	if len(clusters) == 0 {
+	if len(*clusters) == 0 {
 		return fail(errors.New(verb + " needs --cluster NAME=KUBECONFIG for every cluster involved"))
 	}
-	b, _, err := liqoBackend(clusters, gateways, *liqoNS, newClient)
+	b, _, err := liqoBackend(*clusters, *gateways, *liqoNS, newClient)
 	if err != nil {
 		return fail(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -195,22 +196,22 @@ func (a *Actor) check(req Request) (*desired, error) {
 	if len(d.remote) > 0 && a.opts.Peering == nil {
 		return nil, fmt.Errorf("act: %s runs on %v besides its home %s, but options.peering is nil: %w", d.app, d.remote, d.home, ErrInvalid)
 	}
-	return a.checkProvision(req, d)
+	if err := a.checkProvision(req); err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
-func (a *Actor) checkProvision(req Request, d ...*desired) (*desired, error) {
+func (a *Actor) checkProvision(req Request) error {
 	if len(req.Provision) > 0 && a.opts.Provisioner == nil {
-		return nil, fmt.Errorf("act: request.provision names %d cluster(s), but options.provisioner is nil: %w", len(req.Provision), ErrInvalid)
+		return fmt.Errorf("act: request.provision names %d cluster(s), but options.provisioner is nil: %w", len(req.Provision), ErrInvalid)
 	}
 	for i, s := range req.Provision {
 		if err := s.WithDefaults().Validate(); err != nil {
-			return nil, fmt.Errorf("act: request.provision[%d]: %w", i, err)
+			return fmt.Errorf("act: request.provision[%d]: %w", i, err)
 		}
 	}
-	if len(d) == 0 {
-		return nil, nil
-	}
-	return d[0], nil
+	return nil
 }
 
 // observe reads what the steps depend on.
@@ -483,7 +484,7 @@ func (a *Actor) waitOffloaded(ctx context.Context, ref peering.NamespaceRef, tar
 		})
 	var w *watchwait.Ended
 	if errors.As(err, &w) {
-		return fmt.Errorf("offloading %s not ready on %s (%s): %w: %w", ref, joinList(targets), last, ErrNotReady, w.Cause)
+		return fmt.Errorf("offloading %s not ready on %s (%s): %w: %w", ref, strings.Join(targets, ", "), last, ErrNotReady, w.Cause)
 	}
 	return err
 }
@@ -574,7 +575,7 @@ func (a *Actor) waitReady(ctx context.Context, r *applyRun, s Step) error {
 		}
 		msg := fmt.Sprintf("%d/%d replicas of %s ready", ready, want, s.Component)
 		if len(missing) > 0 {
-			msg += " (waiting on " + joinList(missing) + ")"
+			msg += " (waiting on " + strings.Join(missing, ", ") + ")"
 		}
 		if msg != last {
 			last = msg
@@ -614,17 +615,12 @@ func addQty(dst *resource.Quantity, q resource.Quantity) {
 	}
 }
 
-func joinList(s []string) string { return joinSep(s, ", ") }
-
 // Current returns the placement in force for app, read from its instances: one
 // assignment per replica an instance asks for, numbered per component in the order of
 // the instances' clusters (node pools are not known). A loop that restarts starts
 // from it. Instances of components the application no longer has are left out.
 func (a *Actor) Current(ctx context.Context, app placement.Application) ([]placement.Assignment, error) {
-	ns := app.Metadata.Namespace
-	if ns == "" {
-		ns = app.Metadata.Name
-	}
+	ns := appNamespace(app)
 	ins, err := a.w.ListInstances(ctx, ns)
 	if err != nil {
 		return nil, fmt.Errorf("act: list instances of %s in namespace %s: %w", app.Metadata.Name, ns, err)
@@ -653,7 +649,7 @@ func (a *Actor) ProvisionClusters(ctx context.Context, specs []provision.Cluster
 		return &Result{}, nil
 	}
 	req := Request{Provision: specs}
-	if _, err := a.checkProvision(req); err != nil {
+	if err := a.checkProvision(req); err != nil {
 		return nil, err
 	}
 	d := &desired{}

@@ -250,8 +250,9 @@ type KubeOptions struct {
 // ApplyInstance writes only when the instance differs from that copy in its
 // replicas, labels, selector, node selector, affinity, template generation or owner
 // reference; otherwise it writes nothing. Writes are Create and Update with optimistic
-// concurrency (the resourceVersion read); conflicts, races with another creator and
-// server timeouts are retried up to 5 times with backoff from 50 ms. An Update
+// concurrency (the resourceVersion read); conflicts, races with another creator,
+// timeouts and too many requests are retried, up to 5 attempts in all, with backoff
+// from 50 ms. An Update
 // replaces the spec and labels, and keeps the annotations and finalizers that others
 // put on the instance. The API server refuses changes of immutable fields (a
 // StatefulSet's volumeClaimTemplates, any selector): after such a template change,
@@ -612,15 +613,8 @@ func (w *KubeWorkloads) DeleteInstance(ctx context.Context, namespace, component
 	if err := kubeCheckNamespace("delete instance", namespace); err != nil {
 		return err
 	}
-	var bad []string
-	if !decode.IsDNSLabel(component) {
-		bad = append(bad, fmt.Sprintf("component: %q is not a DNS label", component))
-	}
-	if !decode.IsDNSLabel(cluster) {
-		bad = append(bad, fmt.Sprintf("cluster: %q is not a DNS label", cluster))
-	}
-	if len(bad) > 0 {
-		return fmt.Errorf("act: delete instance %s on %s: %s: %w", component, cluster, joinErrs(bad), ErrInvalid)
+	if bad := instanceRefErrs(component, cluster); len(bad) > 0 {
+		return fmt.Errorf("act: delete instance %s on %s: %s: %w", component, cluster, strings.Join(bad, "; "), ErrInvalid)
 	}
 	name, err := kubeInstanceName(component, cluster)
 	if err != nil {
@@ -658,8 +652,9 @@ const (
 
 // retry runs fn until it succeeds, fails with an error that is not worth retrying,
 // runs out of attempts or ctx ends. Conflicts (an object changed since it was read,
-// a delete precondition failed), AlreadyExists (another writer created it first) and
-// server timeouts are retried after a backoff doubling from 50 ms.
+// a delete precondition failed), AlreadyExists (another writer created it first),
+// server and gateway timeouts and too many requests are retried after a backoff
+// doubling from 50 ms.
 func (w *KubeWorkloads) retry(ctx context.Context, fn func() error) error {
 	d := kubeFirstBackoff
 	for i := 1; ; i++ {

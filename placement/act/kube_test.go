@@ -118,6 +118,20 @@ func newKubeHarness(t *testing.T, c client.WithWatch, opts act.KubeOptions) *kub
 	return &kubeHarness{w: w, writes: &n}
 }
 
+// kubeSetup skips the test without a test cluster, else returns a harness with the
+// default kinds and a new namespace that holds the template of component render.
+func kubeSetup(t *testing.T) (context.Context, *kubeHarness, string) {
+	t.Helper()
+	testenv.Require(t)
+	ctx := t.Context()
+	h := newKubeHarness(t, admin, act.KubeOptions{})
+	ns := newNamespaceName()
+	if err := h.AddTemplate(ctx, ns, "render"); err != nil {
+		t.Fatal(err)
+	}
+	return ctx, h, ns
+}
+
 func (h *kubeHarness) Workloads() act.Workloads { return h.w }
 func (h *kubeHarness) NewNamespace() string     { return newNamespaceName() }
 func (h *kubeHarness) Writes() int              { return int(h.writes.Load()) }
@@ -231,13 +245,7 @@ func TestKubeConformanceStatefulSets(t *testing.T) {
 // TestKubeInstanceObject checks the instance object field by field, and that the
 // template is never written.
 func TestKubeInstanceObject(t *testing.T) {
-	testenv.Require(t)
-	ctx := t.Context()
-	h := newKubeHarness(t, admin, act.KubeOptions{})
-	ns := newNamespaceName()
-	if err := h.AddTemplate(ctx, ns, "render"); err != nil {
-		t.Fatal(err)
-	}
+	ctx, h, ns := kubeSetup(t)
 	var tmpl appsv1.Deployment
 	if err := admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "render"}, &tmpl); err != nil {
 		t.Fatal(err)
@@ -312,13 +320,7 @@ func TestKubeInstanceObject(t *testing.T) {
 // controller, a user) annotated, and a template deleted and created again gets the
 // owner reference replaced.
 func TestKubeKeepsOthersAnnotations(t *testing.T) {
-	testenv.Require(t)
-	ctx := t.Context()
-	h := newKubeHarness(t, admin, act.KubeOptions{})
-	ns := newNamespaceName()
-	if err := h.AddTemplate(ctx, ns, "render"); err != nil {
-		t.Fatal(err)
-	}
+	ctx, h, ns := kubeSetup(t)
 	spec := act.InstanceSpec{Component: "render", Cluster: "a", Replicas: 1}
 	if err := h.w.ApplyInstance(ctx, ns, spec); err != nil {
 		t.Fatal(err)
@@ -416,13 +418,7 @@ func TestKubeRetriesConflicts(t *testing.T) {
 // never overwritten nor deleted, and objects labelled like instances but of another
 // component are not taken for templates.
 func TestKubeNotOurs(t *testing.T) {
-	testenv.Require(t)
-	ctx := t.Context()
-	h := newKubeHarness(t, admin, act.KubeOptions{})
-	ns := newNamespaceName()
-	if err := h.AddTemplate(ctx, ns, "render"); err != nil {
-		t.Fatal(err)
-	}
+	ctx, h, ns := kubeSetup(t)
 	other := deploymentTemplate(ns, "render-b")
 	other.Spec.Replicas = ptr.To[int32](4)
 	if err := admin.Create(ctx, other); err != nil {
@@ -453,13 +449,7 @@ func TestKubeNotOurs(t *testing.T) {
 // TestMarkWorkloadsReady runs the status helper in the background with a delay and
 // a hold, as a make-before-break test would.
 func TestMarkWorkloadsReady(t *testing.T) {
-	testenv.Require(t)
-	ctx := t.Context()
-	h := newKubeHarness(t, admin, act.KubeOptions{})
-	ns := newNamespaceName()
-	if err := h.AddTemplate(ctx, ns, "render"); err != nil {
-		t.Fatal(err)
-	}
+	ctx, h, ns := kubeSetup(t)
 	var errs atomic.Int64
 	stop := testenv.MarkWorkloadsReady(ctx, admin, testenv.ReadyOptions{
 		Namespace: ns,

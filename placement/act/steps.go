@@ -139,12 +139,17 @@ type desired struct {
 	use map[string]peering.Resources
 }
 
+// appNamespace is the namespace of app: Metadata.Namespace, else its name.
+func appNamespace(app placement.Application) string {
+	if app.Metadata.Namespace != "" {
+		return app.Metadata.Namespace
+	}
+	return app.Metadata.Name
+}
+
 func resolve(req Request) (*desired, error) {
 	app := req.App
-	ns := app.Metadata.Namespace
-	if ns == "" {
-		ns = app.Metadata.Name
-	}
+	ns := appNamespace(app)
 	d := &desired{app: app.Metadata.Name, ns: ns, inst: map[string]map[string]int32{}, use: map[string]peering.Resources{}}
 	var errs []string
 	if !validName(d.app) {

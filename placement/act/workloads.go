@@ -59,20 +59,26 @@ type InstanceSpec struct {
 
 // Validate names every bad field.
 func (s InstanceSpec) Validate() error {
-	var errs []string
-	if !decode.IsDNSLabel(s.Component) {
-		errs = append(errs, fmt.Sprintf("component: %q is not a DNS label", s.Component))
-	}
-	if !decode.IsDNSLabel(s.Cluster) {
-		errs = append(errs, fmt.Sprintf("cluster: %q is not a DNS label", s.Cluster))
-	}
+	errs := instanceRefErrs(s.Component, s.Cluster)
 	if s.Replicas < 1 {
 		errs = append(errs, fmt.Sprintf("replicas: must be >= 1, got %d (delete the instance instead)", s.Replicas))
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("act: instance %s on %s: %s: %w", s.Component, s.Cluster, joinErrs(errs), ErrInvalid)
+		return fmt.Errorf("act: instance %s on %s: %s: %w", s.Component, s.Cluster, strings.Join(errs, "; "), ErrInvalid)
 	}
 	return nil
+}
+
+// instanceRefErrs names the bad fields of an instance's component and cluster.
+func instanceRefErrs(component, cluster string) []string {
+	var errs []string
+	if !decode.IsDNSLabel(component) {
+		errs = append(errs, fmt.Sprintf("component: %q is not a DNS label", component))
+	}
+	if !decode.IsDNSLabel(cluster) {
+		errs = append(errs, fmt.Sprintf("cluster: %q is not a DNS label", cluster))
+	}
+	return errs
 }
 
 // Workloads runs the instances of an application's components in its namespace on
@@ -110,7 +116,3 @@ func SamePin(a, b peering.Pinning) bool {
 	return a.NodeSelector[peering.LabelRemoteClusterID] == b.NodeSelector[peering.LabelRemoteClusterID] &&
 		a.NotOnVirtualNodes == b.NotOnVirtualNodes
 }
-
-func joinErrs(errs []string) string { return strings.Join(errs, "; ") }
-
-func joinSep(s []string, sep string) string { return strings.Join(s, sep) }

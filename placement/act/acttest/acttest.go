@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -135,16 +136,9 @@ func mustGet(t *testing.T, ctx context.Context, h Harness, ns, component, cluste
 	return found[0]
 }
 
+// samePinExactly compares the whole node selector, unlike act.SamePin.
 func samePinExactly(a, b peering.Pinning) bool {
-	if a.NotOnVirtualNodes != b.NotOnVirtualNodes || len(a.NodeSelector) != len(b.NodeSelector) {
-		return false
-	}
-	for k, v := range a.NodeSelector {
-		if bv, ok := b.NodeSelector[k]; !ok || bv != v {
-			return false
-		}
-	}
-	return true
+	return a.NotOnVirtualNodes == b.NotOnVirtualNodes && maps.Equal(a.NodeSelector, b.NodeSelector)
 }
 
 func describe(in []act.Instance) string {
