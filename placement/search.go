@@ -232,8 +232,11 @@ func (sr *search) improve(st *state, movable []int) {
 				if sr.ctx.Err() != nil {
 					return
 				}
+				if !sr.solo(i) {
+					continue
+				}
 				for _, j := range movable[x+1:] {
-					if st.at[i] >= 0 && st.at[j] >= 0 && st.at[i] != st.at[j] && len(sr.group(i)) == 1 && len(sr.group(j)) == 1 &&
+					if st.at[i] >= 0 && st.at[j] >= 0 && st.at[i] != st.at[j] && sr.solo(j) &&
 						p.allowedAt(p.insts[i].comp, st.at[j]) && p.allowedAt(p.insts[j].comp, st.at[i]) &&
 						sr.try(st, []int{i, j}, []int{st.at[j], st.at[i]}) {
 						improved = true
@@ -260,7 +263,7 @@ func (sr *search) eject(st *state, movable []int) bool {
 			return false
 		}
 		ci := st.at[i]
-		if ci < 0 || len(sr.group(i)) != 1 {
+		if ci < 0 || !sr.solo(i) {
 			continue
 		}
 		for n, c32 := range p.cands(p.insts[i].comp).top {
@@ -269,7 +272,7 @@ func (sr *search) eject(st *state, movable []int) bool {
 				continue
 			}
 			for _, j := range movable {
-				if st.at[j] != c || j == i || len(sr.group(j)) != 1 {
+				if st.at[j] != c || j == i || !sr.solo(j) {
 					continue
 				}
 				for m, d32 := range p.cands(p.insts[j].comp).top {
@@ -321,16 +324,9 @@ func (sr *search) neighbourhood(st *state, i int, movable []bool) []int {
 // lowers the objective most; it reports whether it moved them.
 func (sr *search) bestUniform(st *state, members []int) bool {
 	p := sr.p
-	old := make([]int, len(members))
-	oldPool := make([]int, len(members))
-	for k, j := range members {
-		old[k], oldPool[k] = st.at[j], st.pool[j]
-	}
-	// Price every target with the members only marked unplaced (costs read st.at,
-	// not the loads); unplace them for real only to check the promising targets.
-	for _, j := range members {
-		st.at[j] = -1
-	}
+	// Price every target with the members only lifted; unplace them for real only to
+	// check the promising targets.
+	old, oldPool := lift(st, members)
 	current := sr.setCost(st, members, old)
 	target := make([]int, len(members))
 	var promising []candCost
@@ -410,16 +406,9 @@ func (sr *search) moveTargets(st *state, members []int, lead *comp) []int32 {
 
 // try moves members to target if that is feasible and lowers the objective.
 func (sr *search) try(st *state, members, target []int) bool {
-	old := make([]int, len(members))
-	oldPool := make([]int, len(members))
-	for k, j := range members {
-		old[k], oldPool[k] = st.at[j], st.pool[j]
-	}
-	// Compare costs first with the members only marked unplaced (costs read st.at, not
-	// the loads); unplacing for real is needed only to check a promising move.
-	for _, j := range members {
-		st.at[j] = -1
-	}
+	// Compare costs with the members only lifted; unplacing for real is needed only to
+	// check that a promising move fits.
+	old, oldPool := lift(st, members)
 	promising := better(sr.setCost(st, members, target), sr.setCost(st, members, old))
 	for k, j := range members {
 		st.at[j] = old[k]
@@ -430,7 +419,7 @@ func (sr *search) try(st *state, members, target []int) bool {
 	for _, j := range members {
 		st.unplace(j)
 	}
-	if better(sr.setCost(st, members, target), sr.setCost(st, members, old)) && sr.setFits(st, members, target) {
+	if sr.setFits(st, members, target) {
 		for k, j := range members {
 			st.place(j, target[k])
 		}
@@ -441,6 +430,19 @@ func (sr *search) try(st *state, members, target []int) bool {
 		st.restore(j, old[k], oldPool[k])
 	}
 	return false
+}
+
+// lift records the members' clusters and pools and marks them unplaced in st.at only,
+// their loads still charged: enough to price moves, since costs read st.at, not the
+// loads. The caller sets st.at back from old before anything else (unplace reads it).
+func lift(st *state, members []int) (old, oldPool []int) {
+	old = make([]int, len(members))
+	oldPool = make([]int, len(members))
+	for k, j := range members {
+		old[k], oldPool[k] = st.at[j], st.pool[j]
+		st.at[j] = -1
+	}
+	return old, oldPool
 }
 
 // setCost is the cost of placing the (unplaced) members on target, one after the
@@ -625,6 +627,10 @@ func (sr *search) group(i int) []int {
 	}
 	return g
 }
+
+// solo reports whether instance i moves alone (its group is just i), without building
+// the group.
+func (sr *search) solo(i int) bool { return len(sr.p.comps[sr.p.insts[i].comp].coLocate) == 0 }
 
 // leaderOf returns the instance that moves a co-location group: the lowest index.
 func (sr *search) leaderOf(i int) int { return slices.Min(sr.group(i)) }

@@ -33,6 +33,9 @@ func TestSwapsKeepAllowedLists(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", s, err)
 		}
+		if len(plan.Assignments) != 2 {
+			t.Fatalf("%s: %d assignments, want 2: %+v", s, len(plan.Assignments), plan.Assignments)
+		}
 		for _, a := range plan.Assignments {
 			want := map[string]string{"p": "a", "q": "b"}[a.Component]
 			if a.Cluster != want {

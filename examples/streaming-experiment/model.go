@@ -272,32 +272,13 @@ type evaluation struct {
 }
 
 // evaluate forces the engine onto one placement, then reads the plan's chain or the
-// unplaceable reasons. Each component is allowed only its cluster, and the request is a
-// Repair of that very placement: the engine keeps each replica whose cluster passes
-// every constraint and tries to re-place the others (which can only fail, so the error
-// says which constraint broke). Repair also keeps local search away from the replicas
-// it kept: the engine's swap move does not check Allowed (two instances can trade
-// clusters neither may use), which a free search of a forced placement would hit.
+// unplaceable reasons: each component is allowed only its cluster, so the engine either
+// places it there or says which constraint ruled that cluster out.
 func evaluate(ctx context.Context, c *continuum, s scenario, bw topology.Bandwidth, budget time.Duration) (evaluation, error) {
 	ev := evaluation{Scenario: s}
 	snap := &placement.Snapshot{Topology: c.topo(s.Net)}
-	want := map[string]string{render: s.Render, streaming: s.Streaming}
-	current := []placement.Assignment{
-		{App: appName, Component: render, Cluster: s.Render},
-		{App: appName, Component: streaming, Cluster: s.Streaming},
-	}
 	place := func(app placement.Application, explain placement.ExplainLevel) (*placement.Plan, error) {
-		plan, err := placement.Place(ctx, snap, &placement.Request{Apps: []placement.Application{app},
-			Current: current, Mode: placement.Repair, Explain: explain})
-		if plan != nil {
-			for _, a := range plan.Assignments {
-				if a.Cluster != "" && a.Cluster != want[a.Component] {
-					return nil, fmt.Errorf("engine: placement %d: %s placed on %s, outside its only allowed cluster %s",
-						s.ID, a.Component, a.Cluster, want[a.Component])
-				}
-			}
-		}
-		return plan, err
+		return placement.Place(ctx, snap, &placement.Request{Apps: []placement.Application{app}, Explain: explain})
 	}
 
 	// The latency the placement has, constraints lifted.

@@ -78,7 +78,6 @@ type options struct {
 
 func parseFlags(w io.Writer, args []string) (options, error) {
 	o := options{cfg: defaultConfig}
-	o.cfg.Sizes = append([]int(nil), defaultConfig.Sizes...)
 	fs := flag.NewFlagSet("provisioning-experiment/real", flag.ContinueOnError)
 	fs.SetOutput(w)
 	o.cfg.RegisterFlags(fs)
