@@ -82,6 +82,18 @@ func (e *Env) Cluster(name string) *Cluster {
 	return nil
 }
 
+// UserClient adds a user named user, in no group, to c's apiserver and returns a
+// client that acts as it, with the Env's scheme: RBAC tests bind a role to the user
+// and check what the client may do. An earlier binding of the same name may still be
+// in the authorizer's cache (with -count=N, say), so use a new name per run.
+func (e *Env) UserClient(c *Cluster, user string) (client.WithWatch, error) {
+	u, err := c.Env.AddUser(envtest.User{Name: user}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("testenv: adding user %s to cluster %s: %w", user, c.Name, err)
+	}
+	return client.NewWithWatch(u.Config(), client.Options{Scheme: e.Scheme})
+}
+
 // Start starts one kube-apiserver + etcd per cluster (concurrently) with envtest,
 // installs the selected CRDs into each, waits until they are served and lists every
 // CRD resource once: the apiserver fills a resource's watch cache on its first

@@ -149,16 +149,15 @@ func markReady(ctx context.Context, c client.Client, opts ReadyOptions, seen map
 		return true, opts.Hold != nil && opts.Hold(obj)
 	}
 	var errs []error
-	n := 0
+	n, conflict := 0, false
 	write := func(obj client.Object) {
 		err := c.Status().Update(ctx, obj)
 		switch {
 		case err == nil:
 			n++
-		case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
-			if !apierrors.IsNotFound(err) {
-				errs = append(errs, errStatusConflict)
-			}
+		case apierrors.IsNotFound(err): // deleted during the pass: nothing to mark
+		case apierrors.IsConflict(err):
+			conflict = true
 		default:
 			errs = append(errs, fmt.Errorf("testenv: writing the status of %T %s/%s: %w", obj, obj.GetNamespace(), obj.GetName(), err))
 		}
@@ -212,16 +211,10 @@ func markReady(ctx context.Context, c client.Client, opts ReadyOptions, seen map
 			delete(seen, k)
 		}
 	}
-	var real []error
-	for _, e := range errs {
-		if e != errStatusConflict {
-			real = append(real, e)
-		}
-	}
 	switch {
-	case len(real) > 0:
-		return n, errors.Join(real...)
 	case len(errs) > 0:
+		return n, errors.Join(errs...)
+	case conflict:
 		return n, errStatusConflict
 	}
 	return n, nil

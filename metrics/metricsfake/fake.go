@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -125,9 +126,7 @@ func (f *Source) AddLatency(s metrics.LatencySample) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	l := append(f.latency[s.Pair], s)
-	slices.SortStableFunc(l, func(a, b metrics.LatencySample) int { return a.ObservedAt.Compare(b.ObservedAt) })
-	f.latency[s.Pair] = l
+	f.latency[s.Pair] = insertByTime(f.latency[s.Pair], s, latencyAt)
 	return nil
 }
 
@@ -143,9 +142,7 @@ func (f *Source) AddResources(s metrics.ResourceSample) error {
 	s = copyResources(s)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	l := append(f.resources[s.Cluster], s)
-	slices.SortStableFunc(l, func(a, b metrics.ResourceSample) int { return a.ObservedAt.Compare(b.ObservedAt) })
-	f.resources[s.Cluster] = l
+	f.resources[s.Cluster] = insertByTime(f.resources[s.Cluster], s, resourcesAt)
 	return nil
 }
 
@@ -161,7 +158,7 @@ func (f *Source) Latency(ctx context.Context, a, b string) (s metrics.LatencySam
 	p := metrics.MakePair(a, b)
 	now := f.opts.Now()
 	f.mu.Lock()
-	s, ok := newest(f.latency[p], now, func(s metrics.LatencySample) time.Time { return s.ObservedAt })
+	s, ok := newest(f.latency[p], now, latencyAt)
 	f.mu.Unlock()
 	if !ok {
 		return metrics.LatencySample{}, fmt.Errorf("metricsfake: latency %s: nothing recorded: %w", p, metrics.ErrNoData)
@@ -184,7 +181,7 @@ func (f *Source) Resources(ctx context.Context, cluster string) (s metrics.Resou
 	}
 	now := f.opts.Now()
 	f.mu.Lock()
-	s, ok := newest(f.resources[cluster], now, func(s metrics.ResourceSample) time.Time { return s.ObservedAt })
+	s, ok := newest(f.resources[cluster], now, resourcesAt)
 	f.mu.Unlock()
 	if !ok {
 		return metrics.ResourceSample{}, fmt.Errorf("metricsfake: resources of %q: nothing recorded: %w", cluster, metrics.ErrNoData)
@@ -209,6 +206,16 @@ func checkNames(a, b string) error {
 		return fmt.Errorf("metricsfake: %w", err)
 	}
 	return nil
+}
+
+func latencyAt(s metrics.LatencySample) time.Time    { return s.ObservedAt }
+func resourcesAt(s metrics.ResourceSample) time.Time { return s.ObservedAt }
+
+// insertByTime inserts s into l (sorted by time) after the elements whose time is not
+// after s's, so that samples with equal times keep the order they were added in.
+func insertByTime[T any](l []T, s T, at func(T) time.Time) []T {
+	i := sort.Search(len(l), func(i int) bool { return at(l[i]).After(at(s)) })
+	return slices.Insert(l, i, s)
 }
 
 // newest returns the last element of l (sorted by time) whose time is not after now.

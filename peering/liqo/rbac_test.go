@@ -10,7 +10,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/continuum-xr/continuum/internal/testenv"
 	"github.com/continuum-xr/continuum/peering"
@@ -38,11 +37,7 @@ func TestRBACExactRole(t *testing.T) {
 	}
 	users := map[string]client.WithWatch{}
 	for _, c := range env.Clusters {
-		u, err := c.Env.AddUser(envtest.User{Name: rbacUser}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if users[c.Name], err = client.NewWithWatch(u.Config(), client.Options{Scheme: env.Scheme}); err != nil {
+		if users[c.Name], err = env.UserClient(c, rbacUser); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -124,18 +125,32 @@ func TestWaitPeeredTimesOutOnTheFakeClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
+	accepted := make(chan struct{})
+	var once sync.Once
 	go func() {
-		_, err := peering.WaitPeered(t.Context(), f, peering.Key{Consumer: "home", Provider: "edge-a"}, peering.WaitOptions{Clock: clk, Timeout: 5 * time.Minute})
+		_, err := peering.WaitPeered(t.Context(), f, peering.Key{Consumer: "home", Provider: "edge-a"}, peering.WaitOptions{
+			Clock: clk, Timeout: 5 * time.Minute,
+			Progress: func(msg string) {
+				if strings.Contains(msg, "authentication accepted") {
+					once.Do(func() { close(accepted) })
+				}
+			},
+		})
 		done <- err
 	}()
-	// Step until the wait's timer, created concurrently, has fired.
+	// Step in small increments until the wait has seen authentication accepted (5 s
+	// after Peer), so the timeout's message reflects it, then until the wait's timer,
+	// created concurrently, has fired.
 	var err error
+	step, seen := 10*time.Second, (<-chan struct{})(accepted)
 	for stepped := false; !stepped; {
 		select {
 		case err = <-done:
 			stepped = true
+		case <-seen:
+			step, seen = time.Hour, nil
 		default:
-			clk.Step(time.Hour)
+			clk.Step(step)
 			time.Sleep(time.Millisecond)
 		}
 	}

@@ -16,7 +16,8 @@
 // # Concurrency
 //
 // Tests of the suite run one after the other, each with a new Harness; a Harness
-// need not be safe for concurrent use beyond WaitPeered running next to Complete.
+// need not be safe for concurrent use beyond WaitPeered running next to
+// CompletePeering and WaitOffloaded next to CompleteOffloading.
 //
 // # Testing
 //

@@ -28,7 +28,7 @@ type Harness interface {
 	// concurrently with WaitPeered.
 	CompletePeering(ctx context.Context, k peering.Key) error
 	// CompleteOffloading does what Liqo does after Offload until the remote
-	// namespaces are ready.
+	// namespaces are ready. It may run concurrently with WaitOffloaded.
 	CompleteOffloading(ctx context.Context, ref peering.NamespaceRef) error
 	// WaitOptions returns the options the suite passes to the wait functions (the
 	// fake's clock, for instance); Progress and Timeout are set by the suite.

@@ -1,14 +1,13 @@
 package capi_test
 
 import (
+	"context"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
 
 	"github.com/continuum-xr/continuum/internal/testenv"
@@ -23,11 +22,7 @@ import (
 func TestRBACExactRole(t *testing.T) {
 	testenv.Require(t)
 	ctx := t.Context()
-	user, err := env.Clusters[0].Env.AddUser(envtest.User{Name: "continuum-provisioner-test"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	uc, err := client.NewWithWatch(user.Config(), client.Options{Scheme: env.Scheme})
+	uc, err := env.UserClient(env.Clusters[0], "continuum-provisioner-test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,9 +51,9 @@ func TestRBACExactRole(t *testing.T) {
 	if err := wc.Create(ctx, binding); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = wc.Delete(ctx, binding)
-		_ = wc.Delete(ctx, &role)
+	t.Cleanup(func() { // t.Context() has ended when cleanups run
+		_ = wc.Delete(context.Background(), binding)
+		_ = wc.Delete(context.Background(), &role)
 	})
 
 	if err := b.Create(ctx, spec); err != nil {
