@@ -65,14 +65,23 @@ func Place(ctx context.Context, snap *Snapshot, req *Request) (*Plan, error) {
 // Place decides a cluster (and node pool) for every replica of every application in
 // req so that every hard constraint holds, at the lowest objective it finds. It is
 // pure and deterministic: the same snapshot and request give the same plan, byte for
-// byte, and nothing in them is modified.
+// byte (unless Request.Timeout or the ctx deadline cuts the search), and nothing in
+// them is modified.
 //
-// Errors: an ErrorList (ErrInvalid) for bad input; an *UnplaceableError
-// (ErrUnplaceable) with the partial plan when some replica fits nowhere; ctx.Err()
-// when the context ends first.
+// Errors, with the three verdicts of SearchStats.Verdict:
+//   - an ErrorList (ErrInvalid) for bad input, and no plan;
+//   - VerdictInfeasible: an *UnplaceableError (ErrUnplaceable) with the partial plan,
+//     only when infeasibility is proven (SearchStats.Proof names the certificate);
+//   - VerdictUndecided: an *UndecidedError (ErrUndecided) with the best partial plan,
+//     when the budgets ran out first; nothing is proven, so it carries no shortfall;
+//   - ctx.Err() when the context is cancelled (a passed deadline is a time budget: the
+//     best result so far is returned as above).
 func (e *Engine) Place(ctx context.Context, snap *Snapshot, req *Request) (*Plan, error) {
 	if req == nil {
 		return nil, ErrorList{{Field: "request", Detail: "required"}}
+	}
+	if req.Timeout < 0 {
+		return nil, ErrorList{{Field: "timeout", Detail: fmt.Sprintf("%v is negative", req.Timeout)}}
 	}
 	p, err := compile(snap, req, e.scorers)
 	if err != nil {
@@ -81,18 +90,23 @@ func (e *Engine) Place(ctx context.Context, snap *Snapshot, req *Request) (*Plan
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	e.filter(p)
-	sr := &search{p: p, ctx: ctx, maxNodes: req.MaxNodes}
-	if sr.maxNodes == 0 {
-		sr.maxNodes = 1_000_000
+	if req.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, req.Timeout)
+		defer cancel()
 	}
+	e.filter(p)
+	sr := &search{p: p, ctx: ctx}
 	st, stats, err := sr.run()
 	if err != nil {
 		return nil, err
 	}
 	plan := p.plan(st, stats)
-	if !plan.Feasible {
-		return plan, p.unplaceable(st)
+	switch stats.Verdict {
+	case VerdictInfeasible:
+		return plan, p.unplaceable(st, stats.Proof)
+	case VerdictUndecided:
+		return plan, p.undecided(st, stats)
 	}
 	return plan, nil
 }

@@ -100,7 +100,7 @@ func ExampleUnplaceableError() {
 		&placement.Request{Apps: []placement.Application{app}})
 	fmt.Println(strings.ReplaceAll(err.Error(), "; ", "\n"))
 	// Output:
-	// placement: 1 replica(s) fit nowhere
+	// placement: 1 replica(s) fit nowhere (proof: no cluster passes the filters for xr/render (3 resources, 1 site-latency))
 	// 0/4 clusters fit xr/render[0]: 3 resources, 1 site-latency
 	// provision 4 CPU + 4 GPU + 8Gi memory on a cluster within 3.0ms RTT of site milan, able to expose UDP to users
 }

@@ -282,8 +282,12 @@ func (s *state) restore(i, c, pl int) {
 }
 
 // UnplaceableError says why some replicas fit nowhere and what would make them fit.
+// Place returns it only when infeasibility is proven (Proof).
 type UnplaceableError struct {
-	// Unplaced names the replicas without a cluster ("app/component[0]").
+	// Proof is the certificate that no plan exists (SearchStats.Proof).
+	Proof string `json:"proof"`
+	// Unplaced names the replicas without a cluster in the partial plan
+	// ("app/component[0]").
 	Unplaced []string `json:"unplaced"`
 	// Reasons counts, over the unplaced replicas, the clusters ruled out per constraint.
 	Reasons map[string]int `json:"reasons"`
@@ -292,6 +296,32 @@ type UnplaceableError struct {
 	// Shortfall says, per unplaced replica, what capacity would make it fit.
 	Shortfall []Shortfall `json:"shortfall"`
 }
+
+// UndecidedError says that the search ran out of its budget without a complete plan
+// and without a proof that none exists. Unplaced, Reasons and Details describe the
+// best partial plan (each unplaced replica against every cluster, the others as the
+// partial plan has them); Search says what was tried. Raise Request.MaxNodes or
+// Timeout, or try StrategyExact; do not provision on it.
+type UndecidedError struct {
+	Unplaced []string       `json:"unplaced"`
+	Reasons  map[string]int `json:"reasons"`
+	Details  []string       `json:"details"`
+	Search   SearchStats    `json:"search"`
+}
+
+func (e *UndecidedError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "placement: undecided: no complete plan found within the search budget (%s; %d steps); "+
+		"not proven infeasible; %d replica(s) unplaced in the best partial plan", e.Search.StopReason, e.Search.Nodes, len(e.Unplaced))
+	for _, d := range e.Details {
+		b.WriteString("; " + d)
+	}
+	b.WriteString("; raise the budget (Request.MaxNodes, Timeout) or try the exact strategy")
+	return b.String()
+}
+
+// Is matches ErrUndecided.
+func (e *UndecidedError) Is(target error) bool { return errkind.IsKind(target, errkind.Undecided) }
 
 // Shortfall is capacity that is missing: a cluster that would take a replica.
 type Shortfall struct {
@@ -318,6 +348,9 @@ type SiteBound struct {
 func (e *UnplaceableError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "placement: %d replica(s) fit nowhere", len(e.Unplaced))
+	if e.Proof != "" {
+		b.WriteString(" (proof: " + e.Proof + ")")
+	}
 	for _, d := range e.Details {
 		b.WriteString("; " + d)
 	}
@@ -330,16 +363,38 @@ func (e *UnplaceableError) Error() string {
 // Is matches ErrUnplaceable.
 func (e *UnplaceableError) Is(target error) bool { return errkind.IsKind(target, errkind.Unplaceable) }
 
-func (p *problem) unplaceable(st *state) error {
-	ue := &UnplaceableError{Reasons: map[string]int{}}
+func (p *problem) unplaceable(st *state, proof string) error {
+	ue := &UnplaceableError{Proof: proof}
+	ue.Unplaced, ue.Reasons, ue.Details = p.unplacedReasons(st)
+	for i := range p.insts {
+		if st.at[i] < 0 {
+			ue.Shortfall = append(ue.Shortfall, p.shortfall(i))
+		}
+	}
+	return ue
+}
+
+func (p *problem) undecided(st *state, stats SearchStats) error {
+	ue := &UndecidedError{Search: stats}
+	ue.Unplaced, ue.Reasons, ue.Details = p.unplacedReasons(st)
+	return ue
+}
+
+// unplacedReasons explains every unplaced replica against every cluster, the others as
+// st has them: a filter's rejection, or the first constraint the check finds broken.
+// The partial plan has already taken every replica some cluster could take, so every
+// cluster has a reason.
+func (p *problem) unplacedReasons(st *state) (unplaced []string, reasons map[string]int, details []string) {
+	reasons = map[string]int{}
 	for i, in := range p.insts {
 		if st.at[i] >= 0 {
 			continue
 		}
 		k := &p.comps[in.comp]
 		name := fmt.Sprintf("%s[%d]", k.name, in.rep)
-		ue.Unplaced = append(ue.Unplaced, name)
+		unplaced = append(unplaced, name)
 		counts := map[string]int{}
+		fit := 0
 		for c := range p.n {
 			var v violation
 			if !p.cands(in.comp).allowed[c] {
@@ -347,10 +402,11 @@ func (p *problem) unplaceable(st *state) error {
 			} else if ok, vv := st.check(i, c, true); !ok {
 				v = vv
 			} else {
+				fit++
 				continue
 			}
 			counts[v.constraint]++
-			ue.Reasons[v.constraint]++
+			reasons[v.constraint]++
 		}
 		var parts []string
 		for _, c := range slices.SortedFunc(maps.Keys(counts), func(a, b string) int {
@@ -358,10 +414,9 @@ func (p *problem) unplaceable(st *state) error {
 		}) {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[c], c))
 		}
-		ue.Details = append(ue.Details, fmt.Sprintf("0/%d clusters fit %s: %s", p.n, name, strings.Join(parts, ", ")))
-		ue.Shortfall = append(ue.Shortfall, p.shortfall(i))
+		details = append(details, fmt.Sprintf("%d/%d clusters fit %s: %s", fit, p.n, name, strings.Join(parts, ", ")))
 	}
-	return ue
+	return unplaced, reasons, details
 }
 
 // shortfall describes a cluster that would take instance i.

@@ -1,6 +1,8 @@
 package placement
 
 import (
+	"time"
+
 	"github.com/continuum-xr/continuum/topology"
 )
 
@@ -82,9 +84,19 @@ type Request struct {
 	Weights *Weights
 	// Strategy is StrategyDefault when empty.
 	Strategy Strategy
-	// MaxNodes bounds the exact strategy's search (and the default strategy's
-	// backtracking); zero means 1,000,000.
+	// MaxNodes bounds each phase of the search on its own (a phase never inherits
+	// another's spent count): the steps of the search for a feasible plan, the nodes of
+	// the complete search, of large-neighbourhood search and of the exact strategy's
+	// branch and bound. Zero means each phase's default, sized so that the default
+	// strategy answers within about 250 ms up to 30 clusters x 50 components on a 2-core
+	// machine: 20,000 steps, 100,000 nodes for the complete search, 60,000 for
+	// improvement, and 1,000,000 for the exact search.
 	MaxNodes int
+	// Timeout bounds the whole search in wall-clock time (zero: none; the ctx deadline
+	// bounds it too). When it passes, Place returns the best plan found so far, or an
+	// *UndecidedError when none is complete; results cut by time are no longer
+	// reproducible byte for byte, node budgets are.
+	Timeout time.Duration
 	// Explain sets how much explanation the plan carries; zero is ExplainAuto.
 	Explain ExplainLevel
 }
@@ -228,13 +240,52 @@ type Rejection struct {
 // SearchStats says how the plan was found.
 type SearchStats struct {
 	Strategy Strategy `json:"strategy"`
-	Nodes    int      `json:"nodes"`
+	// Verdict is placed, infeasible (proven: see Proof) or undecided (the budget ran out
+	// before a complete plan was found; nothing was proven).
+	Verdict Verdict `json:"verdict"`
+	// Proof is the certificate of an infeasible verdict: a replica no cluster passes the
+	// filters for, a demand above the capacity of every cluster its components may use,
+	// spread replicas outnumbering their clusters, or a complete search that ended
+	// without a plan.
+	Proof string `json:"proof,omitempty"`
+	// Nodes counts the search steps of every phase together.
+	Nodes int `json:"nodes"`
 	// Optimal is true when the exact strategy proved the plan optimal.
 	Optimal bool `json:"optimal"`
-	// StoppedEarly is true when a node limit or the context ended the search.
+	// StoppedEarly is true when a node budget or the deadline cut a phase short that
+	// would have gone on: the exact search, the complete search, or the search for a
+	// feasible plan.
 	StoppedEarly bool `json:"stoppedEarly,omitempty"`
+	// StopReason says which budget ran out, when the verdict is undecided or the exact
+	// search stopped early.
+	StopReason string `json:"stopReason,omitempty"`
 	// Improvements counts the moves local search made.
 	Improvements int `json:"improvements"`
 	// KeptCurrent is true when Reoptimize kept the current placement (hysteresis).
 	KeptCurrent bool `json:"keptCurrent,omitempty"`
+	// Phases lists the phases that ran beyond the greedy construction, in order.
+	Phases []PhaseStats `json:"phases,omitempty"`
 }
+
+// PhaseStats is one phase of the search: its name (repair-violations, complete-search,
+// improve, exact), its steps and whether its budget cut it short.
+type PhaseStats struct {
+	Name         string `json:"name"`
+	Nodes        int    `json:"nodes"`
+	StoppedEarly bool   `json:"stoppedEarly,omitempty"`
+}
+
+// Verdict is the outcome of a placement.
+type Verdict string
+
+// Verdicts.
+const (
+	// VerdictPlaced: every replica has a cluster and every constraint holds.
+	VerdictPlaced Verdict = "placed"
+	// VerdictInfeasible: no plan exists, proven (SearchStats.Proof says how). Place
+	// returns an *UnplaceableError (ErrUnplaceable) with a shortfall.
+	VerdictInfeasible Verdict = "infeasible"
+	// VerdictUndecided: no complete plan was found within the budgets, and none was
+	// proven impossible. Place returns an *UndecidedError (ErrUndecided).
+	VerdictUndecided Verdict = "undecided"
+)
