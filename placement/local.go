@@ -307,4 +307,3 @@ func (sr *search) setFits(st *state, members, target []int) bool {
 	}
 	return ok
 }
-

@@ -381,7 +381,6 @@ func (sr *search) cheapest(st *state, i int) int {
 	return bestc
 }
 
-
 // currentState rebuilds Request.Current; nil when it is incomplete or infeasible.
 func (sr *search) currentState(order []int) *state {
 	st, kept := sr.keepCurrent(order)
