@@ -4,11 +4,15 @@
 // for the quality tests in package placement. Tests read the stored results; they never
 // need CBC.
 //
-// The stored sets were made with (from the repository root; CBC from the Debian package
-// coinor-cbc):
+// The stored sets were made with these runs, from the repository root (CBC 2.10.8 from
+// the Debian package coinor-cbc; records that exist are skipped, -force solves them
+// again); docs/placement-quality.md has the details:
 //
-//	go run ./placement/placementtest/cmd/milpset -out placement/testdata/tight -first 1 -count 150
-//	go run ./placement/placementtest/cmd/milpset -out placement/testdata/tight-holdout -first 100001 -count 60
+//	go run ./placement/placementtest/cmd/milpset -out placement/testdata/tight -first 1 -count 39 -sec 20
+//	go run ./placement/placementtest/cmd/milpset -out placement/testdata/tight -first 40 -count 70 -sec 20 \
+//	    -sizes 5x8,6x10,8x12,8x16,10x15,10x20,12x20,15x25,20x30,25x40
+//	go run ./placement/placementtest/cmd/milpset -out placement/testdata/tight-holdout -first 100001 -count 45 -sec 20 \
+//	    -sizes 5x8,6x10,8x12,10x15,10x20,12x20,15x25,20x30,25x40
 //
 // Instance i of a run has seed first+i, size sizes[i mod len(sizes)] and load
 // loads[(i / len(sizes)) mod len(loads)]. A solve that hits the time limit is stored
