@@ -76,5 +76,8 @@
 // Package placementtest has an application builder, a seeded instance generator
 // (continuums over a European box; XR chains, DAGs and stars; a planted mode that is
 // feasible by construction) and a conformance check for filter and scorer plugins.
+// The quality tests (quality_test.go) grade the engine against optima proven by the
+// MILP solver CBC on tight instances stored in testdata/tight and testdata/tight-holdout
+// (docs/placement-quality.md says how to regenerate them); they never run a solver.
 // The package imports nothing from Kubernetes but api/resource (a test enforces it).
 package placement

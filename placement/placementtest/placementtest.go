@@ -2,6 +2,18 @@
 // application builder, a seeded instance generator (continuums over a European geo box,
 // applications shaped as XR chains, microservice DAGs and stars), and a conformance
 // helper for user plugins.
+//
+// # Quality oracle
+//
+// GenerateTight makes hard instances (CPU and memory demand at 60 % or 85 % of
+// capacity, binding uplinks, links and chain budgets, pinned components) around a
+// hidden planted plan, so each is feasible. NewMILP writes an instance as a
+// mixed-integer linear program with the engine's model (MILP.WriteLP, CPLEX LP format)
+// and decodes a solver's solution back into assignments (MILP.Assignment); MILP.Check
+// evaluates the model at a plan without a solver. The command cmd/milpset solves sets
+// of instances with CBC and stores them with the proven optima as OracleRecords
+// (LoadOracleSet reads them); placement's quality tests grade the engine against them.
+// docs/placement-quality.md has the commands.
 package placementtest
 
 import (
