@@ -48,8 +48,13 @@ type bb struct {
 }
 
 // newBB prepares a branch and bound over free (unplaced in st; everything else as st
-// has it).
+// has it) in the instances' domains.
 func (sr *search) newBB(st *state, free []int, optimize bool, maxNodes int) *bb {
+	return sr.newBBIn(st, free, nil, optimize, maxNodes)
+}
+
+// newBBIn is newBB with the clusters of each free instance given (nil: its domain).
+func (sr *search) newBBIn(st *state, free []int, doms [][]int32, optimize bool, maxNodes int) *bb {
 	p := sr.p
 	b := &bb{sr: sr, st: st, free: free, optimize: optimize, maxNodes: maxNodes, best: math.Inf(1),
 		slot: sr.slotBuf(), part: make([][]float64, len(free)), bad: make([][]int32, len(free)),
@@ -59,7 +64,10 @@ func (sr *search) newBB(st *state, free []int, optimize bool, maxNodes int) *bb 
 	}
 	for f, i := range free {
 		k := p.insts[i].comp
-		b.dom[f] = sr.dom[k]
+		b.dom[f] = sr.domain(k)
+		if doms != nil {
+			b.dom[f] = doms[f]
+		}
 		b.part[f] = make([]float64, len(b.dom[f]))
 		b.bad[f] = make([]int32, len(b.dom[f]))
 		for n, c32 := range b.dom[f] {

@@ -14,9 +14,18 @@ import "slices"
 
 const (
 	lnsMinGroup = 3
-	lnsMaxGroup = 8
+	lnsMaxGroup = 12
 	// lnsSubNodes bounds one group's branch and bound.
-	lnsSubNodes = 4000
+	lnsSubNodes = 2000
+	// lnsMaxStall ends the search after this many steps in a row without improvement.
+	lnsMaxStall = 2000
+	// lnsLocal is how many of a replica's cheapest clusters (by static cost) a group's
+	// sub-solve considers, besides the clusters of its group and its flow partners.
+	lnsLocal = 12
+	// lnsPerturbAfter is the run of failed steps after which perturbations begin, and
+	// lnsSlack the cost increase, relative to the best objective, a perturbation may take.
+	lnsPerturbAfter = 40
+	lnsSlack        = 0.01
 )
 
 // lns improves the complete, feasible st by moving only movable instances, within
@@ -32,36 +41,71 @@ func (sr *search) lns(st *state, movable []int, maxNodes int) {
 		isMov[i] = true
 	}
 	size, stall, used := lnsMinGroup, 0, 0
-	stallLimit := 30 + 2*len(movable)
+	stallLimit := lnsMaxStall
+	cur := p.objective(st).total()
+	bestObj, bestSt := cur, (*state)(nil)
 	var group []int
 	for step := 0; used < maxNodes && stall < stallLimit; step++ {
 		if sr.timeUp() {
-			return
+			break
 		}
-		group = sr.neighbourhoodLNS(st, movable, isMov, min(size, len(movable)), step%3, group[:0])
+		group = sr.neighbourhoodLNS(st, movable, isMov, min(size, len(movable)), step%5, group[:0])
 		if len(group) < 2 {
 			stall++
 			continue
 		}
+		// After a run of failures, every other step is a perturbation: the group's first
+		// replica must leave its cluster, and the best such re-solve is taken even when
+		// it costs a little more (up to lnsSlack of the best objective), to leave a local
+		// optimum; the best plan seen is what the search returns.
+		perturb := stall >= lnsPerturbAfter && step%2 == 1
 		old, oldPool := lift(st, group)
 		oldCost := sr.setCost(st, group, old)
 		for k, j := range group {
 			st.at[j] = old[k]
 		}
+		doms := sr.localDomains(st, group, old)
+		if perturb {
+			doms[0] = slices.DeleteFunc(slices.Clone(doms[0]), func(c int32) bool { return int(c) == old[0] })
+			if len(doms[0]) == 0 {
+				stall++
+				continue
+			}
+		}
 		for _, j := range group {
 			st.unplace(j)
 		}
-		b := sr.newBB(st, group, true, min(lnsSubNodes, maxNodes-used))
+		b := sr.newBBIn(st, group, doms, true, min(lnsSubNodes, maxNodes-used))
 		b.best = oldCost
+		if perturb {
+			b.best = oldCost + lnsSlack*max(bestObj, 0)
+		}
 		b.run()
 		used += b.nodes
-		if b.bestAt != nil && better(b.best, oldCost) {
+		sr.phaseNodes += b.nodes
+		if b.bestAt != nil && (perturb || better(b.best, oldCost)) {
 			at := slices.Clone(b.bestAt)
 			for k, j := range group {
 				st.place(j, at[k])
 			}
-			sr.improvements++
-			stall, size = 0, max(lnsMinGroup, size-1)
+			cur += b.best - oldCost
+			if better(cur, bestObj) {
+				sr.improvements++
+				bestObj, bestSt = cur, nil
+				stall, size = 0, max(lnsMinGroup, size-1)
+			} else {
+				if bestSt == nil && perturb {
+					// Keep the best plan before walking away from it.
+					bestSt = st.clone()
+					for _, j := range group {
+						bestSt.unplace(j)
+					}
+					for k := len(group) - 1; k >= 0; k-- {
+						bestSt.restore(group[k], old[k], oldPool[k])
+					}
+				}
+				stall++
+			}
 			continue
 		}
 		for k := len(group) - 1; k >= 0; k-- {
@@ -71,6 +115,9 @@ func (sr *search) lns(st *state, movable []int, maxNodes int) {
 		if stall%(4+len(movable)/4) == 0 && size < lnsMaxGroup {
 			size++
 		}
+	}
+	if bestSt != nil {
+		*st = *bestSt
 	}
 }
 
@@ -113,12 +160,17 @@ func (sr *search) neighbourhoodLNS(st *state, movable []int, isMov []bool, size,
 				}
 			}
 		}
-	case 1: // the seed's cluster and one it could move to
-		dom := sr.dom[p.insts[seed].comp]
-		other := int(dom[sr.rng.IntN(len(dom))])
+	case 1: // the replicas of the seed's cluster and of up to three it could move to
+		dom := sr.domain(p.insts[seed].comp)
+		clusters := []int{st.at[seed]}
+		for n := 1 + sr.rng.IntN(3); n > 0; n-- {
+			if c := int(dom[sr.rng.IntN(len(dom))]); !slices.Contains(clusters, c) {
+				clusters = append(clusters, c)
+			}
+		}
 		var pool []int
 		for _, i := range movable {
-			if c := st.at[i]; (c == st.at[seed] || c == other) && i != seed {
+			if i != seed && slices.Contains(clusters, st.at[i]) {
 				pool = append(pool, i)
 			}
 		}
@@ -126,6 +178,65 @@ func (sr *search) neighbourhoodLNS(st *state, movable []int, isMov []bool, size,
 			n := sr.rng.IntN(len(pool))
 			add(pool[n])
 			pool = slices.Delete(pool, n, n+1)
+		}
+	case 3: // a costly flow pair and the replicas on its two clusters
+		total := 0.0
+		for _, i := range movable {
+			for _, pid := range p.insts[i].pairs {
+				if fp := &p.pairs[pid]; fp.b >= 0 && fp.a == i {
+					total += sr.pairCostNow(st, pid)
+				}
+			}
+		}
+		if total <= 0 {
+			break
+		}
+		pick := sr.rng.Float64() * total
+		var chosen *flowPair
+	scan:
+		for _, i := range movable {
+			for _, pid := range p.insts[i].pairs {
+				if fp := &p.pairs[pid]; fp.b >= 0 && fp.a == i {
+					if pick -= sr.pairCostNow(st, pid); pick <= 0 {
+						chosen = fp
+						break scan
+					}
+				}
+			}
+		}
+		if chosen == nil {
+			break
+		}
+		out = out[:0]
+		add(chosen.a)
+		add(chosen.b)
+		ca, cb := st.at[chosen.a], st.at[chosen.b]
+		var pool []int
+		for _, i := range movable {
+			if c := st.at[i]; (c == ca || c == cb) && !has(i) {
+				pool = append(pool, i)
+			}
+		}
+		for len(pool) > 0 && len(out) < size {
+			n := sr.rng.IntN(len(pool))
+			add(pool[n])
+			pool = slices.Delete(pool, n, n+1)
+		}
+	case 4: // the seed's application, when small enough to re-solve whole
+		app := p.comps[p.insts[seed].comp].app
+		var pool []int
+		for _, i := range movable {
+			if p.comps[p.insts[i].comp].app == app && i != seed {
+				pool = append(pool, i)
+			}
+		}
+		for len(pool) > 0 && len(out) < lnsMaxGroup {
+			n := sr.rng.IntN(len(pool))
+			add2 := pool[n]
+			pool = slices.Delete(pool, n, n+1)
+			if !has(add2) && st.at[add2] >= 0 {
+				out = append(out, add2)
+			}
 		}
 	default:
 		for tries := 0; len(out) < size && tries < 4*size; tries++ {
@@ -136,4 +247,58 @@ func (sr *search) neighbourhoodLNS(st *state, movable []int, isMov []bool, size,
 		out = out[:lnsMaxGroup+2] // co-location groups can overshoot; the check keeps the rest consistent
 	}
 	return out
+}
+
+// localDomains returns, per group member, the clusters its sub-solve considers: all of
+// its domain when small, else its lnsLocal cheapest by static cost plus the clusters
+// the group and the members' flow partners run on (where a joint move cuts network
+// cost), within its domain.
+func (sr *search) localDomains(st *state, group, old []int) [][]int32 {
+	p := sr.p
+	out := make([][]int32, len(group))
+	for f, i := range group {
+		k := p.insts[i].comp
+		dom := sr.domain(k)
+		if len(dom) <= 2*lnsLocal {
+			out[f] = dom
+			continue
+		}
+		comp := p.cands(k)
+		var d []int32
+		for _, c := range comp.top {
+			if len(d) == lnsLocal {
+				break
+			}
+			if sr.inDom(k, int(c)) {
+				d = append(d, c)
+			}
+		}
+		add := func(c int) {
+			if c >= 0 && sr.inDom(k, c) && !slices.Contains(d, int32(c)) {
+				d = append(d, int32(c))
+			}
+		}
+		for _, c := range old {
+			add(c)
+		}
+		for _, pid := range p.insts[i].pairs {
+			if fp := &p.pairs[pid]; fp.b >= 0 {
+				add(st.at[fp.other(i)])
+			}
+		}
+		out[f] = d
+	}
+	return out
+}
+
+// pairCostNow is the network cost of pair pid as placed, above what co-location would
+// cost (the part a move can save).
+func (sr *search) pairCostNow(st *state, pid int32) float64 {
+	p := sr.p
+	fp := &p.pairs[pid]
+	ca, cb := st.at[fp.a], st.at[fp.b]
+	if ca < 0 || cb < 0 || ca == cb {
+		return 0
+	}
+	return p.w.Network * fp.gbit * max(0, p.rtt(ca, cb).Ms()-p.rtt(ca, ca).Ms())
 }

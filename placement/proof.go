@@ -34,12 +34,42 @@ type rttRule struct {
 	maxRTT topology.Duration
 }
 
-// domains computes sr.dom and returns a certificate when some domain is empty.
+// domain returns component k's domain: its candidates, narrowed once propagate has run.
+func (sr *search) domain(k int) []int32 {
+	if sr.dom == nil {
+		sr.dom = make([][]int32, len(sr.p.comps))
+	}
+	if sr.dom[k] == nil {
+		sr.dom[k] = sr.p.cands(k).cand
+	}
+	return sr.dom[k]
+}
+
+// propagate narrows the domains and looks for a certificate of infeasibility; it runs
+// once, when the greedy construction got stuck or before the exact search (an easy
+// instance never pays for it). It returns the certificate, if any.
+func (sr *search) propagate() string {
+	if sr.propagated {
+		return sr.proof
+	}
+	sr.propagated = true
+	sr.proof = sr.domains()
+	if sr.proof == "" {
+		sr.proof = sr.certificate()
+	}
+	sr.domSet = nil
+	for i := range sr.pairMin {
+		sr.pairMin[i] = math.NaN()
+	}
+	return sr.proof
+}
+
+// domains narrows every domain by propagation and returns a certificate when some
+// domain is empty.
 func (sr *search) domains() string {
 	p := sr.p
-	sr.dom = make([][]int32, len(p.comps))
 	for k := range p.comps {
-		sr.dom[k] = slices.Clone(p.cands(k).cand)
+		sr.dom[k] = slices.Clone(sr.domain(k))
 	}
 	for k := range p.comps {
 		if p.comps[k].n > 0 && len(sr.dom[k]) == 0 {

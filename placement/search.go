@@ -30,7 +30,7 @@ import (
 // Default budgets per phase.
 const (
 	defaultRepairSteps = 20_000
-	defaultLNSNodes    = 60_000
+	defaultLNSNodes    = 200_000
 	defaultProofNodes  = 100_000
 	defaultExactNodes  = 1_000_000
 )
@@ -51,6 +51,7 @@ type search struct {
 	optimal      bool
 	keptCurrent  bool
 	proof        string
+	propagated   bool
 	phases       []PhaseStats
 	rng          *rand.Rand
 	dom          [][]int32
@@ -125,10 +126,6 @@ func (sr *search) run() (*state, SearchStats, error) {
 	for i := range all {
 		all[i] = i
 	}
-	sr.proof = sr.domains()
-	if sr.proof == "" {
-		sr.proof = sr.certificate()
-	}
 	repair := len(p.req.Current) > 0 && p.req.Mode == Repair
 	var cur *state // the placement in force, when complete and feasible (Reoptimize)
 	if len(p.req.Current) > 0 && !repair {
@@ -144,7 +141,7 @@ func (sr *search) run() (*state, SearchStats, error) {
 	if sr.err != nil {
 		return nil, SearchStats{}, sr.err
 	}
-	if !complete(st) && sr.proof == "" && !sr.halted {
+	if !complete(st) && !sr.halted && sr.propagate() == "" {
 		st = sr.findFeasible(st, movable, all, repair)
 		if complete(st) && repair {
 			movable = sr.moved(st, movable)
@@ -161,7 +158,7 @@ func (sr *search) run() (*state, SearchStats, error) {
 	if sr.err != nil {
 		return nil, SearchStats{}, sr.err
 	}
-	if strategy == StrategyExact && sr.proof == "" && !sr.halted {
+	if strategy == StrategyExact && !sr.halted && sr.propagate() == "" {
 		st = sr.exact(all, st)
 		if sr.err != nil {
 			return nil, SearchStats{}, sr.err

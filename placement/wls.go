@@ -329,11 +329,11 @@ const wlsTargets = 24
 func (w *wls) targets(i int, buf []int32) []int32 {
 	sr, p := w.sr, w.p
 	k := p.insts[i].comp
-	dom := sr.dom[k]
-	if len(dom) <= wlsTargets {
-		return dom
-	}
+	dom := sr.domain(k)
 	buf = buf[:0]
+	if len(dom) <= wlsTargets {
+		return append(buf, dom...) // a copy: the caller reuses buf
+	}
 	comp := p.cands(k)
 	for _, c := range comp.top[:min(len(comp.top), wlsTargets/2)] {
 		if sr.inDom(k, int(c)) {
@@ -464,7 +464,7 @@ func (sr *search) inDom(k, c int) bool {
 	}
 	if sr.domSet[k] == nil {
 		sr.domSet[k] = make([]bool, sr.p.n)
-		for _, d := range sr.dom[k] {
+		for _, d := range sr.domain(k) {
 			sr.domSet[k][d] = true
 		}
 	}
