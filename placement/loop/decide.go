@@ -28,12 +28,24 @@ func (l *Loop) decide(ctx context.Context, topo *topology.Topology, snap *placem
 			gone++
 		}
 	}
-	req := &placement.Request{Apps: apps, Current: current, Hysteresis: l.opts.Hysteresis, Explain: placement.ExplainChosen}
+	req := &placement.Request{Apps: apps, Current: current, Hysteresis: l.opts.Hysteresis, Explain: placement.ExplainChosen,
+		MaxNodes: l.opts.MaxNodes, Timeout: l.opts.Timeout}
 	missing := len(current) < totalReplicas(apps)
 	d := &r.Decision
 
 	req.Mode = placement.Repair
 	repair, err := l.opts.Engine.Place(ctx, snap, req)
+	if errors.Is(err, placement.ErrUndecided) {
+		// The engine ran out of its budget: nothing is proven, so nothing is
+		// provisioned and the placement in force stays.
+		d.Kind = DecideUndecided
+		d.Reason = "the engine found no complete placement within its budget and proved none impossible; " +
+			"keeping the placement in force, provisioning nothing: " + firstClause(err)
+		for _, app := range apps {
+			l.event(app, corev1.EventTypeWarning, "PlacementUndecided", "Decide", "%s", d.Reason)
+		}
+		return nil, nil, nil
+	}
 	if err != nil {
 		var un *placement.UnplaceableError
 		if !errors.As(err, &un) {
@@ -76,7 +88,7 @@ func (l *Loop) decide(ctx context.Context, topo *topology.Topology, snap *placem
 	req.Mode = placement.Reoptimize
 	re, err := l.opts.Engine.Place(ctx, l.worst(snap), req)
 	switch {
-	case errors.Is(err, placement.ErrUnplaceable):
+	case errors.Is(err, placement.ErrUnplaceable), errors.Is(err, placement.ErrUndecided):
 		// Judged by the worst RTTs of the last dwell nothing fits, though the
 		// placement in force holds now: too early to move anything.
 		d.Kind = DecideKeep
@@ -250,4 +262,13 @@ func (l *Loop) event(app placement.Application, typ, reason, action, note string
 	}
 	ref := &corev1.ObjectReference{APIVersion: "v1", Kind: "Namespace", Name: ns, Namespace: ns}
 	l.opts.Recorder.Eventf(ref, nil, typ, reason, action, note, args...)
+}
+
+// firstClause returns an error's message up to its first "; " (the summary).
+func firstClause(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "; "); i >= 0 {
+		return msg[:i]
+	}
+	return msg
 }

@@ -43,6 +43,12 @@ type Options struct {
 	Collect metrics.CollectOptions
 	// Engine decides; nil means placement.NewEngine with default options.
 	Engine *placement.Engine
+	// MaxNodes and Timeout are the engine's search budget per decision
+	// (placement.Request); zero means the engine's defaults. When a budget runs out
+	// before the engine finds a complete placement or proves there is none, the round
+	// decides DecideUndecided: it keeps the placement in force and never provisions.
+	MaxNodes int
+	Timeout  time.Duration
 	// Hysteresis is the relative improvement below which re-optimisation keeps the
 	// placement in force; zero means 0.1.
 	Hysteresis float64
@@ -89,6 +95,10 @@ const (
 	DecideRepair DecisionKind = "repair"
 	// DecideReoptimize: a better placement, by more than the hysteresis.
 	DecideReoptimize DecisionKind = "reoptimize"
+	// DecideUndecided: the engine ran out of its budget without a complete placement
+	// or a proof that none exists; the placement in force is kept and nothing is
+	// provisioned (Options.MaxNodes and Timeout set the budget).
+	DecideUndecided DecisionKind = "undecided"
 	// DecideProvision: nothing fits; clusters are being provisioned.
 	DecideProvision DecisionKind = "provision"
 	// DecideUnplaceable: nothing fits and there is no provisioning policy (or it
