@@ -49,6 +49,6 @@
 //
 // # Testing
 //
-// Build a Loop on the simulated continuum (package sim): its topology, metrics sources
+// Build a Loop on the simulated continuum (package placement/sim): its topology, metrics sources
 // and fakes share one fake clock.
 package loop
