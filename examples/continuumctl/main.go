@@ -341,6 +341,13 @@ func writeTable(w io.Writer, plan *placement.Plan, ue *placement.UnplaceableErro
 		}
 		fmt.Fprintln(tw)
 	}
+	if len(plan.Changes) > 0 {
+		fmt.Fprintln(tw, "APP\tCOMPONENT\tREPLICA\tFROM\tTO\tWHY")
+		for _, c := range plan.Changes {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", c.App, c.Component, c.Replica, c.From, orNone(c.To), c.Why)
+		}
+		fmt.Fprintln(tw)
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
