@@ -77,6 +77,7 @@
 //
 // Package placementtest has an application builder, a seeded instance generator
 // (continuums over a European box; XR chains, DAGs and stars; a planted mode that is
-// feasible by construction) and a conformance check for filter and scorer plugins.
+// feasible by construction) and checks for filter and scorer plugins, of conformance
+// and of effect (CheckFilter, CheckScorer).
 // The package imports nothing from Kubernetes but api/resource (a test enforces it).
 package placement
