@@ -26,7 +26,7 @@ func goListPackages(t *testing.T, patterns ...string) []string {
 
 // impure reports whether a package under placement carries decisions out.
 func impure(pkg string) bool {
-	for _, p := range []string{"/placement/act", "/placement/loop"} {
+	for _, p := range []string{"/placement/act", "/placement/loop", "/placement/sim"} {
 		if strings.Contains(pkg+"/", "github.com/continuum-xr/continuum"+p+"/") {
 			return true
 		}
@@ -38,7 +38,8 @@ func impure(pkg string) bool {
 // placement may use from Kubernetes only k8s.io/apimachinery/pkg/api/resource (and what
 // it pulls in) plus sigs.k8s.io/yaml, and never client-go, controller-runtime, Cluster
 // API, Liqo, Prometheus or continuum's observe/act packages. The sub-packages that carry
-// decisions out (placement/act, placement/loop and theirs) are not pure by design.
+// decisions out (placement/act, placement/loop, the simulated world placement/sim and
+// theirs) are not pure by design.
 func TestPureDependencies(t *testing.T) {
 	allowed := map[string]bool{}
 	for _, d := range goListDeps(t, "k8s.io/apimachinery/pkg/api/resource", "sigs.k8s.io/yaml") {

@@ -13,8 +13,9 @@
 // (bandwidth, maximum RTT, protocol), and chains: an ordered path of sites and
 // components with one latency budget, counting RTT/2 per hop plus processing times
 // (e.g. [geneva, render, geneva] within 15 ms motion-to-photon). Applications are
-// written as YAML or JSON (DecodeApplication; see testdata/xr-collab.yaml), strictly,
-// with every problem reported at once by field path.
+// written as YAML or JSON (DecodeApplication; see placement/placementtest/xr-collab.yaml,
+// the paper's Fig. 1 service), strictly, with every problem reported at once by field
+// path.
 //
 // # Feasibility and objective
 //
@@ -51,8 +52,9 @@
 //
 // Filters rule clusters out per component before the search (the built-ins are
 // "allowed", "resources", "udp", "site-latency"); Scorers add weighted costs. Both are
-// small interfaces; register a filter by name with Register, or pass your own to
-// NewEngine. Constraints between replicas (capacity, bandwidth, RTT between components,
+// small interfaces; register a filter by name with Register (and remove it with
+// Unregister, e.g. in a test's t.Cleanup), or pass your own to NewEngine in
+// Options.Filters, which touches no global state. Constraints between replicas (capacity, bandwidth, RTT between components,
 // chains through several components, spread, anti-affinity, co-location, node pools)
 // are the engine's own and appear by those names in explanations.
 //
@@ -67,17 +69,18 @@
 //
 // # Concurrency
 //
-// Place is pure: no I/O, no clocks, no global state but the filter registry; it never
-// modifies its arguments and is safe for concurrent use. It honours ctx cancellation.
-// A what-if is a Place on a modified snapshot.
+// Place is pure: no I/O, no clocks, no global state (the filter registry is read by
+// NewEngine only); it never modifies its arguments and is safe for concurrent use. It
+// honours ctx cancellation. A what-if is a Place on a modified snapshot.
 //
 // # Testing
 //
 // Package placementtest has an application builder, a seeded instance generator
 // (continuums over a European box; XR chains, DAGs and stars; a planted mode that is
-// feasible by construction) and a conformance check for filter and scorer plugins.
-// The quality tests (quality_test.go) grade the engine against optima proven by the
-// MILP solver CBC on tight instances stored in testdata/tight and testdata/tight-holdout
-// (docs/placement-quality.md says how to regenerate them); they never run a solver.
+// feasible by construction) and checks for filter and scorer plugins, of conformance
+// and of effect (CheckFilter, CheckScorer). The quality tests (quality_test.go) grade
+// the engine against optima proven by the MILP solver CBC on tight instances stored in
+// testdata/tight and testdata/tight-holdout (docs/placement-quality.md says how to
+// regenerate them); they never run a solver.
 // The package imports nothing from Kubernetes but api/resource (a test enforces it).
 package placement

@@ -81,6 +81,7 @@ func (p *problem) plan(st *state, stats SearchStats) *Plan {
 		pl.Clusters = append(pl.Clusters, load)
 	}
 	pl.Explanations = p.explain(st)
+	pl.Changes = p.changes(st, pl)
 	return pl
 }
 

@@ -62,7 +62,10 @@ func (c *Candidate) SiteRTT(site string) (topology.Duration, bool) {
 	return d, d >= 0
 }
 
-// Capacity returns the cluster's capacity for a resource, measured free capacity first.
+// Capacity returns the cluster's capacity for a resource, measured free capacity first,
+// in thousandths of the resource's unit (resource.Quantity's MilliValue): 4 CPUs is
+// 4000, 1Gi of memory is 1073741824000, 2 GPUs is 2000; 0 for a resource the cluster
+// does not have.
 func (c *Candidate) Capacity(name topology.ResourceName) int64 {
 	d := c.p.dimIndex(name)
 	if d < 0 {
@@ -97,6 +100,23 @@ func Register(f Filter) error {
 	return nil
 }
 
+// Unregister removes the filter registered as name, so that the name can be
+// registered again: a test that registers a filter calls it in t.Cleanup, and then
+// passes under -count=2. Engines built before keep the filter. The built-in filters
+// cannot be removed; neither can a name nothing is registered as.
+func Unregister(name string) error {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if slices.Contains(builtins, name) {
+		return fmt.Errorf("placement: unregister %q: a built-in filter stays registered (leave it out of Options.FilterNames instead)", name)
+	}
+	if _, ok := registry[name]; !ok {
+		return fmt.Errorf("placement: unregister %q: no filter registered as %q (registered: %v)", name, name, registeredLocked())
+	}
+	delete(registry, name)
+	return nil
+}
+
 // Lookup returns the registered filter called name.
 func Lookup(name string) (Filter, bool) {
 	registryMu.RLock()
@@ -109,6 +129,10 @@ func Lookup(name string) (Filter, bool) {
 func Registered() []string {
 	registryMu.RLock()
 	defer registryMu.RUnlock()
+	return registeredLocked()
+}
+
+func registeredLocked() []string {
 	names := make([]string, 0, len(registry))
 	for n := range registry {
 		names = append(names, n)

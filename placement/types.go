@@ -12,6 +12,10 @@ type Snapshot struct {
 	Topology *topology.Topology
 	// RTT holds measured round-trip times between two clusters or a site and a cluster;
 	// they replace the topology's for that pair. Keys in either order (use MakePair).
+	// A pair joined by a link overrides that link: routes between other endpoints are
+	// recomputed through it, so a degraded link re-routes the traffic it carried (a
+	// faster path around it is taken) and an improved one draws routes to it.
+	// A pair that no link joins (a route) overrides that pair's RTT only.
 	RTT map[Pair]topology.Duration
 	// Free holds the measured free capacity of clusters; it replaces the topology's
 	// capacity for that cluster (listed resources only).
@@ -140,9 +144,31 @@ type Plan struct {
 	Uplinks     []Utilisation `json:"uplinks,omitempty"`
 	Clusters    []ClusterLoad `json:"clusters"`
 	// Moves counts replicas placed on another cluster than in Request.Current.
-	Moves        int           `json:"moves"`
+	Moves int `json:"moves"`
+	// Changes lists, in assignment order, the replicas of Request.Current whose
+	// cluster changes, and why: what Moves counts, plus current replicas the plan
+	// leaves unplaced. Empty without Request.Current.
+	Changes      []Change      `json:"changes,omitempty"`
 	Explanations []Explanation `json:"explanations,omitempty"`
 	Search       SearchStats   `json:"search"`
+}
+
+// Change is one replica of Request.Current that the plan puts elsewhere.
+type Change struct {
+	App       string `json:"app"`
+	Component string `json:"component"`
+	Replica   int    `json:"replica"`
+	// From is the replica's cluster in Request.Current; To its cluster in the plan
+	// ("" when the plan leaves it unplaced).
+	From string `json:"from"`
+	To   string `json:"to"`
+	// Constraint names what the replica breaks on From with the rest of the plan in
+	// place ("site-latency", "chain-budget", a filter plugin's name, ...); empty when
+	// it moves for a lower cost (Reoptimize).
+	Constraint string `json:"constraint,omitempty"`
+	// Why says it in words: the broken constraint's reason, or the replica's cost
+	// on To against From, others as planned.
+	Why string `json:"why"`
 }
 
 // Objective is the plan's cost, by term, weights applied.

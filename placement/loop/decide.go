@@ -55,7 +55,7 @@ func (l *Loop) decide(ctx context.Context, topo *topology.Topology, snap *placem
 	}
 	d.Objective = repair.Objective.Total
 	if missing {
-		d.Kind, d.Moves = DecidePlace, repair.Moves
+		d.Kind, d.Moves, d.Changes = DecidePlace, repair.Moves, repair.Changes
 		d.Reason = fmt.Sprintf("%d replica(s) had no cluster", totalReplicas(apps)-len(current))
 		if gone > 0 {
 			d.Reason += fmt.Sprintf(" (%d on clusters gone or down: %s)", gone, strings.Join(append(slices.Clone(r.Observed.Gone), r.Observed.Down...), ", "))
@@ -65,14 +65,20 @@ func (l *Loop) decide(ctx context.Context, topo *topology.Topology, snap *placem
 	}
 	if repair.Moves > 0 {
 		d.Violations = movedReplicas(current, repair)
-		l.seen++
+		// Only a new observation confirms: a round that read the samples an
+		// earlier round read (a full and a watch round on one tick) adds nothing.
+		if l.seen == 0 || r.Observed.SampleTime.After(l.seenAt) {
+			l.seen++
+			l.seenAt = r.Observed.SampleTime
+		}
 		if l.seen < l.opts.Confirm {
 			d.Kind = DecideConfirming
-			d.Reason = fmt.Sprintf("violation seen in %d/%d rounds: %s", l.seen, l.opts.Confirm, strings.Join(d.Violations, "; "))
+			d.Reason = fmt.Sprintf("violation seen in %d/%d distinct observations (newest sample %s): %s",
+				l.seen, l.opts.Confirm, l.seenAt.UTC().Format(time.RFC3339), strings.Join(d.Violations, "; "))
 			return nil, nil, nil
 		}
 		l.seen = 0
-		d.Kind, d.Moves = DecideRepair, repair.Moves
+		d.Kind, d.Moves, d.Changes = DecideRepair, repair.Moves, repair.Changes
 		d.Reason = "placement breaks a constraint: " + strings.Join(d.Violations, "; ")
 		for _, app := range apps {
 			l.event(app, corev1.EventTypeWarning, "SLOViolation", "Decide", "%s", d.Reason)
@@ -110,7 +116,7 @@ func (l *Loop) decide(ctx context.Context, topo *topology.Topology, snap *placem
 			return l.keep(repair, apps, d), nil, nil
 		}
 	}
-	d.Kind, d.Moves, d.Objective = DecideReoptimize, re.Moves, re.Objective.Total
+	d.Kind, d.Moves, d.Objective, d.Changes = DecideReoptimize, re.Moves, re.Objective.Total, re.Changes
 	d.Reason = fmt.Sprintf("objective %.2f -> %.2f (better by more than %.0f%%, migration included): %s",
 		repair.Objective.Total, re.Objective.Total, 100*l.opts.Hysteresis, strings.Join(movedReplicas(current, re), "; "))
 	return re, nil, nil

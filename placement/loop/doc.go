@@ -20,8 +20,10 @@
 //
 // Four rules keep the loop from moving components back and forth:
 //
-//   - a violation must be seen in Options.Confirm consecutive rounds before a repair
-//     migrates anything (a cluster that disappeared is acted on at once);
+//   - a violation must be seen in Options.Confirm distinct observations (told apart
+//     by sample time, Observation.SampleTime) in consecutive rounds before a repair
+//     migrates anything: a full and a watch round on the same tick read the same
+//     samples and count once (a cluster that disappeared is acted on at once);
 //   - re-optimisation keeps the placement in force unless the new one is better by more
 //     than Options.Hysteresis (the engine's Reoptimize mode, migration cost included);
 //   - a component that moved is not moved again by re-optimisation within
@@ -49,6 +51,6 @@
 //
 // # Testing
 //
-// Build a Loop on the simulated continuum (package sim): its topology, metrics sources
+// Build a Loop on the simulated continuum (package placement/sim): its topology, metrics sources
 // and fakes share one fake clock.
 package loop

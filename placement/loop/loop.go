@@ -55,8 +55,10 @@ type Options struct {
 	// Dwell is how long a component that moved is left alone by re-optimisation;
 	// zero means 10 minutes.
 	Dwell time.Duration
-	// Confirm is how many consecutive rounds must see a violation before a repair
-	// migrates; zero means 2.
+	// Confirm is how many distinct observations, in consecutive rounds, must see a
+	// violation before a repair migrates; zero means 2. Observations are told apart
+	// by their sample time (Observation.SampleTime): two rounds that read the same
+	// samples, such as a full and a watch round on the same tick, count once.
 	Confirm int
 	// Interval is the time between full rounds; zero means 1 minute.
 	Interval time.Duration
@@ -108,7 +110,9 @@ const (
 
 // Round reports one round.
 type Round struct {
-	Number  int       `json:"number"`
+	Number int `json:"number"`
+	// At is when the round started (before Observe), on the loop's clock; the
+	// round ended at At + Observe + Decide + Act.
 	At      time.Time `json:"at"`
 	Trigger string    `json:"trigger"`
 	// Observed summarises what was observed.
@@ -127,7 +131,11 @@ type Round struct {
 
 // Observation is what a round saw.
 type Observation struct {
-	Clusters int `json:"clusters"`
+	// SampleTime is the time of the newest sample observed (metrics.LatencySample
+	// and ResourceSample ObservedAt), or the round's start when the loop has no
+	// metrics sources: rounds with the same SampleTime saw one observation.
+	SampleTime time.Time `json:"sampleTime"`
+	Clusters   int       `json:"clusters"`
 	// Measured counts the latency pairs with a fresh measurement; Missing those with
 	// none (the declared figure is used).
 	Measured int `json:"measured"`
@@ -153,6 +161,9 @@ type Decision struct {
 	Moves int `json:"moves"`
 	// Violations name the replicas whose placement broke a constraint.
 	Violations []string `json:"violations,omitempty"`
+	// Changes are the replicas the plan carried out moves, with why (the plan's
+	// Changes; placement.Change names the constraint a repair fixes).
+	Changes []placement.Change `json:"changes,omitempty"`
 	// Objective of the plan carried out, and of the placement in force before.
 	Objective float64 `json:"objective"`
 	Previous  float64 `json:"previous"`
@@ -182,7 +193,8 @@ type Loop struct {
 	// unsettled are the apps whose placement in force may not be fully carried out:
 	// read back from instances, or their last Apply failed.
 	unsettled map[string]bool
-	seen      int // consecutive rounds that saw a violation
+	seen      int       // distinct observations in consecutive rounds that saw a violation
+	seenAt    time.Time // the SampleTime of the last observation counted in seen
 	// clusters are the clusters available in the last round ("" before the first).
 	clusters string
 	// hist holds the RTTs measured within the last Dwell, per pair, oldest first.
@@ -475,6 +487,7 @@ func (l *Loop) observe(ctx context.Context, topo *topology.Topology, apps []plac
 	slices.Sort(obs.Gone)
 	snap := &placement.Snapshot{Topology: topo}
 	if len(l.opts.Sources) == 0 {
+		obs.SampleTime = l.opts.Clock.Now()
 		return snap, nil
 	}
 	co := l.opts.Collect
@@ -495,9 +508,21 @@ func (l *Loop) observe(ctx context.Context, topo *topology.Topology, apps []plac
 		obs.Problems = append(obs.Problems, fmt.Sprintf("%s from %s: %v", what, p.Source, p.Err))
 	}
 	snap.RTT = map[placement.Pair]topology.Duration{}
+	for _, rv := range ms.Resources {
+		for _, vals := range []map[topology.ResourceName]metrics.Value{rv.Capacity, rv.Allocatable, rv.Used} {
+			for _, v := range vals {
+				if v.ObservedAt.After(obs.SampleTime) {
+					obs.SampleTime = v.ObservedAt
+				}
+			}
+		}
+	}
 	for p, s := range ms.Latency {
 		if !s.Measured() {
 			continue
+		}
+		if s.ObservedAt.After(obs.SampleTime) {
+			obs.SampleTime = s.ObservedAt
 		}
 		snap.RTT[placement.MakePair(p.A, p.B)] = s.P50
 		if declared, ok := declaredRTT(topo, p.A, p.B); ok && declared > 0 {

@@ -1,7 +1,11 @@
 // Package placementtest builds placement inputs for tests and benchmarks: a fluent
 // application builder, a seeded instance generator (continuums over a European geo box,
-// applications shaped as XR chains, microservice DAGs and stars), and a conformance
-// helper for user plugins.
+// applications shaped as XR chains, microservice DAGs and stars), and checks for user
+// plugins: CheckFilter and CheckScorer test conformance (deterministic, leaves its
+// input alone, Place honours cancellation) and effect (a filter's rejected clusters
+// are never chosen and explanations name the filter; a scorer's weight moves the
+// choice toward lower scores; a plugin with no visible effect fails), on generated
+// instances and on instances you pass where the plugin should bite.
 //
 // # Quality oracle
 //

@@ -24,6 +24,13 @@
 //     FailCluster, RecoverCluster, AddSite, MoveSite, LoadStep and Do for anything
 //     else.
 //
+// Wire registers applications and returns, in one call, what placement/act and
+// placement/loop need to run on the world: the home cluster's Workloads with a
+// template per component, an Actor over the world's fakes and clock, and
+// loop.Options reading the world's topology, metrics and clock. RunFor runs a loop's
+// (or a controller-runtime manager's) Start in fake time for a simulated duration;
+// examples/custom-controller runs a manager for a simulated hour that way.
+//
 // Step(d) moves the clock Tick by Tick (and to the exact time of each event), makes
 // the events happen, fires the fakes' timers and lets the goroutines they wake
 // settle; Run(ctx, limit, fn) runs fn (an Actor's Apply, a WaitReady) in a goroutine
