@@ -3,7 +3,6 @@ package topology
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 
 	"sigs.k8s.io/yaml"
 
@@ -23,9 +22,13 @@ func Decode(data []byte) (*Topology, error) {
 	return New(spec)
 }
 
-// Load reads and decodes the topology file at path.
-func Load(path string) (*Topology, error) {
-	data, err := os.ReadFile(path)
+// Load reads and decodes the topology file at path, with the default LoadOptions.
+func Load(path string) (*Topology, error) { return LoadWith(path, LoadOptions{}) }
+
+// LoadWith reads and decodes the topology file at path. A file larger than
+// o.MaxFileSize is refused without reading the rest.
+func LoadWith(path string, o LoadOptions) (*Topology, error) {
+	data, err := ReadFile(path, o.MaxFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("topology: %w", err)
 	}

@@ -46,6 +46,11 @@ func Parse(data []byte) (any, []Problem) {
 			if n++; n > 1 {
 				return nil, []Problem{{Detail: "more than one document: give one per file"}}
 			}
+			// YAML's .nan and .inf (and numbers too large for a float) cannot become
+			// JSON; name the field here, before the conversion fails without a path.
+			if path, f, bad := nonFinite(v, ""); bad {
+				return nil, []Problem{{Field: clipText(path, maxField), Detail: finiteDetail(f)}}
+			}
 		}
 	}
 	js, err := yaml.YAMLToJSONStrict(data)
@@ -75,8 +80,10 @@ type Decoder struct {
 func New() *Decoder { return &Decoder{Bad: map[string]bool{}} }
 
 // Fail records a problem at path.
+// Long paths and details are cut in the middle (see Clip), so that a problem stays
+// small whatever the input.
 func (d *Decoder) Fail(path, format string, args ...any) {
-	d.Problems = append(d.Problems, Problem{Field: path, Detail: fmt.Sprintf(format, args...)})
+	d.Problems = append(d.Problems, Problem{Field: clipText(path, maxField), Detail: clipText(fmt.Sprintf(format, args...), maxDetail)})
 	d.Bad[path] = true
 }
 
@@ -151,7 +158,7 @@ func (d *Decoder) List(path string, v any) []any {
 	return l
 }
 
-// Str returns v as a string.
+// Str returns v as a string of at most MaxString bytes.
 func (d *Decoder) Str(path string, v any) string {
 	if v == nil {
 		return ""
@@ -159,6 +166,10 @@ func (d *Decoder) Str(path string, v any) string {
 	s, ok := v.(string)
 	if !ok {
 		d.Fail(path, "must be a string, got %s", KindOf(v))
+		return ""
+	}
+	if len(s) > MaxString {
+		d.Fail(path, "%s is longer than %d bytes", Quote(s), MaxString)
 		return ""
 	}
 	return s
@@ -198,7 +209,7 @@ func (d *Decoder) Number(path string, v any) float64 {
 	}
 	f, err := n.Float64()
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-		d.Fail(path, "%s is not a finite number", n)
+		d.Fail(path, "%s is not a finite number", Clip(n.String()))
 		return 0
 	}
 	return f
@@ -216,7 +227,7 @@ func (d *Decoder) Int(path string, v any) int {
 	}
 	i, err := strconv.ParseInt(n.String(), 10, 32)
 	if err != nil {
-		d.Fail(path, "%s is not an integer", n)
+		d.Fail(path, "%s is not an integer (or outside [-2^31, 2^31))", Clip(n.String()))
 		return 0
 	}
 	return int(i)
@@ -232,6 +243,10 @@ func Scalar[T any](d *Decoder, path string, v any, example string, parse func(st
 	s, ok := v.(string)
 	if !ok {
 		d.Fail(path, "must be %s, got %s", example, KindOf(v))
+		return zero
+	}
+	if len(s) > MaxString {
+		d.Fail(path, "%s is longer than %d bytes", Quote(s), MaxString)
 		return zero
 	}
 	out, err := parse(s)
@@ -271,6 +286,10 @@ func (d *Decoder) Quantity(path string, v any) (resource.Quantity, bool) {
 		s = val.String()
 	default:
 		d.Fail(path, "must be a quantity like \"64\" or \"256Gi\", got %s", KindOf(val))
+		return resource.Quantity{}, false
+	}
+	if len(s) > 64 {
+		d.Fail(path, "%s is not a quantity: longer than 64 bytes", Quote(s))
 		return resource.Quantity{}, false
 	}
 	q, err := resource.ParseQuantity(s)
