@@ -108,13 +108,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		req.Apps = append(req.Apps, app)
 	}
 	if *current != "" {
-		data, err := os.ReadFile(*current)
+		cur, err := placement.LoadPlan(*current)
 		if err != nil {
 			return fail(err)
-		}
-		var cur placement.Plan
-		if err := json.Unmarshal(data, &cur); err != nil {
-			return fail(fmt.Errorf("%s: not a plan in JSON: %w", *current, err))
 		}
 		req.Current = cur.Assignments
 	}
