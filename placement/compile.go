@@ -354,7 +354,7 @@ func (p *problem) validate() ErrorList {
 func (p *problem) validateTotals() ErrorList {
 	var errs ErrorList
 	instances, pairs := 0, 0
-	var bw topology.Bandwidth
+	var bw topology.Bandwidth // saturates at just over the limit
 	for i := range p.req.Apps {
 		a := &p.req.Apps[i]
 		comps := map[string]int{}
@@ -364,7 +364,9 @@ func (p *problem) validateTotals() ErrorList {
 		}
 		for _, f := range a.Flows {
 			pairs += flowPairs(a, comps, f)
-			bw += f.Bandwidth // each <= MaxBandwidth, at most MaxApps x MaxFlows of them: no overflow
+			if bw <= MaxTotalBandwidth {
+				bw += f.Bandwidth // each <= MaxBandwidth: bw stays below 2 x MaxTotalBandwidth
+			}
 		}
 	}
 	if instances > MaxInstances {
@@ -374,7 +376,7 @@ func (p *problem) validateTotals() ErrorList {
 		errs.Add("apps", fmt.Sprintf("the flows expand to %d replica pairs in all, more than the limit of %d", pairs, MaxPairs))
 	}
 	if bw > MaxTotalBandwidth {
-		errs.Add("apps", fmt.Sprintf("the flows total %s, more than the limit of %s", bw, topology.Bandwidth(MaxTotalBandwidth)))
+		errs.Add("apps", fmt.Sprintf("the flows total more than the limit of %s", topology.Bandwidth(MaxTotalBandwidth)))
 	}
 	return errs
 }

@@ -121,6 +121,15 @@ func TestHostileRequests(t *testing.T) {
 		apps = append(apps, b.Build())
 	}
 	wantProblem(t, place(&placement.Request{Apps: apps}), "apps", "the flows total")
+	// However many: 100 applications of 1,000 flows of 1 Pbit/s each sum past int64.
+	for i := 2; i < placement.MaxApps; i++ {
+		b := pt.NewApp(fmt.Sprintf("x%d", i)).Component("a", "1", "1Gi").Component("b", "1", "1Gi")
+		for range placement.MaxFlows {
+			b.Flow("a", "b", topology.MaxBandwidth, 0)
+		}
+		apps = append(apps, b.Build())
+	}
+	wantProblem(t, place(&placement.Request{Apps: apps}), "apps", "the flows total")
 
 	// Sizes: replicas in all.
 	app = pt.NewApp("x").Component("a", "1m", "1", pt.Replicas(10000)).Component("b", "1m", "1", pt.Replicas(10000)).

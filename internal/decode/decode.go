@@ -3,6 +3,11 @@
 // generic tree; typed decoders walk it with a Decoder that records every problem with its
 // field path ("clusters[3].links[0].rtt") instead of stopping at the first one, and
 // remembers which paths failed so that later validation does not report them twice.
+//
+// Problems stay small whatever the input: strings longer than MaxString are refused,
+// long values, paths and details are cut in the middle (Clip, Quote), and an error list
+// prints at most 50 problems. YAML's .nan and .inf are refused with their path before
+// the conversion to JSON (which would fail without one).
 package decode
 
 import (
