@@ -166,6 +166,9 @@ func compile(snap *Snapshot, req *Request, scorers []WeightedScorer) (*problem, 
 	if snap == nil || snap.Topology == nil {
 		return nil, ErrorList{{Field: "snapshot.topology", Detail: "required"}}
 	}
+	if snap.Topology.NumClusters() == 0 {
+		return nil, ErrorList{{Field: "snapshot.topology", Detail: "has no clusters (build it with topology.New or Decode)"}}
+	}
 	topo := snap.Topology
 	p := &problem{snap: snap, topo: topo, req: req, n: topo.NumClusters(), scorers: scorers,
 		rttCC: map[[2]int]topology.Duration{}, rttSS: map[[2]int]topology.Duration{}, routes: map[int64][]int32{}}
@@ -265,6 +268,9 @@ func (p *problem) validate() ErrorList {
 	case "", StrategyDefault, StrategyExact:
 	default:
 		errs.Add("strategy", fmt.Sprintf("must be %q or %q, got %q", StrategyDefault, StrategyExact, req.Strategy))
+	}
+	if req.Explain < ExplainAuto || req.Explain > ExplainNone {
+		errs.Add("explain", fmt.Sprintf("%d is not an explanation level", req.Explain))
 	}
 	if req.MaxNodes < 0 {
 		errs.Add("maxNodes", fmt.Sprintf("%d is negative", req.MaxNodes))

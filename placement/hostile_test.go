@@ -263,6 +263,14 @@ func TestPublicAPIBadArguments(t *testing.T) {
 	if _, err := placement.Place(context.Background(), nil, req); !errors.Is(err, placement.ErrInvalid) {
 		t.Errorf("Place(nil snapshot): %v", err)
 	}
+	if _, err := placement.Place(context.Background(), &placement.Snapshot{Topology: &topology.Topology{}}, req); !errors.Is(err, placement.ErrInvalid) {
+		t.Errorf("Place on a zero Topology: %v", err)
+	}
+	bad := *req
+	bad.Explain = 42
+	if _, err := placement.Place(context.Background(), snap, &bad); !hasProblem(err, "explain", "not an explanation level") {
+		t.Errorf("Explain 42: %v", err)
+	}
 }
 
 // TestHostileLongValues: a huge name is cut in the message.
