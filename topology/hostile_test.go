@@ -36,6 +36,8 @@ func TestHostileValues(t *testing.T) {
 		{"cpu 1e16", header + "clusters:\n" + clusterDoc("a", "    capacity: {cpu: \"1e16\"}\n"), "clusters[0].capacity.cpu", "limit"},
 		{"cpu 2^63-1", header + "clusters:\n" + clusterDoc("a", "    capacity: {cpu: \"9223372036854775807\"}\n"), "clusters[0].capacity.cpu", "limit"},
 		{"cpu 1e400", header + "clusters:\n" + clusterDoc("a", "    capacity: {cpu: \"1e400\"}\n"), "clusters[0].capacity.cpu", ""},
+		{"cpu 1e-999999999", header + "clusters:\n" + clusterDoc("a", "    capacity: {cpu: \"1e-999999999\"}\n"), "clusters[0].capacity.cpu", "exponent"},
+		{"cpu 1e999999999", header + "clusters:\n" + clusterDoc("a", "    capacity: {cpu: 1e999999999}\n"), "clusters[0].capacity.cpu", "exponent"},
 		{"memory 8Ei", header + "clusters:\n" + clusterDoc("a", "    capacity: {memory: 8Ei}\n"), "clusters[0].capacity.memory", "limit"},
 		{"pools sum", header + "clusters:\n" + clusterDoc("a", "    nodePools: [{name: x, capacity: {cpu: \"900000\"}}, {name: y, capacity: {cpu: \"900000\"}}]\n"), "clusters[0].nodePools", "limit"},
 		{"cpuPrice 1e308", header + "clusters:\n" + clusterDoc("a", "    cpuPrice: 1e308\n"), "clusters[0].cpuPrice", "finite number in [0, 1e+06]"},
@@ -78,9 +80,13 @@ func TestHostileGoAPI(t *testing.T) {
 			Links: []topology.LinkSpec{{To: "b", RTT: 2_000_000 * 3600 * topology.Second}}},
 		{Name: "b", Owner: "o", Tier: "edge", Uplink: 5 * topology.MaxBandwidth, Region: strings.Repeat("r", 5000)},
 	}}
+	spec.Clusters[1].Capacity = topology.ResourceList{"memory": resource.MustParse("1e99999999")} // Cmp on it runs for minutes
+	spec.Clusters[1].NodePools = []topology.NodePool{{Name: "p", Capacity: topology.ResourceList{"memory": resource.MustParse("1")}}}
+	spec.Clusters[0].NodePools = []topology.NodePool{{Name: "p", Capacity: topology.ResourceList{"cpu": resource.MustParse("1e99999999")}},
+		{Name: "q", Capacity: topology.ResourceList{"cpu": resource.MustParse("1")}}}
 	_, err := topology.New(spec)
 	list, _ := topology.AsErrorList(err)
-	want := []string{"clusters[0].capacity.cpu", "clusters[0].cpuPrice", "clusters[0].links[0].rtt", "clusters[1].region", "clusters[1].uplink"}
+	want := []string{"clusters[0].capacity.cpu", "clusters[0].cpuPrice", "clusters[0].links[0].rtt", "clusters[0].nodePools[0].capacity.cpu", "clusters[1].capacity.memory", "clusters[1].region", "clusters[1].uplink"}
 	if fmt.Sprint(list.Fields()) != fmt.Sprint(want) {
 		t.Errorf("fields = %v, want %v\n%v", list.Fields(), want, err)
 	}

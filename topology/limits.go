@@ -96,7 +96,9 @@ func CheckResource(name ResourceName, q resource.Quantity) string {
 	case ResourceGPU:
 		limit = MaxGPU
 	}
-	if q.Cmp(*resource.NewQuantity(limit, resource.DecimalSI)) > 0 {
+	// The float first: Cmp on a quantity like 1e99999999 runs for minutes.
+	if f := q.AsApproximateFloat64(); math.IsInf(f, 0) || math.IsNaN(f) || f > 2*float64(limit) ||
+		q.Cmp(*resource.NewQuantity(limit, resource.DecimalSI)) > 0 {
 		return fmt.Sprintf("%s is more than the limit of %d", decode.Clip(q.String()), limit)
 	}
 	return ""

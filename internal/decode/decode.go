@@ -17,6 +17,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -279,7 +280,12 @@ func (d *Decoder) StringMap(path string, v any) map[string]string {
 	return out
 }
 
-// Quantity reads a Kubernetes quantity, written as a string or a number.
+// exponentRE finds the decimal exponent of a quantity ("1e9", "5E-3"); its digits,
+// leading zeros dropped, are the submatch.
+var exponentRE = regexp.MustCompile(`[eE][+-]?0*([0-9]+)$`)
+
+// Quantity reads a Kubernetes quantity, written as a string or a number, with a decimal
+// exponent (if any) within [-30, 30].
 func (d *Decoder) Quantity(path string, v any) (resource.Quantity, bool) {
 	var s string
 	switch val := v.(type) {
@@ -295,6 +301,11 @@ func (d *Decoder) Quantity(path string, v any) (resource.Quantity, bool) {
 	}
 	if len(s) > 64 {
 		d.Fail(path, "%s is not a quantity: longer than 64 bytes", Quote(s))
+		return resource.Quantity{}, false
+	}
+	if m := exponentRE.FindStringSubmatch(s); m != nil && (len(m[1]) > 2 || m[1] > "30" && len(m[1]) == 2) {
+		// ParseQuantity takes minutes on 1e-999999999, and arithmetic on 1e999999999.
+		d.Fail(path, "%q is not a quantity: the exponent is outside [-30, 30]", s)
 		return resource.Quantity{}, false
 	}
 	q, err := resource.ParseQuantity(s)

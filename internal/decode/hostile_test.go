@@ -64,3 +64,19 @@ func TestFormatListCountsPastFifty(t *testing.T) {
 type testPkg struct{}
 
 func (testPkg) PackageName() string { return "test" }
+
+// TestQuantityExponents: exponents that would make ParseQuantity or later arithmetic
+// run for minutes are refused up front; ordinary ones and the exa suffix pass.
+func TestQuantityExponents(t *testing.T) {
+	d := New()
+	for _, s := range []string{"1e-999999999", "1e999999999", "1E31", "5e-0000000000000000100"} {
+		if _, ok := d.Quantity("q", s); ok {
+			t.Errorf("%s accepted", s)
+		}
+	}
+	for _, s := range []string{"1e9", "1E30", "8E", "2e-3", "1e-030", "64Gi"} {
+		if _, ok := d.Quantity("q", s); !ok {
+			t.Errorf("%s refused: %v", s, d.Problems)
+		}
+	}
+}
