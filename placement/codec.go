@@ -24,7 +24,7 @@ func DecodeApplication(data []byte) (Application, error) {
 	}
 	d := appDecoder{decode.New()}
 	app := d.application(root)
-	errs := fromProblems(d.Problems)
+	errs := fromProblems(d.Finish())
 	errs = append(errs, validateApp("", &app, d.Bad)...)
 	return app, errs.Sorted()
 }
@@ -94,10 +94,10 @@ func (d appDecoder) application(v any) Application {
 			Labels: d.StringMap("metadata.labels", mm["labels"])}
 	}
 	a.Home = d.Str("home", m["home"])
-	for i, cv := range d.List("components", m["components"]) {
+	for i, cv := range d.ListMax("components", m["components"], MaxComponents) {
 		a.Components = append(a.Components, d.component(index("components", i), cv))
 	}
-	for i, fv := range d.List("flows", m["flows"]) {
+	for i, fv := range d.ListMax("flows", m["flows"], MaxFlows) {
 		p := index("flows", i)
 		var f Flow
 		if fm, ok := d.Item(p, fv, "from", "to", "bandwidth", "maxRTT", "protocol"); ok {
@@ -107,11 +107,11 @@ func (d appDecoder) application(v any) Application {
 		}
 		a.Flows = append(a.Flows, f)
 	}
-	for i, cv := range d.List("chains", m["chains"]) {
+	for i, cv := range d.ListMax("chains", m["chains"], MaxChains) {
 		p := index("chains", i)
 		var c Chain
 		if cm, ok := d.Item(p, cv, "name", "path", "budget"); ok {
-			c = Chain{Name: d.Str(field(p, "name"), cm["name"]), Path: d.Strings(field(p, "path"), cm["path"]),
+			c = Chain{Name: d.Str(field(p, "name"), cm["name"]), Path: d.StringsMax(field(p, "path"), cm["path"], MaxChainPath),
 				Budget: d.duration(field(p, "budget"), cm["budget"])}
 		}
 		a.Chains = append(a.Chains, c)
@@ -134,7 +134,7 @@ func (d appDecoder) component(p string, v any) Component {
 			c.Requests[topology.ResourceName(k)] = q
 		}
 	}
-	for i, pv := range d.List(field(p, "ports"), m["ports"]) {
+	for i, pv := range d.ListMax(field(p, "ports"), m["ports"], MaxListEntries) {
 		pp := index(field(p, "ports"), i)
 		var port Port
 		if pm, ok := d.Item(pp, pv, "name", "port", "protocol", "expose"); ok {
@@ -146,16 +146,16 @@ func (d appDecoder) component(p string, v any) Component {
 	c.ProcessingTime = d.duration(field(p, "processingTime"), m["processingTime"])
 	ap := field(p, "allowed")
 	if am, ok := d.Object(ap, m["allowed"], "tiers", "owners", "regions", "clusters"); ok {
-		for _, t := range d.Strings(field(ap, "tiers"), am["tiers"]) {
+		for _, t := range d.StringsMax(field(ap, "tiers"), am["tiers"], MaxListEntries) {
 			c.Allowed.Tiers = append(c.Allowed.Tiers, topology.Tier(t))
 		}
-		c.Allowed.Owners = d.Strings(field(ap, "owners"), am["owners"])
-		c.Allowed.Regions = d.Strings(field(ap, "regions"), am["regions"])
-		c.Allowed.Clusters = d.Strings(field(ap, "clusters"), am["clusters"])
+		c.Allowed.Owners = d.StringsMax(field(ap, "owners"), am["owners"], MaxListEntries)
+		c.Allowed.Regions = d.StringsMax(field(ap, "regions"), am["regions"], MaxListEntries)
+		c.Allowed.Clusters = d.StringsMax(field(ap, "clusters"), am["clusters"], MaxListEntries)
 	}
 	c.Spread = d.Bool(field(p, "spread"), m["spread"])
-	c.AntiAffinity = d.Strings(field(p, "antiAffinity"), m["antiAffinity"])
-	c.CoLocate = d.Strings(field(p, "coLocate"), m["coLocate"])
+	c.AntiAffinity = d.StringsMax(field(p, "antiAffinity"), m["antiAffinity"], MaxListEntries)
+	c.CoLocate = d.StringsMax(field(p, "coLocate"), m["coLocate"], MaxListEntries)
 	c.NodePool = d.StringMap(field(p, "nodePool"), m["nodePool"])
 	if q, ok := d.Quantity(field(p, "stateSize"), m["stateSize"]); ok {
 		c.StateSize = q

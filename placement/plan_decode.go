@@ -27,7 +27,7 @@ func DecodePlan(data []byte) (*Plan, error) {
 	}
 	d := appDecoder{decode.New()}
 	plan := d.plan(root)
-	errs := fromProblems(d.Problems)
+	errs := fromProblems(d.Finish())
 	if err := errs.Sorted(); err != nil {
 		return nil, err
 	}
@@ -67,10 +67,9 @@ func (d appDecoder) plan(v any) *Plan {
 	} else if m["assignments"] == nil {
 		d.Fail("assignments", "must be a list, got null")
 	}
-	list := d.List("assignments", m["assignments"])
-	if len(list) > MaxInstances {
-		d.Fail("assignments", "%d entries, more than the limit of %d", len(list), MaxInstances)
-		return plan
+	list := d.ListMax("assignments", m["assignments"], MaxInstances)
+	if list != nil {
+		plan.Assignments = []Assignment{} // an empty list stays one when encoded again
 	}
 	seen := map[Assignment]int{}
 	for i, av := range list {

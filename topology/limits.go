@@ -38,10 +38,10 @@ const (
 )
 
 // Size limits of a topology. The route tables take 12 bytes per pair of clusters
-// (RTT and predecessor), so MaxClusters keeps them at 48 MB; see the package doc for
+// (RTT and predecessor), so MaxClusters keeps them at 12 MB; see the package doc for
 // what a topology of that size costs to load.
 const (
-	MaxClusters  = 2000
+	MaxClusters  = 1000
 	MaxSites     = 1000
 	MaxOwners    = 1000
 	MaxNodePools = 100     // per cluster

@@ -38,29 +38,34 @@ type Problem struct {
 func Parse(data []byte) (any, []Problem) {
 	// sigs.k8s.io/yaml reads the first document of a stream and drops the rest silently;
 	// count the documents first so nothing is dropped unseen.
+	// The documents are counted without building their values (docCounter), which
+	// keeps the memory of this pass to the parser's own.
 	docs := yamlv2.NewDecoder(bytes.NewReader(data))
 	for n := 0; ; {
-		var v any
-		err := docs.Decode(&v)
+		var doc docCounter
+		err := docs.Decode(&doc)
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return nil, []Problem{{Detail: err.Error()}}
 		}
-		if v != nil {
+		if doc.nonNull {
 			if n++; n > 1 {
 				return nil, []Problem{{Detail: "more than one document: give one per file"}}
-			}
-			// YAML's .nan and .inf (and numbers too large for a float) cannot become
-			// JSON; name the field here, before the conversion fails without a path.
-			if path, f, bad := nonFinite(v, ""); bad {
-				return nil, []Problem{{Field: clipText(path, maxField), Detail: finiteDetail(f)}}
 			}
 		}
 	}
 	js, err := yaml.YAMLToJSONStrict(data)
 	if err != nil {
+		// YAML's .nan and .inf cannot become JSON, and the conversion says so without
+		// a path: find it.
+		var v any
+		if yamlv2.Unmarshal(data, &v) == nil {
+			if path, f, bad := nonFinite(v, ""); bad {
+				return nil, []Problem{{Field: clipText(path, maxField), Detail: finiteDetail(f)}}
+			}
+		}
 		return nil, []Problem{{Detail: strings.TrimPrefix(err.Error(), "error converting YAML to JSON: ")}}
 	}
 	dec := json.NewDecoder(bytes.NewReader(js))
@@ -75,11 +80,22 @@ func Parse(data []byte) (any, []Problem) {
 	return root, nil
 }
 
+// docCounter is a YAML document's value that is never built: UnmarshalYAML is called
+// for a document that is not null, and reads nothing.
+type docCounter struct{ nonNull bool }
+
+func (c *docCounter) UnmarshalYAML(func(any) error) error {
+	c.nonNull = true
+	return nil
+}
+
 // Decoder walks a tree and collects problems.
 type Decoder struct {
 	Problems []Problem
 	// Bad holds the paths that failed to decode.
 	Bad map[string]bool
+	// Dropped counts the problems past MaxProblems, not kept.
+	Dropped int
 }
 
 // New returns an empty Decoder.
@@ -88,9 +104,22 @@ func New() *Decoder { return &Decoder{Bad: map[string]bool{}} }
 // Fail records a problem at path.
 // Long paths and details are cut in the middle (see Clip), so that a problem stays
 // small whatever the input.
+// Past MaxProblems, problems are counted in Dropped, not kept.
 func (d *Decoder) Fail(path, format string, args ...any) {
-	d.Problems = append(d.Problems, Problem{Field: clipText(path, maxField), Detail: clipText(fmt.Sprintf(format, args...), maxDetail)})
 	d.Bad[path] = true
+	if len(d.Problems) >= MaxProblems {
+		d.Dropped++
+		return
+	}
+	d.Problems = append(d.Problems, Problem{Field: clipText(path, maxField), Detail: clipText(fmt.Sprintf(format, args...), maxDetail)})
+}
+
+// Finish returns the problems, with one more that counts those dropped, if any.
+func (d *Decoder) Finish() []Problem {
+	if d.Dropped == 0 {
+		return d.Problems
+	}
+	return append(d.Problems, Problem{Detail: fmt.Sprintf("... and %d more problems, not listed", d.Dropped)})
 }
 
 // Field joins an object path and a field name.
@@ -151,14 +180,22 @@ func (d *Decoder) Item(path string, v any, known ...string) (map[string]any, boo
 	return d.Object(path, v, known...)
 }
 
-// List returns v as a list.
-func (d *Decoder) List(path string, v any) []any {
+// List returns v as a list of at most MaxList elements.
+func (d *Decoder) List(path string, v any) []any { return d.ListMax(path, v, MaxList) }
+
+// ListMax returns v as a list of at most limit elements; a longer list is a problem and
+// its elements are not looked at.
+func (d *Decoder) ListMax(path string, v any, limit int) []any {
 	if v == nil {
 		return nil
 	}
 	l, ok := v.([]any)
 	if !ok {
 		d.Fail(path, "must be a list, got %s", KindOf(v))
+		return nil
+	}
+	if len(l) > limit {
+		d.Fail(path, "%d entries, more than the limit of %d", len(l), limit)
 		return nil
 	}
 	return l
@@ -182,9 +219,12 @@ func (d *Decoder) Str(path string, v any) string {
 }
 
 // Strings returns v as a list of strings.
-func (d *Decoder) Strings(path string, v any) []string {
+func (d *Decoder) Strings(path string, v any) []string { return d.StringsMax(path, v, MaxList) }
+
+// StringsMax returns v as a list of at most limit strings.
+func (d *Decoder) StringsMax(path string, v any, limit int) []string {
 	var out []string
-	for i, x := range d.List(path, v) {
+	for i, x := range d.ListMax(path, v, limit) {
 		out = append(out, d.Str(Index(path, i), x))
 	}
 	return out
@@ -273,6 +313,10 @@ func (d *Decoder) StringMap(path string, v any) map[string]string {
 		d.Fail(path, "must be an object of strings, got %s", KindOf(v))
 		return nil
 	}
+	if len(m) > MaxMap {
+		d.Fail(path, "%d entries, more than the limit of %d", len(m), MaxMap)
+		return nil
+	}
 	out := make(map[string]string, len(m))
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out[k] = d.Str(Field(path, k), m[k])
@@ -324,6 +368,10 @@ func (d *Decoder) Quantities(path string, v any) map[string]resource.Quantity {
 	m, ok := v.(map[string]any)
 	if !ok {
 		d.Fail(path, "must be an object of quantities, got %s", KindOf(v))
+		return nil
+	}
+	if len(m) > MaxMap {
+		d.Fail(path, "%d entries, more than the limit of %d", len(m), MaxMap)
 		return nil
 	}
 	out := make(map[string]resource.Quantity, len(m))

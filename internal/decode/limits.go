@@ -12,6 +12,16 @@ import (
 // regions and other free-form text. Longer strings are a problem at their path.
 const MaxString = 1024
 
+// MaxList and MaxMap bound every list and object of strings or quantities a decoder
+// reads (typed decoders give tighter limits with ListMax); MaxProblems bounds the
+// problems a Decoder keeps (the rest are counted), so that a small hostile document
+// cannot make a large error.
+const (
+	MaxList     = 100_000
+	MaxMap      = 1000
+	MaxProblems = 1000
+)
+
 // MaxFileSize is the default limit on the size of a document file that the loaders
 // read (64 MiB); each loader's options can change it.
 const MaxFileSize = 64 << 20
