@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"math"
@@ -165,6 +166,9 @@ func compile(snap *Snapshot, req *Request, scorers []WeightedScorer) (*problem, 
 	if snap == nil || snap.Topology == nil {
 		return nil, ErrorList{{Field: "snapshot.topology", Detail: "required"}}
 	}
+	if snap.Topology.NumClusters() == 0 {
+		return nil, ErrorList{{Field: "snapshot.topology", Detail: "has no clusters (build it with topology.New or Decode)"}}
+	}
 	topo := snap.Topology
 	p := &problem{snap: snap, topo: topo, req: req, n: topo.NumClusters(), scorers: scorers,
 		rttCC: map[[2]int]topology.Duration{}, rttSS: map[[2]int]topology.Duration{}, routes: map[int64][]int32{}}
@@ -240,12 +244,16 @@ func (p *problem) validate() ErrorList {
 	if len(req.Apps) == 0 {
 		errs.Add("apps", "at least one application is required")
 	}
+	if len(req.Apps) > MaxApps {
+		errs.Add("apps", fmt.Sprintf("%d applications, more than the limit of %d", len(req.Apps), MaxApps))
+		return errs
+	}
 	for _, w := range []struct {
 		name string
 		v    float64
 	}{{"network", p.w.Network}, {"compute", p.w.Compute}, {"migration", p.w.Migration}} {
-		if w.v < 0 || math.IsNaN(w.v) || math.IsInf(w.v, 0) {
-			errs.Add("weights."+w.name, fmt.Sprintf("must be a finite number >= 0, got %v", w.v))
+		if problem := topology.CheckPrice(w.v); problem != "" {
+			errs.Add("weights."+w.name, problem)
 		}
 	}
 	if req.Hysteresis < 0 || req.Hysteresis >= 1 || math.IsNaN(req.Hysteresis) {
@@ -261,19 +269,33 @@ func (p *problem) validate() ErrorList {
 	default:
 		errs.Add("strategy", fmt.Sprintf("must be %q or %q, got %q", StrategyDefault, StrategyExact, req.Strategy))
 	}
+	if req.Explain < ExplainAuto || req.Explain > ExplainNone {
+		errs.Add("explain", fmt.Sprintf("%d is not an explanation level", req.Explain))
+	}
 	if req.MaxNodes < 0 {
 		errs.Add("maxNodes", fmt.Sprintf("%d is negative", req.MaxNodes))
 	}
-	for k := range p.snap.RTT {
+	for _, k := range slices.SortedFunc(maps.Keys(p.snap.RTT), func(a, b Pair) int { return cmp.Or(cmpStr(a.A, b.A), cmpStr(a.B, b.B)) }) {
 		_, _, ok1 := p.endpoint(k.A)
 		_, _, ok2 := p.endpoint(k.B)
 		if !ok1 || !ok2 {
-			errs.Add("snapshot.rtt", fmt.Sprintf("%s<->%s: unknown cluster or site", k.A, k.B))
+			errs.Add("snapshot.rtt", fmt.Sprintf("%s<->%s: unknown cluster or site", quote(k.A), quote(k.B)))
+			continue
+		}
+		if problem := topology.CheckDuration(p.snap.RTT[k], topology.MinRTT, false); problem != "" {
+			errs.Add("snapshot.rtt["+k.A+"<->"+k.B+"]", problem)
 		}
 	}
-	for name := range p.snap.Free {
+	for _, name := range slices.Sorted(maps.Keys(p.snap.Free)) {
 		if _, ok := p.topo.ClusterIndex(name); !ok {
-			errs.Add("snapshot.free."+name, "unknown cluster")
+			errs.Add("snapshot.free", fmt.Sprintf("unknown cluster %s", quote(name)))
+			continue
+		}
+		free := p.snap.Free[name]
+		for _, r := range slices.Sorted(maps.Keys(free)) {
+			if problem := topology.CheckResource(r, free[r]); problem != "" {
+				errs.Add("snapshot.free."+name+"."+string(r), problem)
+			}
 		}
 	}
 	names := map[string]int{}
@@ -282,7 +304,7 @@ func (p *problem) validate() ErrorList {
 		prefix := "apps[" + strconv.Itoa(i) + "]."
 		errs = append(errs, validateApp(prefix, a, nil)...)
 		if j, dup := names[a.Metadata.Name]; dup {
-			errs.Add(prefix+"metadata.name", fmt.Sprintf("duplicate application %q (also apps[%d])", a.Metadata.Name, j))
+			errs.Add(prefix+"metadata.name", fmt.Sprintf("duplicate application %s (also apps[%d])", quote(a.Metadata.Name), j))
 		}
 		names[a.Metadata.Name] = i
 		comps := map[string]bool{}
@@ -292,13 +314,13 @@ func (p *problem) validate() ErrorList {
 		isSite := func(n string) bool { _, ok := p.topo.SiteIndex(n); return ok }
 		if a.Home != "" {
 			if _, ok := p.topo.ClusterIndex(a.Home); !ok {
-				errs.Add(prefix+"home", fmt.Sprintf("unknown cluster %q", a.Home))
+				errs.Add(prefix+"home", fmt.Sprintf("unknown cluster %s", quote(a.Home)))
 			}
 		}
 		for j, c := range a.Components {
 			for k, cl := range c.Allowed.Clusters {
 				if _, ok := p.topo.ClusterIndex(cl); !ok {
-					errs.Add(fmt.Sprintf("%scomponents[%d].allowed.clusters[%d]", prefix, j, k), fmt.Sprintf("unknown cluster %q", cl))
+					errs.Add(fmt.Sprintf("%scomponents[%d].allowed.clusters[%d]", prefix, j, k), fmt.Sprintf("unknown cluster %s", quote(cl)))
 				}
 			}
 		}
@@ -309,7 +331,7 @@ func (p *problem) validate() ErrorList {
 				case comps[e.name] && isSite(e.name):
 					errs.Add(fmt.Sprintf("%sflows[%d].%s", prefix, j, e.field), fmt.Sprintf("%q names both a component and a site", e.name))
 				case !comps[e.name] && !isSite(e.name):
-					errs.Add(fmt.Sprintf("%sflows[%d].%s", prefix, j, e.field), fmt.Sprintf("no component or site %q", e.name))
+					errs.Add(fmt.Sprintf("%sflows[%d].%s", prefix, j, e.field), fmt.Sprintf("no component or site %s", quote(e.name)))
 				}
 			}
 		}
@@ -320,14 +342,101 @@ func (p *problem) validate() ErrorList {
 				case comps[e] && isSite(e):
 					errs.Add(fmt.Sprintf("%schains[%d].path[%d]", prefix, j, k), fmt.Sprintf("%q names both a component and a site", e))
 				case !comps[e] && !isSite(e):
-					errs.Add(fmt.Sprintf("%schains[%d].path[%d]", prefix, j, k), fmt.Sprintf("no component or site %q", e))
+					errs.Add(fmt.Sprintf("%schains[%d].path[%d]", prefix, j, k), fmt.Sprintf("no component or site %s", quote(e)))
 				}
 			}
 		}
 	}
-	for i, as := range req.Current {
-		if _, ok := p.topo.ClusterIndex(as.Cluster); !ok && as.Cluster != "" {
-			errs.Add(fmt.Sprintf("current[%d].cluster", i), fmt.Sprintf("unknown cluster %q", as.Cluster))
+	if len(errs) > 0 {
+		return errs // the totals and the current plan are checked on valid applications
+	}
+	errs = append(errs, p.validateTotals()...)
+	errs = append(errs, p.validateCurrent()...)
+	return errs
+}
+
+// validateTotals checks the request-wide limits: replicas, replica pairs and the total
+// bandwidth of the flows.
+func (p *problem) validateTotals() ErrorList {
+	var errs ErrorList
+	instances, pairs := 0, 0
+	var bw topology.Bandwidth // saturates at just over the limit
+	for i := range p.req.Apps {
+		a := &p.req.Apps[i]
+		comps := map[string]int{}
+		for j := range a.Components {
+			comps[a.Components[j].Name] = j
+			instances += a.Components[j].replicas()
+		}
+		for _, f := range a.Flows {
+			pairs += flowPairs(a, comps, f)
+			if bw <= MaxTotalBandwidth {
+				bw += f.Bandwidth // each <= MaxBandwidth: bw stays below 2 x MaxTotalBandwidth
+			}
+		}
+	}
+	if instances > MaxInstances {
+		errs.Add("apps", fmt.Sprintf("%d replicas in all, more than the limit of %d", instances, MaxInstances))
+	}
+	if pairs > MaxPairs {
+		errs.Add("apps", fmt.Sprintf("the flows expand to %d replica pairs in all, more than the limit of %d", pairs, MaxPairs))
+	}
+	if bw > MaxTotalBandwidth {
+		errs.Add("apps", fmt.Sprintf("the flows total more than the limit of %s", topology.Bandwidth(MaxTotalBandwidth)))
+	}
+	return errs
+}
+
+// validateCurrent checks Request.Current against the request and the topology: every
+// entry names an application of the request, one of its components, a replica in
+// range, a cluster of the topology (or none) and a node pool of that cluster (or none),
+// and no replica is given twice.
+func (p *problem) validateCurrent() ErrorList {
+	var errs ErrorList
+	if len(p.req.Current) > MaxInstances {
+		errs.Add("current", fmt.Sprintf("%d entries, more than the limit of %d", len(p.req.Current), MaxInstances))
+		return errs
+	}
+	apps := map[string]*Application{}
+	for i := range p.req.Apps {
+		apps[p.req.Apps[i].Metadata.Name] = &p.req.Apps[i]
+	}
+	seen := map[[3]string]int{}
+	for i, as := range p.req.Current {
+		path := index("current", i)
+		a, ok := apps[as.App]
+		if !ok {
+			errs.Add(path+".app", fmt.Sprintf("no application %s in the request", quote(as.App)))
+			continue
+		}
+		ci := slices.IndexFunc(a.Components, func(c Component) bool { return c.Name == as.Component })
+		if ci < 0 {
+			errs.Add(path+".component", fmt.Sprintf("application %s has no component %s", quote(as.App), quote(as.Component)))
+			continue
+		}
+		if n := a.Components[ci].replicas(); as.Replica < 0 || as.Replica >= n {
+			errs.Add(path+".replica", fmt.Sprintf("%d is outside [0, %d): %s/%s has %d replicas", as.Replica, n, as.App, as.Component, n))
+			continue
+		}
+		key := [3]string{as.App, as.Component, strconv.Itoa(as.Replica)}
+		if j, dup := seen[key]; dup {
+			errs.Add(path, fmt.Sprintf("replica %s/%s[%d] is given twice (also current[%d])", as.App, as.Component, as.Replica, j))
+			continue
+		}
+		seen[key] = i
+		if as.Cluster == "" {
+			if as.NodePool != "" {
+				errs.Add(path+".nodePool", "set on an unplaced replica")
+			}
+			continue
+		}
+		c, ok := p.topo.Cluster(as.Cluster)
+		if !ok {
+			errs.Add(path+".cluster", fmt.Sprintf("unknown cluster %s", quote(as.Cluster)))
+			continue
+		}
+		if as.NodePool != "" && !slices.ContainsFunc(c.NodePools, func(np topology.NodePool) bool { return np.Name == as.NodePool }) {
+			errs.Add(path+".nodePool", fmt.Sprintf("cluster %s has no node pool %s", as.Cluster, quote(as.NodePool)))
 		}
 	}
 	return errs

@@ -58,6 +58,38 @@
 // chains through several components, spread, anti-affinity, co-location, node pools)
 // are the engine's own and appear by those names in explanations.
 //
+// # Ranges and limits
+//
+// Applications and requests take the numbers of package topology within its ranges
+// (topology's package doc): per-replica requests and stateSize like a cluster's
+// capacity (cpu and gpu up to 10^6, memory and others up to 1 PiB), processing times,
+// flows' maxRTT and chain budgets up to 10 s (at least 1 us when set), flow bandwidths up
+// to 1 Pbit/s ("unlimited" is a capacity, not a rate), weights finite in [0, 10^6];
+// Snapshot.RTT values 1 us to 10 s, Snapshot.Free like capacities. Sizes: MaxApps
+// applications per request; MaxComponents, MaxFlows, MaxChains per application;
+// MaxReplicas per component and MaxInstances replicas per request; MaxFlowPairs replica
+// pairs per flow (a flow between two 10,000-replica components would be 10^8 pairs) and
+// MaxPairs per request; MaxChainPath elements per chain; MaxListEntries in any other list
+// or map. Out of range is an ErrorList with the field path, never a panic.
+//
+// So no sum overflows: a link's, uplink's or access link's load is at most twice the
+// request's total bandwidth, which MaxTotalBandwidth bounds (10^18 bit/s); CPU and
+// memory loads never exceed a capacity plus one request; the objective is a float64
+// sum of bounded terms (at most 10^6 x 10^6 x 10^6 per replica for compute), so it stays
+// finite and encodes as JSON.
+//
+// A component that must run with another (coLocate, directly or through a chain of
+// them) and must not (antiAffinity) is invalid input. Request.Current is checked in
+// Place: every entry names an application of the request, one of its components, a
+// replica in range, a cluster of the topology (or none, for an unplaced replica) and a
+// node pool of that cluster (or none), and no replica appears twice (paths like
+// current[3].replica). DecodePlan and LoadPlan read a plan back strictly, for use as
+// Request.Current. LoadApplication and LoadPlan read at most 64 MiB (the With variants'
+// LoadOptions change it).
+//
+// Bad arguments give errors too: Register(nil), a nil filter or scorer in Options, a
+// nil *Engine, a nil ctx or snapshot.
+//
 // # Errors
 //
 // Bad input: an ErrorList matching ErrInvalid, each problem with its field path
@@ -74,6 +106,10 @@
 // honours ctx cancellation. A what-if is a Place on a modified snapshot.
 //
 // # Testing
+//
+// Fuzz targets: FuzzDecodeApplication, FuzzDecodePlan, and FuzzPlace, which builds
+// small continuums and applications from the fuzz bytes and checks every plan Place
+// calls feasible with the tests' independent evaluator (make fuzz runs them all).
 //
 // Package placementtest has an application builder, a seeded instance generator
 // (continuums over a European box; XR chains, DAGs and stars; a planted mode that is

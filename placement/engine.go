@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -39,10 +40,15 @@ func NewEngine(o Options) (*Engine, error) {
 		}
 		e.filters = append(e.filters, f)
 	}
+	for i, f := range o.Filters {
+		if isNil(f) {
+			return nil, fmt.Errorf("placement: filters[%d]: the filter is nil", i)
+		}
+	}
 	e.filters = append(e.filters, o.Filters...)
 	for i, s := range e.scorers {
-		if s.Scorer == nil || s.Weight < 0 {
-			return nil, fmt.Errorf("placement: scorers[%d]: needs a scorer and a weight >= 0", i)
+		if isNil(s.Scorer) || s.Weight < 0 || s.Weight > 1e6 || math.IsNaN(s.Weight) {
+			return nil, fmt.Errorf("placement: scorers[%d]: needs a scorer and a weight in [0, 1e6]", i)
 		}
 	}
 	return e, nil
@@ -77,6 +83,12 @@ func Place(ctx context.Context, snap *Snapshot, req *Request) (*Plan, error) {
 //   - ctx.Err() when the context is cancelled (a passed deadline is a time budget: the
 //     best result so far is returned as above).
 func (e *Engine) Place(ctx context.Context, snap *Snapshot, req *Request) (*Plan, error) {
+	if e == nil {
+		return nil, ErrorList{{Field: "engine", Detail: "nil Engine: build one with NewEngine, or call placement.Place"}}
+	}
+	if ctx == nil {
+		return nil, ErrorList{{Field: "ctx", Detail: "required (context.Background() when there is none)"}}
+	}
 	if req == nil {
 		return nil, ErrorList{{Field: "request", Detail: "required"}}
 	}

@@ -159,6 +159,14 @@ func (sr *search) bestUniform(st *state, members []int) bool {
 	// Price every target with the members only lifted; unplace them for real only to
 	// check the promising targets.
 	old, oldPool := lift(st, members)
+	if slices.Contains(old, -1) {
+		// A partial placement can leave a co-located partner unplaced: such a set is
+		// not moved as a whole.
+		for k, j := range members {
+			st.at[j] = old[k]
+		}
+		return false
+	}
 	current := sr.setCost(st, members, old)
 	target := make([]int, len(members))
 	var promising []candCost

@@ -1,7 +1,9 @@
 package placement
 
 import (
+	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -89,8 +91,14 @@ var (
 )
 
 // Register makes a filter available by its name to Options.FilterNames. It fails when
-// the name is taken.
+// f is nil, its name is empty or the name is taken.
 func Register(f Filter) error {
+	if isNil(f) {
+		return errors.New("placement: Register: the filter is nil")
+	}
+	if f.Name() == "" {
+		return errors.New("placement: Register: the filter has no name")
+	}
 	registryMu.Lock()
 	defer registryMu.Unlock()
 	if _, dup := registry[f.Name()]; dup {
@@ -115,6 +123,19 @@ func Unregister(name string) error {
 	}
 	delete(registry, name)
 	return nil
+}
+
+// isNil reports whether x is nil or an interface holding a nil pointer, map, slice or
+// function (a plugin whose methods would panic).
+func isNil(x any) bool {
+	if x == nil {
+		return true
+	}
+	switch v := reflect.ValueOf(x); v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Interface, reflect.Chan:
+		return v.IsNil()
+	}
+	return false
 }
 
 // Lookup returns the registered filter called name.

@@ -3,7 +3,6 @@ package topology
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 
 	"sigs.k8s.io/yaml"
 
@@ -23,9 +22,13 @@ func Decode(data []byte) (*Topology, error) {
 	return New(spec)
 }
 
-// Load reads and decodes the topology file at path.
-func Load(path string) (*Topology, error) {
-	data, err := os.ReadFile(path)
+// Load reads and decodes the topology file at path, with the default LoadOptions.
+func Load(path string) (*Topology, error) { return LoadWith(path, LoadOptions{}) }
+
+// LoadWith reads and decodes the topology file at path. A file larger than
+// o.MaxFileSize is refused without reading the rest.
+func LoadWith(path string, o LoadOptions) (*Topology, error) {
+	data, err := ReadFile(path, o.MaxFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("topology: %w", err)
 	}
@@ -45,7 +48,7 @@ func DecodeSpec(data []byte) (Spec, error) {
 	}
 	d := decoder{decode.New()}
 	spec := d.spec(root)
-	errs := append(fromProblems(d.Problems), validate(spec, d.Bad)...)
+	errs := append(fromProblems(d.Finish()), validate(spec, d.Bad)...)
 	return spec, errs.Sorted()
 }
 
@@ -118,7 +121,7 @@ func (d decoder) spec(v any) Spec {
 		s.Metadata.Name = d.Str("metadata.name", mm["name"])
 		s.Metadata.Labels = d.StringMap("metadata.labels", mm["labels"])
 	}
-	for i, ov := range d.List("owners", m["owners"]) {
+	for i, ov := range d.ListMax("owners", m["owners"], MaxOwners) {
 		p := index("owners", i)
 		om, ok := d.Item(p, ov, "name", "displayName", "labels")
 		if !ok {
@@ -131,10 +134,10 @@ func (d decoder) spec(v any) Spec {
 			Labels:      d.StringMap(field(p, "labels"), om["labels"]),
 		})
 	}
-	for i, cv := range d.List("clusters", m["clusters"]) {
+	for i, cv := range d.ListMax("clusters", m["clusters"], MaxClusters) {
 		s.Clusters = append(s.Clusters, d.cluster(index("clusters", i), cv))
 	}
-	for i, sv := range d.List("sites", m["sites"]) {
+	for i, sv := range d.ListMax("sites", m["sites"], MaxSites) {
 		s.Sites = append(s.Sites, d.site(index("sites", i), sv))
 	}
 	return s
@@ -155,7 +158,7 @@ func (d decoder) cluster(p string, v any) Cluster {
 	c.Location = d.location(field(p, "location"), m["location"])
 	c.Distribution = Distribution(d.Str(field(p, "distribution"), m["distribution"]))
 	c.Capacity = d.resources(field(p, "capacity"), m["capacity"])
-	for i, nv := range d.List(field(p, "nodePools"), m["nodePools"]) {
+	for i, nv := range d.ListMax(field(p, "nodePools"), m["nodePools"], MaxNodePools) {
 		np := index(field(p, "nodePools"), i)
 		nm, ok := d.Item(np, nv, "name", "capacity", "labels")
 		if !ok {
@@ -173,7 +176,7 @@ func (d decoder) cluster(p string, v any) Cluster {
 	c.IntraRTT = d.duration(field(p, "intraRTT"), m["intraRTT"])
 	c.Uplink = d.bandwidth(field(p, "uplink"), m["uplink"])
 	c.Labels = d.StringMap(field(p, "labels"), m["labels"])
-	for i, lv := range d.List(field(p, "links"), m["links"]) {
+	for i, lv := range d.ListMax(field(p, "links"), m["links"], MaxClusters) {
 		lp := index(field(p, "links"), i)
 		lm, ok := d.Item(lp, lv, "to", "rtt", "p99", "jitter", "capacity", "peering", "tunnel")
 		if !ok {
@@ -209,7 +212,7 @@ func (d decoder) site(p string, v any) Site {
 	s.Name = d.Str(field(p, "name"), m["name"])
 	s.Location = d.location(field(p, "location"), m["location"])
 	s.Region = d.Str(field(p, "region"), m["region"])
-	for i, av := range d.List(field(p, "access"), m["access"]) {
+	for i, av := range d.ListMax(field(p, "access"), m["access"], MaxClusters) {
 		ap := index(field(p, "access"), i)
 		am, ok := d.Item(ap, av, "cluster", "rtt", "p99", "jitter", "capacity")
 		if !ok {

@@ -48,7 +48,7 @@ type Link struct {
 // EffectiveRTT is the RTT of traffic over the link: its RTT plus the tunnel's, if known.
 func (l Link) EffectiveRTT() Duration {
 	if l.Tunnel != nil {
-		return l.RTT + l.Tunnel.RTT
+		return satAdd(l.RTT, l.Tunnel.RTT)
 	}
 	return l.RTT
 }
@@ -161,6 +161,8 @@ func New(spec Spec) (*Topology, error) {
 
 func (t *Topology) pair(i, j int) int { return i*t.n + j }
 
+func (t *Topology) inRange(i int) bool { return i >= 0 && i < t.n }
+
 func (t *Topology) collectOwners() []Owner {
 	byName := map[string]Owner{}
 	for _, o := range t.spec.Owners {
@@ -202,7 +204,7 @@ func (t *Topology) route() {
 				continue
 			}
 			for _, e := range t.adj[it.node] {
-				nd := it.d + t.links[e.link].EffectiveRTT()
+				nd := satAdd(it.d, t.links[e.link].EffectiveRTT())
 				if row[e.to] < 0 || nd < row[e.to] {
 					row[e.to] = nd
 					pr[e.to] = int32(it.node)
@@ -230,7 +232,7 @@ func (t *Topology) route() {
 					if dc < 0 {
 						continue
 					}
-					d += dc
+					d = satAdd(d, dc)
 				}
 				if row[c] < 0 || d < row[c] {
 					row[c], at[c] = d, int32(ai)
@@ -307,7 +309,8 @@ func (t *Topology) NumClusters() int { return t.n }
 // modify the returned ResourceLists; use Cluster to get one by name.
 func (t *Topology) Clusters() []Cluster { return slices.Clone(t.clusters) }
 
-// ClusterAt returns the cluster with index i (0 <= i < NumClusters()).
+// ClusterAt returns the cluster with index i. Precondition: 0 <= i < NumClusters(); it
+// panics otherwise, like a slice index (Cluster looks a cluster up by name, checked).
 func (t *Topology) ClusterAt(i int) Cluster { return t.clusters[i] }
 
 // Cluster returns the cluster called name.
@@ -359,15 +362,22 @@ func (t *Topology) Link(a, b string) (Link, bool) {
 
 // RTTAt returns the RTT between the clusters with indices i and j in O(1): the intra-
 // cluster RTT when i == j, the direct link's effective RTT when there is one, else the
-// cheapest path's. ok is false when no path joins them.
+// cheapest path's. ok is false when no path joins them, or an index is out of range.
 func (t *Topology) RTTAt(i, j int) (rtt Duration, ok bool) {
+	if !t.inRange(i) || !t.inRange(j) {
+		return 0, false
+	}
 	d := t.dist[t.pair(i, j)]
 	return d, d >= 0
 }
 
 // SiteRTTAt returns the RTT between the site with index si (in Sites order) and the
-// cluster with index c in O(1): the cheapest access link plus route.
+// cluster with index c in O(1): the cheapest access link plus route. ok is false when
+// no route joins them, or an index is out of range.
 func (t *Topology) SiteRTTAt(si, c int) (rtt Duration, ok bool) {
+	if si < 0 || si >= len(t.sites) || !t.inRange(c) {
+		return 0, false
+	}
 	d := t.site[si*t.n+c]
 	return d, d >= 0
 }
@@ -486,7 +496,7 @@ func (t *Topology) path(a, b string, hops bool) (Path, error) {
 			if d < 0 {
 				continue
 			}
-			if d += acc.RTT; best < 0 || d < best {
+			if d = satAdd(d, acc.RTT); best < 0 || d < best {
 				best, bi = d, ai
 			}
 		}
@@ -594,10 +604,11 @@ func (t *Topology) location(name string) (*Location, error) {
 }
 
 // RouteAt returns the links (indices into Links()) that traffic between the clusters
-// with indices i and j crosses, in order from i; nil when i == j or no path exists.
-// Placement uses it to charge a flow's bandwidth to every link of its path.
+// with indices i and j crosses, in order from i; nil when i == j, no path exists or an
+// index is out of range. Placement uses it to charge a flow's bandwidth to every link
+// of its path.
 func (t *Topology) RouteAt(i, j int) []int {
-	if i == j || t.dist[t.pair(i, j)] < 0 {
+	if !t.inRange(i) || !t.inRange(j) || i == j || t.dist[t.pair(i, j)] < 0 {
 		return nil
 	}
 	if k, ok := t.direct[t.pair(i, j)]; ok {
@@ -615,8 +626,12 @@ func (t *Topology) RouteAt(i, j int) []int {
 
 // SiteRouteAt returns how users at the site with index si reach the cluster with index
 // c: the access link used (an index into Sites()[si].Access) and the cluster links after
-// it (indices into Links()). ok is false when the cluster is unreachable from the site.
+// it (indices into Links()). ok is false when the cluster is unreachable from the site,
+// or an index is out of range.
 func (t *Topology) SiteRouteAt(si, c int) (access int, links []int, ok bool) {
+	if si < 0 || si >= len(t.sites) || !t.inRange(c) {
+		return -1, nil, false
+	}
 	ai := int(t.siteAt[si*t.n+c])
 	if ai < 0 {
 		return -1, nil, false
@@ -629,8 +644,10 @@ func (t *Topology) SiteRouteAt(si, c int) (access int, links []int, ok bool) {
 // NumSites returns the number of user sites.
 func (t *Topology) NumSites() int { return len(t.sites) }
 
-// SiteAt returns the site with index si (in Sites order).
+// SiteAt returns the site with index si (in Sites order). Precondition: 0 <= si <
+// NumSites(); it panics otherwise, like a slice index (Site is the checked look-up).
 func (t *Topology) SiteAt(si int) Site { return t.sites[si] }
 
-// LinkAt returns the link with index k (in Links order).
+// LinkAt returns the link with index k (in Links order). Precondition: 0 <= k <
+// len(Links()); it panics otherwise, like a slice index (Link is the checked look-up).
 func (t *Topology) LinkAt(k int) Link { return t.links[k] }

@@ -17,8 +17,9 @@
 //	go run ./examples/continuumctl plan -t topology/topologytest/paper-fig1.yaml \
 //	    -a placement/placementtest/xr-collab.yaml -o dot | dot -Tpng > plan.png
 //
-// Exit codes: 0 placed (or done), 2 infeasible (the partial plan, its changes and the
-// shortfall are still printed), 1 bad input or usage.
+// Exit codes: 0 placed (or done), 2 proven infeasible (the partial plan, its changes and
+// the shortfall are still printed), 3 undecided (plan's search budget ran out first: the
+// best partial plan is printed, no shortfall), 1 bad input or usage.
 package main
 
 import (
@@ -32,6 +33,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -47,6 +49,7 @@ const (
 	exitPlaced     = 0
 	exitBadInput   = 1
 	exitInfeasible = 2
+	exitUndecided  = 3
 )
 
 func main() {
@@ -192,6 +195,8 @@ type planOptions struct {
 	apps                                      []string
 	hysteresis                                float64
 	explain                                   bool
+	timeout                                   time.Duration
+	maxNodes                                  int
 }
 
 func (o *planOptions) addFlags(fs *pflag.FlagSet) {
@@ -203,6 +208,8 @@ func (o *planOptions) addFlags(fs *pflag.FlagSet) {
 	fs.Float64Var(&o.hysteresis, "hysteresis", 0, "with --current and reoptimize: keep the current plan unless the cost improves by more than this fraction")
 	fs.StringVarP(&o.output, "output", "o", "table", "output: table, json, yaml or dot")
 	fs.BoolVar(&o.explain, "explain", false, "explain every cluster ruled out for every replica")
+	fs.DurationVar(&o.timeout, "timeout", 0, "wall-clock budget of the search (e.g. 2s); 0: none. When it runs out the best plan so far is printed (exit 3 when it is incomplete)")
+	fs.IntVar(&o.maxNodes, "max-nodes", 0, "node budget of each search phase; 0: the engine's defaults")
 }
 
 // request builds the placement request the flags describe, with the topology.
@@ -219,7 +226,11 @@ func (o *planOptions) request() (*topology.Topology, *placement.Request, error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	req := &placement.Request{Strategy: placement.Strategy(o.strategy), Mode: placement.ReplaceMode(o.mode), Hysteresis: o.hysteresis}
+	if o.timeout < 0 || o.maxNodes < 0 {
+		return nil, nil, errors.New("--timeout and --max-nodes must not be negative")
+	}
+	req := &placement.Request{Strategy: placement.Strategy(o.strategy), Mode: placement.ReplaceMode(o.mode), Hysteresis: o.hysteresis,
+		Timeout: o.timeout, MaxNodes: o.maxNodes}
 	if o.explain {
 		req.Explain = placement.ExplainFull
 	}
@@ -231,13 +242,9 @@ func (o *planOptions) request() (*topology.Topology, *placement.Request, error) 
 		req.Apps = append(req.Apps, app)
 	}
 	if o.current != "" {
-		data, err := os.ReadFile(o.current)
+		cur, err := placement.LoadPlan(o.current)
 		if err != nil {
 			return nil, nil, err
-		}
-		var cur placement.Plan
-		if err := json.Unmarshal(data, &cur); err != nil {
-			return nil, nil, fmt.Errorf("%s: not a plan in JSON: %w", o.current, err)
 		}
 		req.Current = cur.Assignments
 	}
@@ -251,8 +258,13 @@ func newPlanCmd() *cobra.Command {
 		Short: "Place applications on a continuum and print the plan",
 		Long: `plan places applications on a continuum and prints the plan: every replica's
 cluster, the chains' latency against their budgets, the flows, the objective by term
-and, with --current, what moves. Exit code 2 when the applications do not fit: the
-partial plan and what to provision are still printed.`,
+and, with --current, what moves.
+
+Exit codes: 0 placed; 1 bad input (the message names the field); 2 proven infeasible
+(the partial plan, the proof and what to provision are printed); 3 undecided: the
+search budget (--timeout, --max-nodes) ran out before a complete plan was found and
+nothing proves that none exists: the best partial plan is printed, nothing is said
+about provisioning; raise the budget or try --strategy exact.`,
 		Example: `  continuumctl plan -t topology/topologytest/paper-fig1.yaml -a placement/placementtest/xr-collab.yaml
   continuumctl plan -t topo.yaml -a app.yaml -o json > plan.json
   continuumctl plan -t topo.yaml -a app.yaml --current plan.json --mode repair
@@ -265,16 +277,21 @@ partial plan and what to provision are still printed.`,
 			}
 			plan, err := placement.Place(cmd.Context(), &placement.Snapshot{Topology: topo}, req)
 			var ue *placement.UnplaceableError
+			var und *placement.UndecidedError
 			switch {
 			case errors.As(err, &ue):
+			case errors.As(err, &und):
 			case err != nil:
 				return err
 			}
 			if err := write(cmd.OutOrStdout(), o.output, topo, plan, ue, o.explain); err != nil {
 				return err
 			}
-			if ue != nil {
+			switch {
+			case ue != nil:
 				return &exitError{code: exitInfeasible, err: ue}
+			case und != nil:
+				return &exitError{code: exitUndecided, err: und}
 			}
 			return nil
 		},
