@@ -21,7 +21,24 @@ func (l *Loop) decide(ctx context.Context, topo *topology.Topology, snap *placem
 	// Replicas on clusters that are gone are new replicas to the engine.
 	var current []placement.Assignment
 	gone := 0
+	replicas := map[[2]string]int{}
+	for _, a := range apps {
+		for _, c := range a.Components {
+			replicas[[2]string{a.Metadata.Name, c.Name}] = max(c.Replicas, 1)
+		}
+	}
 	for _, a := range l.current {
+		// Instances read back beyond the application's replicas (old ones a
+		// make-before-break has not stopped yet, after a crash) are not part of the
+		// placement the engine re-places; Apply stops them.
+		if n, ok := replicas[[2]string{a.App, a.Component}]; !ok || a.Replica < 0 || a.Replica >= n {
+			continue
+		}
+		if slices.ContainsFunc(current, func(b placement.Assignment) bool {
+			return b.App == a.App && b.Component == a.Component && b.Replica == a.Replica
+		}) {
+			continue // a replica read back twice mid-migration: the first one stands
+		}
 		if _, ok := topo.Cluster(a.Cluster); ok && !slices.Contains(r.Observed.Down, a.Cluster) {
 			current = append(current, a)
 		} else {

@@ -156,7 +156,10 @@ func newPlayer(e *testenv.Env, admin map[string]client.WithWatch, errs *playerEr
 	for _, c := range e.Clusters {
 		cs = append(cs, liqoplay.Cluster{Name: c.Name, Client: admin[c.Name]})
 	}
-	return liqoplay.New(cs, liqoplay.Options{OnError: errs.add})
+	// Latencies are re-stamped often (Liqo re-measures every few seconds): the loop
+	// confirms a violation on distinct observations by sample time, and Connection
+	// timestamps have a one-second resolution.
+	return liqoplay.New(cs, liqoplay.Options{OnError: errs.add, Refresh: 250 * time.Millisecond})
 }
 
 // endpoints are the clusters' endpoints as the Liqo backend needs them.
@@ -883,7 +886,7 @@ func lifecyclePhases() []phase {
 			if st, err := s.read(); err == nil && st.equal(wantMigrated) {
 				return nil
 			}
-			time.Sleep(50 * time.Millisecond)
+			time.Sleep(150 * time.Millisecond)
 		}
 		st, err := s.read()
 		return fmt.Errorf("not migrated after %d rounds: the clusters say %s (%v), want %s", max, st, err, wantMigrated)
