@@ -254,9 +254,12 @@ func parseCBC(log, solFile string) (placementtest.SolverResult, map[string]float
 		return f, err == nil
 	}
 	result := ""
-	haveBound := false
+	haveBound, noSolution := false, false
 	for _, l := range strings.Split(log, "\n") {
 		l = strings.TrimSpace(l)
+		// After a time limit without an integer solution CBC's solution file holds the
+		// LP relaxation: never read it as a plan.
+		noSolution = noSolution || strings.HasPrefix(l, "No feasible solution found")
 		if r, ok := strings.CutPrefix(l, "Result - "); ok {
 			result = r
 		}
@@ -277,6 +280,10 @@ func parseCBC(log, solFile string) (placementtest.SolverResult, map[string]float
 		res.Status = placementtest.StatusUnknown
 	default:
 		return res, nil, fmt.Errorf("unknown CBC result %q", result)
+	}
+	if noSolution {
+		res.Status, res.Objective, res.Bound = placementtest.StatusUnknown, 0, 0
+		return res, nil, nil
 	}
 	data, err := os.ReadFile(solFile)
 	if err != nil {
