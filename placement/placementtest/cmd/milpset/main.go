@@ -11,6 +11,8 @@
 //	go run ./placement/placementtest/cmd/milpset -out placement/testdata/tight -first 1 -count 39 -sec 20
 //	go run ./placement/placementtest/cmd/milpset -out placement/testdata/tight -first 40 -count 70 -sec 20 \
 //	    -sizes 5x8,6x10,8x12,8x16,10x15,10x20,12x20,15x25,20x30,25x40
+//	go run ./placement/placementtest/cmd/milpset -out placement/testdata/tight -first 110 -count 6 -sec 240 \
+//	    -sizes 30x40,28x45,30x50
 //	go run ./placement/placementtest/cmd/milpset -out placement/testdata/tight-holdout -first 100001 -count 45 -sec 20 \
 //	    -sizes 5x8,6x10,8x12,10x15,10x20,12x20,15x25,20x30,25x40
 //
@@ -273,7 +275,7 @@ func parseCBC(log, solFile string) (placementtest.SolverResult, map[string]float
 	switch {
 	case strings.HasPrefix(result, "Optimal solution found"):
 		res.Status = placementtest.StatusOptimal
-	case strings.Contains(result, "infeasible"):
+	case strings.Contains(result, "infeasible") || strings.Contains(log, "\nProblem is infeasible"):
 		res.Status = placementtest.StatusInfeasible
 		return res, nil, nil
 	case strings.HasPrefix(result, "Stopped"):
@@ -302,7 +304,7 @@ func parseCBC(log, solFile string) (placementtest.SolverResult, map[string]float
 		if first {
 			first = false
 			low := strings.ToLower(line)
-			if strings.Contains(low, "infeasible") || strings.Contains(low, "no feasible") {
+			if strings.Contains(low, "infeasible") || strings.Contains(low, "no feasible") || strings.Contains(low, "no integer solution") {
 				res.Status, res.Objective = placementtest.StatusUnknown, 0
 				return res, nil, nil
 			}
