@@ -25,11 +25,14 @@ import (
 const (
 	tightSet        = "testdata/tight"
 	tightHoldoutSet = "testdata/tight-holdout"
-	// qualityDeadline bounds one default-strategy Place (eight times the 250 ms the
-	// engine should need at 30 x 50); a Place cut short by it counts as undecided.
-	qualityDeadline = 2 * time.Second
-	// exactDeadline bounds one exact Place up to 10 x 20.
-	exactDeadline = 5 * time.Second
+	// qualityDeadline bounds one default-strategy Place, so that a search that would
+	// run for minutes cannot stall the suite; a Place cut short by it counts as
+	// undecided. It is forty times the 250 ms the engine should need at 30 x 50, so
+	// that on a loaded machine it does not decide a verdict the engine's own budgets
+	// would have reached.
+	qualityDeadline = 10 * time.Second
+	// exactDeadline bounds one exact Place up to 10 x 20, for the same reason.
+	exactDeadline = 10 * time.Second
 )
 
 // placeWithin runs Place under a deadline; CONTINUUM_QUALITY_DEADLINE (a Go duration)

@@ -11,8 +11,6 @@
 //	go run ./placement/placementtest/cmd/milpset -out placement/testdata/tight -first 1 -count 39 -sec 20
 //	go run ./placement/placementtest/cmd/milpset -out placement/testdata/tight -first 40 -count 70 -sec 20 \
 //	    -sizes 5x8,6x10,8x12,8x16,10x15,10x20,12x20,15x25,20x30,25x40
-//	go run ./placement/placementtest/cmd/milpset -out placement/testdata/tight -first 110 -count 6 -sec 240 \
-//	    -sizes 30x40,28x45,30x50
 //	go run ./placement/placementtest/cmd/milpset -out placement/testdata/tight-holdout -first 100001 -count 45 -sec 20 \
 //	    -sizes 5x8,6x10,8x12,10x15,10x20,12x20,15x25,20x30,25x40
 //
