@@ -425,3 +425,29 @@ func TestMILPModelAgreesWithEvaluator(t *testing.T) {
 	}
 	t.Logf("model and evaluator agree on %d feasible and %d infeasible plans", feasible, infeasible)
 }
+
+// TestOracleSetsReproducible: the stored instances are what GenerateTight makes from
+// their seeds and options, so the documented milpset runs regenerate the same sets. A
+// change to the generator must come with regenerated data.
+func TestOracleSetsReproducible(t *testing.T) {
+	for _, dir := range []string{tightSet, tightHoldoutSet} {
+		recs, err := placementtest.LoadOracleSet(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			g := placementtest.GenerateTight(r.Seed, r.Options)
+			want, err := placementtest.NewOracleRecord(r.Seed, r.Options, g.Instance, r.Solver)
+			if err != nil {
+				t.Fatal(err)
+			}
+			same := g.Name == r.Name && string(want.Topology) == string(r.Topology) && len(want.Apps) == len(r.Apps)
+			for i := 0; same && i < len(r.Apps); i++ {
+				same = string(want.Apps[i]) == string(r.Apps[i])
+			}
+			if !same {
+				t.Errorf("%s/%s: GenerateTight(%d, %+v) makes another instance; regenerate the set (docs/placement-quality.md)", dir, r.Name, r.Seed, r.Options)
+			}
+		}
+	}
+}

@@ -78,8 +78,8 @@ func run() error {
 	}
 	for _, s := range strings.Split(sizes, ",") {
 		var o placementtest.TightOptions
-		if _, err := fmt.Sscanf(strings.TrimSpace(s), "%dx%d", &o.Clusters, &o.Components); err != nil || o.Clusters < 1 || o.Components < 1 {
-			return fmt.Errorf("-sizes: %q is not clusters x components (e.g. 10x20)", s)
+		if _, err := fmt.Sscanf(strings.TrimSpace(s), "%dx%d", &o.Clusters, &o.Components); err != nil || o.Clusters < 2 || o.Components < 1 {
+			return fmt.Errorf("-sizes: %q is not clusters (>= 2) x components (>= 1), e.g. 10x20", s)
 		}
 		c.sizes = append(c.sizes, o)
 	}
