@@ -219,6 +219,9 @@ func firstLine(err error) string {
 		return "incomplete plan without an error"
 	}
 	s, _, _ := strings.Cut(err.Error(), "\n")
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
 	return s
 }
 
@@ -239,6 +242,8 @@ func (st *qualityStats) log(t *testing.T, name string) {
 	t.Logf("%-36s %9.2f%%", "gap median (unplaced = inf)", 100*percentile(st.gaps, 50))
 	t.Logf("%-36s %9.2f%%", "gap p95 (unplaced = inf)", 100*percentile(st.gaps, 95))
 	if len(placedGaps) > 0 {
+		t.Logf("%-36s %9.2f%%", "gap median (placed only)", 100*percentile(placedGaps, 50))
+		t.Logf("%-36s %9.2f%%", "gap p95 (placed only)", 100*percentile(placedGaps, 95))
 		t.Logf("%-36s %9.2f%%  (%s)", "gap worst placed", 100*placedGaps[len(placedGaps)-1], st.worst)
 		t.Logf("%-36s %5d / %d", "within 1% of the optimum", within, len(placedGaps))
 	}
