@@ -16,10 +16,10 @@ import (
 // TightOptions shape an instance of the tight class. Zero values take the defaults
 // shown.
 type TightOptions struct {
-	Clusters   int `json:"clusters"`   // 10 (5–30 is the class's range)
+	Clusters   int `json:"clusters"`   // 10 (5–30 is the class's range; at least 2)
 	Components int `json:"components"` // 20 (6–50)
 	// Load is the CPU and memory demand over the total capacity: 0.6 and 0.85 are the
-	// class's two load classes (0.85).
+	// class's two load classes (0.85; at most 1).
 	Load float64 `json:"load"`
 }
 
@@ -68,6 +68,9 @@ func GenerateTight(seed uint64, o TightOptions) Tight {
 	if o.Load <= 0 {
 		o.Load = 0.85
 	}
+	// The class needs two clusters (bounds refer to the nearest other one), and a
+	// demand above the capacity would break the planted plan.
+	o.Clusters, o.Load = max(o.Clusters, 2), min(o.Load, 1)
 	for attempt := uint64(0); ; attempt++ {
 		if t, ok := generateTight(seed, attempt, o); ok {
 			return t

@@ -138,3 +138,14 @@ func TestMILPWriteLP(t *testing.T) {
 		t.Errorf("the planted plan: ok %v cost %v (%s) err %v", ok, cost, why, err)
 	}
 }
+
+func TestGenerateTightSmallest(t *testing.T) {
+	for _, o := range []placementtest.TightOptions{{Clusters: 1, Components: 1}, {Clusters: 2, Components: 1, Load: 2}, {Clusters: 3, Components: 40}} {
+		tt := placementtest.GenerateTight(1, o)
+		req := tt.Request()
+		req.Current, req.Mode = tt.Planted, placement.Repair
+		if plan, err := placement.Place(context.Background(), tt.Snapshot(), req); err != nil || plan.Moves != 0 {
+			t.Errorf("%+v: the planted plan is not kept whole: %v", o, err)
+		}
+	}
+}

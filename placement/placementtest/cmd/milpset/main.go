@@ -78,8 +78,8 @@ func run() error {
 	}
 	for _, s := range strings.Split(sizes, ",") {
 		var o placementtest.TightOptions
-		if _, err := fmt.Sscanf(strings.TrimSpace(s), "%dx%d", &o.Clusters, &o.Components); err != nil || o.Clusters < 1 || o.Components < 1 {
-			return fmt.Errorf("-sizes: %q is not clusters x components (e.g. 10x20)", s)
+		if _, err := fmt.Sscanf(strings.TrimSpace(s), "%dx%d", &o.Clusters, &o.Components); err != nil || o.Clusters < 2 || o.Components < 1 {
+			return fmt.Errorf("-sizes: %q is not clusters (>= 2) x components (>= 1), e.g. 10x20", s)
 		}
 		c.sizes = append(c.sizes, o)
 	}
@@ -254,9 +254,12 @@ func parseCBC(log, solFile string) (placementtest.SolverResult, map[string]float
 		return f, err == nil
 	}
 	result := ""
-	haveBound := false
+	haveBound, noSolution := false, false
 	for _, l := range strings.Split(log, "\n") {
 		l = strings.TrimSpace(l)
+		// After a time limit without an integer solution CBC's solution file holds the
+		// LP relaxation: never read it as a plan.
+		noSolution = noSolution || strings.HasPrefix(l, "No feasible solution found")
 		if r, ok := strings.CutPrefix(l, "Result - "); ok {
 			result = r
 		}
@@ -270,13 +273,17 @@ func parseCBC(log, solFile string) (placementtest.SolverResult, map[string]float
 	switch {
 	case strings.HasPrefix(result, "Optimal solution found"):
 		res.Status = placementtest.StatusOptimal
-	case strings.Contains(result, "infeasible"):
+	case strings.Contains(result, "infeasible") || strings.Contains(log, "\nProblem is infeasible"):
 		res.Status = placementtest.StatusInfeasible
 		return res, nil, nil
 	case strings.HasPrefix(result, "Stopped"):
 		res.Status = placementtest.StatusUnknown
 	default:
 		return res, nil, fmt.Errorf("unknown CBC result %q", result)
+	}
+	if noSolution {
+		res.Status, res.Objective, res.Bound = placementtest.StatusUnknown, 0, 0
+		return res, nil, nil
 	}
 	data, err := os.ReadFile(solFile)
 	if err != nil {
@@ -295,7 +302,7 @@ func parseCBC(log, solFile string) (placementtest.SolverResult, map[string]float
 		if first {
 			first = false
 			low := strings.ToLower(line)
-			if strings.Contains(low, "infeasible") || strings.Contains(low, "no feasible") {
+			if strings.Contains(low, "infeasible") || strings.Contains(low, "no feasible") || strings.Contains(low, "no integer solution") {
 				res.Status, res.Objective = placementtest.StatusUnknown, 0
 				return res, nil, nil
 			}
