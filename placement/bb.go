@@ -45,6 +45,10 @@ type bb struct {
 	placed  int
 	// scratch per depth
 	bufs [][]candCost
+	// noise, when > 0, randomises the search for restarts: ties of the fail-first
+	// choice go at random, and each cluster's cost is scaled by a random factor in
+	// [1, 1+noise) for the order in which clusters are tried (never for bounds).
+	noise float64
 }
 
 // newBB prepares a branch and bound over free (unplaced in st; everything else as st
@@ -240,7 +244,7 @@ func (b *bb) dfs(depth int) bool {
 			return false
 		}
 		total += m
-		if left < pickLeft {
+		if left < pickLeft || (b.noise > 0 && left == pickLeft && b.sr.rng.IntN(2) == 0) {
 			pick, pickLeft, pickLB = f, left, m
 		}
 	}
@@ -254,7 +258,25 @@ func (b *bb) dfs(depth int) bool {
 			buf = append(buf, candCost{int(c32), b.part[pick][n]})
 		}
 	}
-	slices.SortFunc(buf, func(x, y candCost) int { return cmp.Or(cmp.Compare(x.cost, y.cost), cmp.Compare(x.c, y.c)) })
+	if b.noise > 0 {
+		// Shuffle by noisy keys, but keep the true cost for the bound below.
+		keys := make([]float64, len(buf))
+		for n := range buf {
+			keys[n] = buf[n].cost * (1 + b.noise*b.sr.rng.Float64())
+		}
+		idx := make([]int, len(buf))
+		for n := range idx {
+			idx[n] = n
+		}
+		slices.SortFunc(idx, func(x, y int) int { return cmp.Or(cmp.Compare(keys[x], keys[y]), cmp.Compare(buf[x].c, buf[y].c)) })
+		sorted := make([]candCost, len(buf))
+		for n, j := range idx {
+			sorted[n] = buf[j]
+		}
+		copy(buf, sorted)
+	} else {
+		slices.SortFunc(buf, func(x, y candCost) int { return cmp.Or(cmp.Compare(x.cost, y.cost), cmp.Compare(x.c, y.c)) })
+	}
 	b.bufs[depth] = buf
 	// Pairs between pick and unplaced free partners leave pairSum once pick is placed;
 	// the partners' own bounds then carry them.
@@ -271,6 +293,9 @@ func (b *bb) dfs(depth int) bool {
 	for n := range len(buf) {
 		e := b.bufs[depth][n]
 		if b.optimize && !better(rest+e.cost, b.best) {
+			if b.noise > 0 {
+				continue // not in cost order
+			}
 			break
 		}
 		if ok, _ := b.st.check(i, e.c, false); !ok {

@@ -17,6 +17,8 @@ const (
 	lnsMaxGroup = 12
 	// lnsSubNodes bounds one group's branch and bound.
 	lnsSubNodes = 2000
+	// lnsAppGroup bounds the application-sized groups.
+	lnsAppGroup = 16
 	// lnsMaxStall ends the search after this many steps in a row without improvement.
 	lnsMaxStall = 2000
 	// lnsLocal is how many of a replica's cheapest clusters (by static cost) a group's
@@ -230,7 +232,7 @@ func (sr *search) neighbourhoodLNS(st *state, movable []int, isMov []bool, size,
 				pool = append(pool, i)
 			}
 		}
-		for len(pool) > 0 && len(out) < lnsMaxGroup {
+		for len(pool) > 0 && len(out) < lnsAppGroup {
 			n := sr.rng.IntN(len(pool))
 			add2 := pool[n]
 			pool = slices.Delete(pool, n, n+1)
@@ -238,13 +240,26 @@ func (sr *search) neighbourhoodLNS(st *state, movable []int, isMov []bool, size,
 				out = append(out, add2)
 			}
 		}
+		// Then replicas of other applications on the same clusters, which may be in
+		// the way.
+		pool = pool[:0]
+		for _, i := range movable {
+			if !has(i) && st.at[i] >= 0 && slices.ContainsFunc(out, func(j int) bool { return st.at[j] == st.at[i] }) {
+				pool = append(pool, i)
+			}
+		}
+		for len(pool) > 0 && len(out) < lnsAppGroup {
+			n := sr.rng.IntN(len(pool))
+			out = append(out, pool[n])
+			pool = slices.Delete(pool, n, n+1)
+		}
 	default:
 		for tries := 0; len(out) < size && tries < 4*size; tries++ {
 			add(movable[sr.rng.IntN(len(movable))])
 		}
 	}
-	if len(out) > lnsMaxGroup+2 {
-		out = out[:lnsMaxGroup+2] // co-location groups can overshoot; the check keeps the rest consistent
+	if len(out) > lnsAppGroup {
+		out = out[:lnsAppGroup] // co-location groups can overshoot; the check keeps the rest consistent
 	}
 	return out
 }

@@ -29,6 +29,7 @@ import (
 
 // Default budgets per phase.
 const (
+	defaultDiveNodes   = 20_000
 	defaultRepairSteps = 20_000
 	defaultLNSNodes    = 200_000
 	defaultProofNodes  = 100_000
@@ -39,7 +40,7 @@ const (
 type search struct {
 	p            *problem
 	ctx          context.Context
-	budget       struct{ repair, lns, proof, exact int }
+	budget       struct{ dive, repair, lns, proof, exact int }
 	nodes        int
 	phaseNodes   int
 	stopped      bool
@@ -104,9 +105,9 @@ func (sr *search) phase(name string, cut bool) {
 }
 
 func (sr *search) setBudgets(maxNodes int) {
-	sr.budget.repair, sr.budget.lns, sr.budget.proof, sr.budget.exact = defaultRepairSteps, defaultLNSNodes, defaultProofNodes, defaultExactNodes
+	sr.budget.dive, sr.budget.repair, sr.budget.lns, sr.budget.proof, sr.budget.exact = defaultDiveNodes, defaultRepairSteps, defaultLNSNodes, defaultProofNodes, defaultExactNodes
 	if maxNodes > 0 {
-		sr.budget.repair, sr.budget.lns, sr.budget.proof, sr.budget.exact = maxNodes, maxNodes, maxNodes, maxNodes
+		sr.budget.dive, sr.budget.repair, sr.budget.lns, sr.budget.proof, sr.budget.exact = maxNodes, maxNodes, maxNodes, maxNodes, maxNodes
 	}
 }
 
@@ -194,6 +195,43 @@ func (sr *search) run() (*state, SearchStats, error) {
 // then with everything movable), then a complete search that finds a plan or proves
 // there is none.
 func (sr *search) findFeasible(st *state, movable, all []int, repair bool) *state {
+	// First a bounded branch and bound from scratch over the movable replicas (the
+	// others as st has them): fail-first with forward checking finds plans on tight
+	// instances where greedy gets stuck, cheapest first, and keeps improving within
+	// its budget. When it exhausts its tree the answer is exact.
+	{
+		base := st.clone()
+		for _, i := range movable {
+			base.unplace(i)
+		}
+		// A deterministic dive with a quarter of the budget, then, while nothing is
+		// found, randomised restarts with growing node limits (a stuck depth-first
+		// search is mostly stuck on its first decisions).
+		b := sr.newBB(base, movable, true, sr.budget.dive/4)
+		exhausted := b.run()
+		sr.phaseNodes += b.nodes
+		used := b.nodes
+		for r := 1; b.bestAt == nil && !exhausted && used < sr.budget.dive && !sr.halted; r++ {
+			b = sr.newBB(base, movable, true, min(500*r, sr.budget.dive-used))
+			b.noise = 0.3
+			exhausted = b.run()
+			sr.phaseNodes += b.nodes
+			used += b.nodes
+		}
+		sr.phase("dive", !exhausted)
+		if b.bestAt != nil {
+			for k, i := range movable {
+				base.place(i, b.bestAt[k])
+			}
+			if out := sr.verify(base); out != nil {
+				return out
+			}
+		}
+		if exhausted && !sr.halted && len(movable) == len(all) {
+			sr.proof = fmt.Sprintf("a complete search over every replica's clusters (%d nodes) found no plan", b.nodes)
+			return st
+		}
+	}
 	try := func(mov []int) *state {
 		w := sr.newWLS(st.clone(), mov)
 		out := w.run(sr.budget.repair)
