@@ -317,16 +317,21 @@ func (l *Loop) Start(ctx context.Context) error {
 	defer watch.Stop()
 	l.RunOnceWith(ctx, "start", true)
 	for {
+		trigger, isFull := "", true
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-full.C():
-			l.RunOnceWith(ctx, "interval", true)
+			trigger = "interval"
 		case <-watch.C():
-			l.RunOnceWith(ctx, "watch", false)
+			trigger, isFull = "watch", false
 		case why := <-l.trig:
-			l.RunOnceWith(ctx, "trigger: "+why, true)
+			trigger = "trigger: " + why
 		}
+		if ctx.Err() != nil {
+			return nil // a tick came with the end: no round cut short at once
+		}
+		l.RunOnceWith(ctx, trigger, isFull)
 	}
 }
 
