@@ -34,6 +34,10 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 func main() {
@@ -95,8 +99,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if o.kubeconfig != "" {
+		// controller-runtime's own log (manager, leader election) goes to stderr.
+		ctrllog.SetLogger(funcr.New(func(prefix, args string) { fmt.Fprintln(os.Stderr, prefix, args) }, funcr.Options{}))
 		return runReal(ctx, o, stdout)
 	}
+	ctrllog.SetLogger(logr.Discard()) // on sim the manager has nothing to say
 	c, err := newSimController(simOptions{verbose: o.verbose, out: stdout})
 	if err != nil {
 		return err
