@@ -46,7 +46,9 @@
 // Re-placement: with Request.Current, Repair keeps every replica whose cluster still
 // satisfies everything and re-places the rest; Reoptimize searches afresh with the
 // migration term and keeps the current placement unless the objective improves by more
-// than Request.Hysteresis.
+// than Request.Hysteresis. Plan.Moves counts the replicas that change cluster and
+// Plan.Changes lists them (from, to, and why: the constraint a replica breaks where it
+// is, or its cost there against its new cluster).
 //
 // # Plugins
 //

@@ -163,8 +163,8 @@ type Change struct {
 	From string `json:"from"`
 	To   string `json:"to"`
 	// Constraint names what the replica breaks on From with the rest of the plan in
-	// place ("site-latency", "chain-budget", a filter plugin's name, ...); empty when
-	// it moves for a lower cost (Reoptimize).
+	// place ("site-latency", "flow-rtt", "chain", "capacity", a filter's name, ...);
+	// empty when it moves for a lower cost (Reoptimize).
 	Constraint string `json:"constraint,omitempty"`
 	// Why says it in words: the broken constraint's reason, or the replica's cost
 	// on To against From, others as planned.

@@ -32,7 +32,7 @@ func TestRun(t *testing.T) {
 		"decided:  place: 5 replica(s) had no cluster",
 		"peer gva-edge", "wait-peered gva-edge", "offload to [gva-edge, mil-edge]", "start render-geneva on gva-edge",
 		"world: link gva-edge<->mil-edge degraded to 20ms",
-		"decided:  confirming: violation seen in 1/2 rounds: xr-collab/session-sync[0] gva-edge -> fra-cloud",
+		"decided:  confirming: violation seen in 1/2 distinct observations (newest sample 2026-01-05T09:05:00Z): xr-collab/session-sync[0] gva-edge -> fra-cloud",
 		"decided:  repair: placement breaks a constraint: xr-collab/session-sync[0] gva-edge -> fra-cloud",
 		"start session-sync on fra-cloud: 0 -> 1", "wait-ready session-sync (before old replicas of session-sync stop)",
 		"stop session-sync on gva-edge: 1 -> 0",

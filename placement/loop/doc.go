@@ -34,10 +34,11 @@
 //
 // # Telemetry
 //
-// Every round is logged (logr), reported to Options.OnRound, counted in Prometheus
-// metrics registered on Options.Registry (continuum_loop_*), and decisions that change
-// something are recorded as Kubernetes Events (Options.Recorder) in the
-// application's namespace on its home cluster.
+// Every round is logged (logr), reported to Options.OnRound (a Round: what was
+// observed, and the Decision with its reason and the plan's typed Changes), counted
+// in Prometheus metrics registered on Options.Registry (continuum_loop_*), and
+// decisions that change something are recorded as Kubernetes Events
+// (Options.Recorder) in the application's namespace on its home cluster.
 //
 // # Errors
 //
@@ -51,6 +52,8 @@
 //
 // # Testing
 //
-// Build a Loop on the simulated continuum (package placement/sim): its topology, metrics sources
-// and fakes share one fake clock.
+// Build a Loop on the simulated continuum (package placement/sim): its topology,
+// metrics sources and fakes share one fake clock. World.Wire gives the Actor and
+// these Options in one call, and World.RunFor runs Start (or a manager's) for a
+// simulated duration; examples/custom-controller does both.
 package loop

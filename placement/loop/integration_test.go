@@ -156,10 +156,11 @@ func newPlayer(e *testenv.Env, admin map[string]client.WithWatch, errs *playerEr
 	for _, c := range e.Clusters {
 		cs = append(cs, liqoplay.Cluster{Name: c.Name, Client: admin[c.Name]})
 	}
-	// Latencies are re-stamped often (Liqo re-measures every few seconds): the loop
-	// confirms a violation on distinct observations by sample time, and Connection
-	// timestamps have a one-second resolution.
-	return liqoplay.New(cs, liqoplay.Options{OnError: errs.add, Refresh: 250 * time.Millisecond})
+	// The loop confirms a violation on distinct observations, told apart by the time
+	// Liqo stamps a latency with; Liqo restamps it every --ping-update-status-interval
+	// (10 s by default), the player here every second, so that a repair is confirmed
+	// within a few rounds.
+	return liqoplay.New(cs, liqoplay.Options{OnError: errs.add, Refresh: time.Second})
 }
 
 // endpoints are the clusters' endpoints as the Liqo backend needs them.

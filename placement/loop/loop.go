@@ -131,9 +131,10 @@ type Round struct {
 
 // Observation is what a round saw.
 type Observation struct {
-	// SampleTime is the time of the newest sample observed (metrics.LatencySample
-	// and ResourceSample ObservedAt), or the round's start when the loop has no
-	// metrics sources: rounds with the same SampleTime saw one observation.
+	// SampleTime is the time of the newest sample observed (the ObservedAt of the
+	// measured latency samples and of the resource values), or the round's start
+	// when the loop has no metrics sources or no sample has a time: rounds with the
+	// same SampleTime saw one observation.
 	SampleTime time.Time `json:"sampleTime"`
 	Clusters   int       `json:"clusters"`
 	// Measured counts the latency pairs with a fresh measurement; Missing those with
@@ -327,16 +328,21 @@ func (l *Loop) Start(ctx context.Context) error {
 	defer watch.Stop()
 	l.RunOnceWith(ctx, "start", true)
 	for {
+		trigger, isFull := "", true
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-full.C():
-			l.RunOnceWith(ctx, "interval", true)
+			trigger = "interval"
 		case <-watch.C():
-			l.RunOnceWith(ctx, "watch", false)
+			trigger, isFull = "watch", false
 		case why := <-l.trig:
-			l.RunOnceWith(ctx, "trigger: "+why, true)
+			trigger = "trigger: " + why
 		}
+		if ctx.Err() != nil {
+			return nil // a tick came with the end: no round cut short at once
+		}
+		l.RunOnceWith(ctx, trigger, isFull)
 	}
 }
 
@@ -532,6 +538,9 @@ func (l *Loop) observe(ctx context.Context, topo *topology.Topology, apps []plac
 		}
 	}
 	slices.Sort(obs.Deviations)
+	if obs.SampleTime.IsZero() { // no sample carried a time: the round is its own observation
+		obs.SampleTime = l.opts.Clock.Now()
+	}
 	l.remember(snap.RTT)
 	snap.Free = ms.Free()
 	// The placement in force uses some of the free capacity measured: give it back,

@@ -1,6 +1,7 @@
 // Package topologytest builds topologies for tests and benchmarks: a fluent Builder for
-// small hand-made continuums, the seed paper's Fig. 1 continuum, and a seeded generator
-// of large random ones.
+// small hand-made continuums (clusters with owner, tier, region, location, capacity,
+// node pools, labels, price, UDP exposure; links; sites), the seed paper's Fig. 1
+// continuum, and a seeded generator of large random ones.
 //
 // Everything here is deterministic: the same calls (and seed) give the same topology.
 package topologytest
@@ -103,6 +104,23 @@ func Pool(name, cpu, memory string, labels ...string) ClusterOption {
 			}
 		}
 		c.NodePools = append(c.NodePools, np)
+	}
+}
+
+// Labels adds cluster labels, as key, value pairs (a key left without a value gets
+// ""), to those set before.
+func Labels(kv ...string) ClusterOption {
+	return func(c *topology.Cluster) {
+		if c.Labels == nil {
+			c.Labels = map[string]string{}
+		}
+		for i := 0; i < len(kv); i += 2 {
+			v := ""
+			if i+1 < len(kv) {
+				v = kv[i+1]
+			}
+			c.Labels[kv[i]] = v
+		}
 	}
 }
 
