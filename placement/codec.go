@@ -212,8 +212,7 @@ func coLocateConflicts(add func(string, string, ...any), a *Application, comps m
 	for i := range group {
 		group[i] = i
 	}
-	var find func(int) int
-	find = func(i int) int {
+	find := func(i int) int {
 		for group[i] != i {
 			group[i] = group[group[i]]
 			i = group[i]

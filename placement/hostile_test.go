@@ -331,3 +331,19 @@ func TestSumsAtTheLimits(t *testing.T) {
 		t.Errorf("the plan does not encode: %v", err)
 	}
 }
+
+// TestUnplaceableCoLocatedPartner: a component co-located with one that fits nowhere
+// left a partial placement that local search tried to move as a set (index -1 in
+// staticCost: a panic FuzzPlace found). Now it is an unplaceable result.
+func TestUnplaceableCoLocatedPartner(t *testing.T) {
+	topo := tt.New().Cluster("c0", tt.Capacity("1", "1Gi")).Cluster("c1", tt.Capacity("1", "1Gi")).
+		Site("users", nil, tt.Access("c0", ms(9))).MustBuild(t)
+	app := pt.NewApp("x").Component("a", "250m", "512Mi", pt.CoLocate("b")).Component("b", "1250m", "0").Build()
+	for _, strategy := range []placement.Strategy{placement.StrategyDefault, placement.StrategyExact} {
+		plan, err := placement.Place(context.Background(), &placement.Snapshot{Topology: topo},
+			&placement.Request{Apps: []placement.Application{app}, Strategy: strategy, MaxNodes: 500})
+		if !errors.Is(err, placement.ErrUnplaceable) || plan == nil || plan.Feasible {
+			t.Errorf("%s: err %v, plan %+v; want unplaceable", strategy, err, plan)
+		}
+	}
+}

@@ -45,22 +45,26 @@
 //     bandwidths are plain decimals ("1.5e3Mbps"; no hex, sign, Inf or NaN).
 //   - Prices per core-hour: finite, 0 to 10^6. Latitude and longitude in their ranges.
 //     YAML's .nan and .inf are refused wherever they appear, with their path.
-//   - Sizes: MaxClusters (2,000) clusters, MaxSites (1,000) sites, MaxOwners owners,
+//   - Sizes: MaxClusters (1,000) clusters, MaxSites (1,000) sites, MaxOwners owners,
 //     MaxNodePools pools per cluster, MaxLinks links and MaxLinks access links in all,
 //     MaxLabels labels per map; strings at most 1,024 bytes; names DNS-1123 labels
-//     (metadata.name too, when set).
+//     (metadata.name too, when set). A list over its limit is refused before its
+//     elements are read.
 //   - Files: Load reads at most 64 MiB (LoadWith's LoadOptions.MaxFileSize changes it),
 //     so an endless file such as /dev/zero ends with an error.
 //
 // With these ranges no sum overflows: a route has at most MaxClusters-1 links of at most
-// 20 s each (RTT plus tunnel), 4 x 10^13 ns in all, far below the int64 limit; route
-// sums saturate besides, so an overflow cannot happen even in principle. The route
-// tables take 12 bytes per pair of clusters: 48 MB at 2,000 clusters, which is what the
-// cluster limit is for. A 1.1 MB file of 2,000 clusters, 35,680 links and 100 sites
-// loads in about 2.5 s of CPU and 120 MB of peak memory (continuumctl plan, measured with
-// /usr/bin/time -v); 10,000 clusters would need 1.2 GB for the tables alone. Messages
-// quote long values cut to their first and last bytes and their length, and list at most
-// 50 problems (then count the rest).
+// 20 s each (RTT plus tunnel), 2 x 10^13 ns in all, far below the int64 limit; route
+// sums saturate besides, so an overflow cannot happen even in principle.
+//
+// The cluster limit bounds memory: the route tables take 12 bytes per pair of clusters,
+// 12 MB at 1,000 clusters (10,000 would take 1.2 GB). Measured with /usr/bin/time on
+// continuumctl plan and a small application (2 cores): a 0.83 MB file of 1,000 clusters,
+// 29,558 links and 100 sites costs 1.0 s of CPU and 94 MB of peak memory; 1,000 clusters
+// in a line with 1,000 sites of 20 access links each (0.67 MB), 0.9 s and 86 MB; a 1 MB
+// file of 2,000 clusters is refused in 0.5 s and 104 MB, one of 10,000 in 0.3 s and
+// 72 MB. Messages quote long values cut to their first and last bytes and their length,
+// and list at most 50 problems (then count the rest).
 //
 // Precondition of the index accessors: ClusterAt, SiteAt and LinkAt take indices in
 // range and panic otherwise, like a slice (Cluster, Site and Link are the checked
