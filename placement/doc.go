@@ -36,12 +36,31 @@
 //
 // # Strategies
 //
-// StrategyDefault places replicas in constraint-tightness order on their cheapest
-// feasible cluster, backtracks when that gets stuck, then improves by local search
-// (single moves with co-located partners, neighbourhood moves of components that
-// exchange traffic, swaps). StrategyExact is branch and bound seeded by the default
-// plan; it proves optimality within Request.MaxNodes search nodes or says
-// (SearchStats.StoppedEarly) that it stopped. Tests use it, and brute force, as oracles.
+// StrategyDefault runs in phases, each with its own budget (Request.MaxNodes sets
+// them all; Request.Timeout or the ctx deadline bounds the whole):
+//
+//  1. greedy construction in constraint-tightness order, each replica on its cheapest
+//     feasible cluster;
+//  2. when that gets stuck: domains narrowed by propagation (flow RTT bounds between
+//     components, co-location, chain lower bounds) with certificates of infeasibility;
+//     a bounded branch and bound (fail-first, forward checking, randomised restarts);
+//     weighted-violation local search; and a complete search that finds a plan or
+//     proves there is none;
+//  3. improvement: single, neighbourhood and swap moves, then large-neighbourhood
+//     search that frees a group of related replicas (joined by flows, sharing
+//     clusters, a costly flow pair and the replicas in its way, a whole application)
+//     and re-solves it exactly by branch and bound.
+//
+// StrategyExact then runs branch and bound over every replica, seeded by the default
+// plan, with a bound that counts compute, flows to sites and the least RTT each flow
+// pair can have over its ends' domains; it has its own node budget and proves
+// optimality or says (SearchStats.StoppedEarly, StopReason) that it stopped. The
+// engine's quality is graded against optima proven by an outside MILP solver
+// (quality_test.go, docs/placement-quality.md).
+//
+// Verdicts (SearchStats.Verdict): placed; infeasible, only with a proof
+// (SearchStats.Proof); undecided, when the budgets ran out first. Undecided is never
+// called infeasible and never comes with a shortfall.
 //
 // Re-placement: with Request.Current, Repair keeps every replica whose cluster still
 // satisfies everything and re-places the rest; Reoptimize searches afresh with the
@@ -99,7 +118,10 @@
 // *UnplaceableError matching ErrUnplaceable, returned with the partial plan, with a
 // histogram of reasons ("0/4 clusters fit xr/render[0]: 2 site-latency, 1 resources,
 // 1 udp") and a Shortfall per replica that says what to provision ("4 CPU + 1 GPU +
-// 8Gi memory on a cluster within 5.0ms RTT of site milan, able to expose UDP to users").
+// 8Gi memory on a cluster within 5.0ms RTT of site milan, able to expose UDP to users")
+// and the Proof of infeasibility. Budget ran out first: an *UndecidedError matching
+// ErrUndecided (never ErrUnplaceable), with the best partial plan, its reasons and what
+// was tried; raise the budget, do not provision.
 //
 // # Concurrency
 //
