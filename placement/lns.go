@@ -21,6 +21,12 @@ const (
 	lnsAppGroup = 16
 	// lnsMaxStall ends the search after this many steps in a row without improvement.
 	lnsMaxStall = 2000
+	// lnsEasyStall (plus two per movable replica) ends it on instances the greedy
+	// construction placed without help.
+	lnsEasyStall = 20
+	// lnsEasyGroup and lnsEasySubNodes bound the groups on such instances.
+	lnsEasyGroup    = 6
+	lnsEasySubNodes = 300
 	// lnsLocal is how many of a replica's cheapest clusters (by static cost) a group's
 	// sub-solve considers, besides the clusters of its group and its flow partners.
 	lnsLocal = 12
@@ -43,7 +49,15 @@ func (sr *search) lns(st *state, movable []int, maxNodes int) {
 		isMov[i] = true
 	}
 	size, stall, used := lnsMinGroup, 0, 0
+	// An instance the greedy construction placed outright is loose: a short search
+	// without perturbations settles it. One that needed the repair phases is tight
+	// and gets the full effort.
 	stallLimit := lnsMaxStall
+	sr.lnsGroup, sr.lnsApp, sr.lnsSub = lnsMaxGroup, lnsAppGroup, lnsSubNodes
+	if !sr.hard {
+		stallLimit = min(lnsMaxStall, lnsEasyStall+2*len(movable))
+		sr.lnsGroup, sr.lnsApp, sr.lnsSub = lnsEasyGroup, lnsEasyGroup, lnsEasySubNodes
+	}
 	cur := p.objective(st).total()
 	bestObj, bestSt := cur, (*state)(nil)
 	var group []int
@@ -60,7 +74,7 @@ func (sr *search) lns(st *state, movable []int, maxNodes int) {
 		// replica must leave its cluster, and the best such re-solve is taken even when
 		// it costs a little more (up to lnsSlack of the best objective), to leave a local
 		// optimum; the best plan seen is what the search returns.
-		perturb := stall >= lnsPerturbAfter && step%2 == 1
+		perturb := sr.hard && stall >= lnsPerturbAfter && step%2 == 1
 		old, oldPool := lift(st, group)
 		oldCost := sr.setCost(st, group, old)
 		for k, j := range group {
@@ -77,7 +91,7 @@ func (sr *search) lns(st *state, movable []int, maxNodes int) {
 		for _, j := range group {
 			st.unplace(j)
 		}
-		b := sr.newBBIn(st, group, doms, true, min(lnsSubNodes, maxNodes-used))
+		b := sr.newBBIn(st, group, doms, true, min(sr.lnsSub, maxNodes-used))
 		b.best = oldCost
 		if perturb {
 			b.best = oldCost + lnsSlack*max(bestObj, 0)
@@ -114,7 +128,7 @@ func (sr *search) lns(st *state, movable []int, maxNodes int) {
 			st.restore(group[k], old[k], oldPool[k])
 		}
 		stall++
-		if stall%(4+len(movable)/4) == 0 && size < lnsMaxGroup {
+		if stall%(4+len(movable)/4) == 0 && size < sr.lnsGroup {
 			size++
 		}
 	}
@@ -232,7 +246,7 @@ func (sr *search) neighbourhoodLNS(st *state, movable []int, isMov []bool, size,
 				pool = append(pool, i)
 			}
 		}
-		for len(pool) > 0 && len(out) < lnsAppGroup {
+		for len(pool) > 0 && len(out) < sr.lnsApp {
 			n := sr.rng.IntN(len(pool))
 			add2 := pool[n]
 			pool = slices.Delete(pool, n, n+1)
@@ -248,7 +262,7 @@ func (sr *search) neighbourhoodLNS(st *state, movable []int, isMov []bool, size,
 				pool = append(pool, i)
 			}
 		}
-		for len(pool) > 0 && len(out) < lnsAppGroup {
+		for len(pool) > 0 && len(out) < sr.lnsApp {
 			n := sr.rng.IntN(len(pool))
 			out = append(out, pool[n])
 			pool = slices.Delete(pool, n, n+1)
@@ -258,8 +272,8 @@ func (sr *search) neighbourhoodLNS(st *state, movable []int, isMov []bool, size,
 			add(movable[sr.rng.IntN(len(movable))])
 		}
 	}
-	if len(out) > lnsAppGroup {
-		out = out[:lnsAppGroup] // co-location groups can overshoot; the check keeps the rest consistent
+	if len(out) > sr.lnsApp {
+		out = out[:sr.lnsApp] // co-location groups can overshoot; the check keeps the rest consistent
 	}
 	return out
 }

@@ -53,12 +53,15 @@ type search struct {
 	keptCurrent  bool
 	proof        string
 	propagated   bool
-	phases       []PhaseStats
-	rng          *rand.Rand
-	dom          [][]int32
-	domSet       [][]bool
-	pairMin      []float64
-	slots        []int32
+	hard         bool // the greedy construction got stuck: improvement gets the full effort
+	// LNS group sizes and sub-solve budget in force
+	lnsGroup, lnsApp, lnsSub int
+	phases                   []PhaseStats
+	rng                      *rand.Rand
+	dom                      [][]int32
+	domSet                   [][]bool
+	pairMin                  []float64
+	slots                    []int32
 }
 
 type candCost struct {
@@ -143,6 +146,7 @@ func (sr *search) run() (*state, SearchStats, error) {
 		return nil, SearchStats{}, sr.err
 	}
 	if !complete(st) && !sr.halted && sr.propagate() == "" {
+		sr.hard = true
 		st = sr.findFeasible(st, movable, all, repair)
 		if complete(st) && repair {
 			movable = sr.moved(st, movable)
