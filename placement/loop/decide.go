@@ -28,6 +28,10 @@ func (l *Loop) decide(ctx context.Context, topo *topology.Topology, snap *placem
 			gone++
 		}
 	}
+	// Place refuses a current plan with replicas the applications do not have (scaled
+	// down, or left over by a migration cut short) or with a replica given twice: those
+	// are not in force as far as the engine is concerned.
+	current = inRequest(apps, current)
 	req := &placement.Request{Apps: apps, Current: current, Hysteresis: l.opts.Hysteresis, Explain: placement.ExplainChosen}
 	missing := len(current) < totalReplicas(apps)
 	d := &r.Decision
@@ -250,4 +254,26 @@ func (l *Loop) event(app placement.Application, typ, reason, action, note string
 	}
 	ref := &corev1.ObjectReference{APIVersion: "v1", Kind: "Namespace", Name: ns, Namespace: ns}
 	l.opts.Recorder.Eventf(ref, nil, typ, reason, action, note, args...)
+}
+
+// inRequest keeps the entries of current that name a replica of apps, the first of each
+// replica only.
+func inRequest(apps []placement.Application, current []placement.Assignment) []placement.Assignment {
+	replicas := map[[2]string]int{}
+	for _, a := range apps {
+		for _, c := range a.Components {
+			replicas[[2]string{a.Metadata.Name, c.Name}] = max(c.Replicas, 1)
+		}
+	}
+	seen := map[placement.Assignment]bool{}
+	var out []placement.Assignment
+	for _, a := range current {
+		key := placement.Assignment{App: a.App, Component: a.Component, Replica: a.Replica}
+		if n, ok := replicas[[2]string{a.App, a.Component}]; !ok || a.Replica < 0 || a.Replica >= n || seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, a)
+	}
+	return out
 }
