@@ -415,7 +415,7 @@ func validateApp(prefix string, a *Application, skip map[string]bool) ErrorList 
 		} else if problem := topology.CheckBandwidth(f.Bandwidth); problem != "" {
 			add(p+".bandwidth", "%s", problem)
 		}
-		if problem := topology.CheckDuration(f.MaxRTT, topology.MinRTT, true); problem != "" {
+		if problem := checkBudget(f.MaxRTT, true); problem != "" {
 			add(p+".maxRTT", "%s", problem)
 		}
 		if f.Protocol != "" && f.Protocol != TCP && f.Protocol != UDP {
@@ -446,7 +446,7 @@ func validateApp(prefix string, a *Application, skip map[string]bool) ErrorList 
 		if !hasComp && len(c.Path) >= 2 {
 			add(p+".path", "names no component of the application")
 		}
-		if problem := topology.CheckDuration(c.Budget, topology.MinRTT, false); problem != "" && !skip[p+".budget"] {
+		if problem := checkBudget(c.Budget, false); problem != "" && !skip[p+".budget"] {
 			add(p+".budget", "%s", problem)
 		}
 	}

@@ -83,9 +83,9 @@
 //
 // Applications and requests take the numbers of package topology within its ranges
 // (topology's package doc): per-replica requests and stateSize like a cluster's
-// capacity (cpu and gpu up to 10^6, memory and others up to 1 PiB), processing times,
-// flows' maxRTT and chain budgets up to 10 s (at least 1 us when set), flow bandwidths up
-// to 1 Pbit/s ("unlimited" is a capacity, not a rate), weights finite in [0, 10^6];
+// capacity (cpu and gpu up to 10^6, memory and others up to 1 PiB), processing times up
+// to 10 s, flows' maxRTT and chain budgets up to MaxBudget (1 hour: they are only
+// compared, never summed), all at least 1 us when set, flow bandwidths up to 1 Pbit/s ("unlimited" is a capacity, not a rate), weights finite in [0, 10^6];
 // Snapshot.RTT values 1 us to 10 s, Snapshot.Free like capacities. Sizes: MaxApps
 // applications per request; MaxComponents, MaxFlows, MaxChains per application;
 // MaxReplicas per component and MaxInstances replicas per request; MaxFlowPairs replica

@@ -59,7 +59,8 @@ func TestHostileApplications(t *testing.T) {
 		{"bandwidth unlimited", comp("") + "flows: [{from: a, to: b, bandwidth: unlimited}]\n", "flows[0].bandwidth", "finite rate"},
 		{"bandwidth hex", comp("") + "flows: [{from: a, to: b, bandwidth: 0x1p4Gbps}]\n", "flows[0].bandwidth", "not a bandwidth"},
 		{"maxRTT 1000h", comp("") + "flows: [{from: a, to: b, maxRTT: 1000h}]\n", "flows[0].maxRTT", "limit"},
-		{"budget 1000h", comp("") + "chains: [{name: c, path: [a, b], budget: 1000h}]\n", "chains[0].budget", "limit"},
+		{"budget 1000h", comp("") + "chains: [{name: c, path: [a, b], budget: 1000h}]\n", "chains[0].budget", "limit of 1h"},
+		{"budget 1ns", comp("") + "chains: [{name: c, path: [a, b], budget: 1ns}]\n", "chains[0].budget", "below the minimum"},
 		{"replica pairs", comp("    replicas: 10000\n") + "  - {name: c, replicas: 10000}\nflows: [{from: a, to: c}]\n", "flows[0]", "replica pairs"},
 		{"long chain", comp("") + "chains: [{name: c, path: [" + strings.Repeat("a, ", 100) + "b], budget: 1s}]\n", "chains[0].path", "limit of 64"},
 	}

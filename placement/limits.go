@@ -1,6 +1,8 @@
 package placement
 
 import (
+	"fmt"
+
 	"github.com/continuum-xr/continuum/internal/decode"
 	"github.com/continuum-xr/continuum/topology"
 )
@@ -33,7 +35,23 @@ const (
 	// that, so the int64 loads cannot overflow. (The sum is checked saturating: 10,000
 	// applications of 1,000 flows of 1 Pbit/s would overflow it.)
 	MaxTotalBandwidth = 1000 * topology.MaxBandwidth
+	// MaxBudget bounds chain budgets and flows' maxRTT (1 hour): they are only compared
+	// with latencies, never summed, so they may be far above any latency (a budget of an
+	// hour reads as "no bound").
+	MaxBudget = 3600 * topology.Second
 )
+
+// checkBudget returns "" when d is a valid budget or maximum RTT: within
+// [topology.MinRTT, MaxBudget], or zero when zeroOK.
+func checkBudget(d topology.Duration, zeroOK bool) string {
+	if d > MaxBudget {
+		return fmt.Sprintf("%s is more than the limit of %s", d, topology.Duration(MaxBudget))
+	}
+	if d > topology.MaxDuration {
+		return "" // within the budget range, above the latency range
+	}
+	return topology.CheckDuration(d, topology.MinRTT, zeroOK)
+}
 
 // LoadOptions configure LoadApplicationWith and LoadPlanWith. The zero value means the
 // defaults.
