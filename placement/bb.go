@@ -49,6 +49,9 @@ type bb struct {
 	// choice go at random, and each cluster's cost is scaled by a random factor in
 	// [1, 1+noise) for the order in which clusters are tried (never for bounds).
 	noise float64
+	// unmetered: the search is not bound by the work budget (the exact strategy, which
+	// has its own node budget).
+	unmetered bool
 }
 
 // newBB prepares a branch and bound over free (unplaced in st; everything else as st
@@ -74,10 +77,9 @@ func (sr *search) newBBIn(st *state, free []int, doms [][]int32, optimize bool, 
 		}
 		b.part[f] = make([]float64, len(b.dom[f]))
 		b.bad[f] = make([]int32, len(b.dom[f]))
+		sr.work += int64(len(b.dom[f]) * (1 + len(p.insts[i].pairs)))
 		for n, c32 := range b.dom[f] {
-			c := int(c32)
-			cp := st.staticCost(i, c, true)
-			b.part[f][n] = cp.total()
+			b.part[f][n] = sr.static(st, i, int(c32))
 		}
 		// Flows to placed instances (fixed ones; no free one is placed yet).
 		for _, pid := range p.insts[i].pairs {
@@ -154,6 +156,7 @@ func (b *bb) fits(f, c int) bool {
 
 // lb returns the least cost of free[f] over its clusters left and how many are left.
 func (b *bb) lb(f int) (float64, int) {
+	b.sr.work += int64(len(b.dom[f]))
 	m, left := math.Inf(1), 0
 	for n, c32 := range b.dom[f] {
 		if b.bad[f][n] > 0 || !b.fits(f, int(c32)) {
@@ -219,7 +222,7 @@ func (b *bb) run() bool {
 func (b *bb) dfs(depth int) bool {
 	b.nodes++
 	b.sr.nodes++
-	if b.nodes > b.maxNodes || b.sr.timeUp() {
+	if b.nodes > b.maxNodes || b.sr.timeUp() || (!b.unmetered && b.sr.workUp()) {
 		b.stopped = true
 		return true
 	}

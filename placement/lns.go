@@ -62,7 +62,7 @@ func (sr *search) lns(st *state, movable []int, maxNodes int) {
 	bestObj, bestSt := cur, (*state)(nil)
 	var group []int
 	for step := 0; used < maxNodes && stall < stallLimit; step++ {
-		if sr.timeUp() {
+		if sr.timeUp() || sr.workUp() {
 			break
 		}
 		group = sr.neighbourhoodLNS(st, movable, isMov, min(size, len(movable)), step%5, group[:0])

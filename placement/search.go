@@ -34,6 +34,9 @@ const (
 	defaultLNSNodes    = 200_000
 	defaultProofNodes  = 100_000
 	defaultExactNodes  = 1_000_000
+	// maxWork bounds the inner-loop steps of all phases together but the exact
+	// strategy's (about a second of CPU); see workUp.
+	maxWork = 400_000_000
 )
 
 // search runs the strategies over a compiled problem.
@@ -53,7 +56,10 @@ type search struct {
 	keptCurrent  bool
 	proof        string
 	propagated   bool
-	hard         bool // the greedy construction got stuck: improvement gets the full effort
+	hard         bool  // the greedy construction got stuck: improvement gets the full effort
+	work         int64 // inner-loop steps spent (workUp)
+	staticCache  [][]float64
+	workOut      bool
 	// LNS group sizes and sub-solve budget in force
 	lnsGroup, lnsApp, lnsSub int
 	phases                   []PhaseStats
@@ -99,6 +105,50 @@ func (sr *search) timeUp() bool {
 		return true
 	}
 	return false
+}
+
+// workUp reports whether the search has spent its work budget: a count of the inner
+// steps of the repair and improvement phases (clusters examined for bounds,
+// constraints re-checked), so that large instances, whose nodes cost more, stop in
+// bounded time while the count stays deterministic. Exceeding it ends the phase that
+// is running and every later one but the verdict.
+func (sr *search) workUp() bool {
+	if sr.work <= maxWork {
+		return false
+	}
+	if !sr.workOut {
+		sr.workOut, sr.stopped = true, true
+		if sr.stopReason == "" {
+			sr.stopReason = fmt.Sprintf("the search's work budget (%d steps of its inner loops) ran out", maxWork)
+		}
+	}
+	return true
+}
+
+// static returns instance i's static cost on cluster c (compute, scorers, flows to
+// sites, migration), cached per component and cluster when the instance has no
+// current cluster (then it is the same for every replica) and the cache stays small.
+func (sr *search) static(st *state, i, c int) float64 {
+	p := sr.p
+	in := &p.insts[i]
+	if in.current >= 0 || int64(len(p.comps))*int64(p.n) > 4_000_000 {
+		return st.staticCost(i, c, true).total()
+	}
+	if sr.staticCache == nil {
+		sr.staticCache = make([][]float64, len(p.comps))
+	}
+	row := sr.staticCache[in.comp]
+	if row == nil {
+		row = make([]float64, p.n)
+		for k := range row {
+			row[k] = math.NaN()
+		}
+		sr.staticCache[in.comp] = row
+	}
+	if math.IsNaN(row[c]) {
+		row[c] = st.staticCost(i, c, true).total()
+	}
+	return row[c]
 }
 
 // phase records a phase's node count and whether its budget cut it short.
@@ -215,7 +265,7 @@ func (sr *search) findFeasible(st *state, movable, all []int, repair bool) *stat
 		exhausted := b.run()
 		sr.phaseNodes += b.nodes
 		used := b.nodes
-		for r := 1; b.bestAt == nil && !exhausted && used < sr.budget.dive && !sr.halted; r++ {
+		for r := 1; b.bestAt == nil && !exhausted && used < sr.budget.dive && !sr.halted && !sr.workUp(); r++ {
 			b = sr.newBB(base, movable, true, min(500*r, sr.budget.dive-used))
 			b.noise = 0.3
 			exhausted = b.run()
@@ -250,7 +300,7 @@ func (sr *search) findFeasible(st *state, movable, all []int, repair bool) *stat
 			return out
 		}
 	}
-	if sr.halted {
+	if sr.halted || sr.workUp() {
 		return st
 	}
 	b := sr.newBB(newState(sr.p), all, false, sr.budget.proof)
@@ -296,6 +346,7 @@ func (sr *search) stateOf(insts, at []int) *state {
 func (sr *search) exact(all []int, st *state) *state {
 	p := sr.p
 	b := sr.newBB(newState(p), all, true, sr.budget.exact)
+	b.unmetered = true
 	if complete(st) {
 		b.best = p.objective(st).total()
 	}

@@ -221,6 +221,7 @@ func (w *wls) local(i, c0, c1 int, res []int32) float64 {
 // conflicts lists the violated constraints and the movable instances involved.
 func (w *wls) conflicts() {
 	p, st := w.p, w.st
+	w.sr.work += int64(len(p.pairs) + len(p.insts) + p.n*len(p.dims) + len(p.bwCap))
 	w.viol, w.conf = w.viol[:0], w.conf[:0]
 	w.istamp++
 	addInst := func(i int) {
@@ -383,7 +384,7 @@ func (w *wls) run(maxSteps int) *state {
 	for step := 0; step < maxSteps; step++ {
 		sr.nodes++
 		sr.phaseNodes++
-		if sr.timeUp() {
+		if sr.timeUp() || sr.workUp() {
 			return nil
 		}
 		w.conflicts()
@@ -407,6 +408,7 @@ func (w *wls) run(maxSteps int) *state {
 		cost0 := st.cost(i, c0).total()
 		bestD, bestCost, bestC := math.Inf(1), math.Inf(1), -1
 		buf = w.targets(i, buf)
+		sr.work += int64(len(buf) * (4 + len(p.insts[i].pairs) + len(p.insts[i].chains)))
 		for _, c32 := range buf {
 			c1 := int(c32)
 			if c1 == c0 || (w.tabu[i] > step && w.tabuC[i] == c1) {
