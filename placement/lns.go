@@ -196,11 +196,19 @@ func (sr *search) neighbourhoodLNS(st *state, movable []int, isMov []bool, size,
 			pool = slices.Delete(pool, n, n+1)
 		}
 	case 3: // a costly flow pair and the replicas on its two clusters
+		type weighted struct {
+			fp   *flowPair
+			cost float64
+		}
+		var pairs []weighted
 		total := 0.0
 		for _, i := range movable {
 			for _, pid := range p.insts[i].pairs {
 				if fp := &p.pairs[pid]; fp.b >= 0 && fp.a == i {
-					total += sr.pairCostNow(st, pid)
+					if c := sr.pairCostNow(st, pid); c > 0 {
+						pairs = append(pairs, weighted{fp, c})
+						total += c
+					}
 				}
 			}
 		}
@@ -209,15 +217,10 @@ func (sr *search) neighbourhoodLNS(st *state, movable []int, isMov []bool, size,
 		}
 		pick := sr.rng.Float64() * total
 		var chosen *flowPair
-	scan:
-		for _, i := range movable {
-			for _, pid := range p.insts[i].pairs {
-				if fp := &p.pairs[pid]; fp.b >= 0 && fp.a == i {
-					if pick -= sr.pairCostNow(st, pid); pick <= 0 {
-						chosen = fp
-						break scan
-					}
-				}
+		for _, w := range pairs {
+			if pick -= w.cost; pick <= 0 {
+				chosen = w.fp
+				break
 			}
 		}
 		if chosen == nil {

@@ -2,6 +2,7 @@ package placement
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -132,7 +133,7 @@ func (sr *search) noCandidate(k int) string {
 	p := sr.p
 	comp := p.cands(k)
 	var parts []string
-	for _, name := range slicesSortedKeys(comp.filtered) {
+	for _, name := range slices.Sorted(maps.Keys(comp.filtered)) {
 		parts = append(parts, fmt.Sprintf("%d %s", comp.filtered[name], name))
 	}
 	return fmt.Sprintf("no cluster passes the filters for %s (%s)", comp.name, strings.Join(parts, ", "))
@@ -340,13 +341,4 @@ func satMul(a, b int64) int64 {
 		return math.MaxInt64
 	}
 	return math.MinInt64
-}
-
-func slicesSortedKeys(m map[string]int) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

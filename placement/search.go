@@ -282,7 +282,7 @@ func (sr *search) findFeasible(st *state, movable, all []int, repair bool) *stat
 			}
 		}
 		if exhausted && !sr.halted && len(movable) == len(all) {
-			sr.proof = fmt.Sprintf("a complete search over every replica's clusters (%d nodes) found no plan", b.nodes)
+			sr.proof = exhaustedProof(b.nodes)
 			return st
 		}
 	}
@@ -311,11 +311,16 @@ func (sr *search) findFeasible(st *state, movable, all []int, repair bool) *stat
 		return sr.stateOf(all, b.bestAt)
 	}
 	if exhausted && !sr.halted {
-		sr.proof = fmt.Sprintf("a complete search over every replica's clusters (%d nodes) found no plan", b.nodes)
+		sr.proof = exhaustedProof(b.nodes)
 		return st
 	}
 	sr.stopped = true
 	return st
+}
+
+// exhaustedProof is the certificate of a complete search that ended without a plan.
+func exhaustedProof(nodes int) string {
+	return fmt.Sprintf("a complete search over every replica's clusters (%d nodes) found no plan", nodes)
 }
 
 // moved returns the instances whose cluster differs from Request.Current, or that are
