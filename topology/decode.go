@@ -3,6 +3,7 @@ package topology
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
@@ -146,7 +147,7 @@ func (d decoder) spec(v any) Spec {
 func (d decoder) cluster(p string, v any) Cluster {
 	var c Cluster
 	m, ok := d.Item(p, v, "name", "owner", "tier", "region", "zone", "location", "distribution",
-		"capacity", "nodePools", "udpExposure", "cpuPrice", "intraRTT", "uplink", "labels", "links")
+		"capacity", "nodePools", "udpExposure", "cpuPrice", "intraRTT", "uplink", "labels", "taints", "links")
 	if !ok {
 		return c
 	}
@@ -176,6 +177,18 @@ func (d decoder) cluster(p string, v any) Cluster {
 	c.IntraRTT = d.duration(field(p, "intraRTT"), m["intraRTT"])
 	c.Uplink = d.bandwidth(field(p, "uplink"), m["uplink"])
 	c.Labels = d.StringMap(field(p, "labels"), m["labels"])
+	for i, tv := range d.ListMax(field(p, "taints"), m["taints"], MaxTaints) {
+		tp := index(field(p, "taints"), i)
+		var t Taint
+		if tm, ok := d.Item(tp, tv, "key", "value", "effect", "added"); ok {
+			t = Taint{Key: d.Str(field(tp, "key"), tm["key"]), Value: d.Str(field(tp, "value"), tm["value"]),
+				Effect: TaintEffect(d.Str(field(tp, "effect"), tm["effect"]))}
+			if tm["added"] != nil {
+				t.Added = decode.Scalar(d.Decoder, field(tp, "added"), tm["added"], `an RFC 3339 time like "2026-12-06T08:00:00Z"`, parseTime)
+			}
+		}
+		c.Taints = append(c.Taints, t)
+	}
 	for i, lv := range d.ListMax(field(p, "links"), m["links"], MaxClusters) {
 		lp := index(field(p, "links"), i)
 		lm, ok := d.Item(lp, lv, "to", "rtt", "p99", "jitter", "capacity", "peering", "tunnel")
@@ -229,3 +242,5 @@ func (d decoder) site(p string, v any) Site {
 	}
 	return s
 }
+
+func parseTime(s string) (time.Time, error) { return time.Parse(time.RFC3339, s) }

@@ -47,6 +47,7 @@ const (
 	MaxNodePools = 100     // per cluster
 	MaxLinks     = 100_000 // cluster links in all, and access links in all
 	MaxLabels    = 64      // per labels map
+	MaxTaints    = 64      // per cluster
 )
 
 // LoadOptions configure LoadWith. The zero value means the defaults.

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/util/validation"
+
 	"github.com/continuum-xr/continuum/internal/decode"
 )
 
@@ -89,6 +91,76 @@ func (v *validator) labels(path string, m map[string]string) {
 			v.add(path, "label key %q must be 1 to 253 bytes long", k)
 		}
 		v.text(decode.Field(path, k), m[k])
+	}
+}
+
+// k8sLabels checks that the keys and values of a labels map follow Kubernetes' label
+// syntax (apimachinery's validation rules), so that label selectors can name them.
+func (v *validator) k8sLabels(path string, m map[string]string) {
+	if len(m) > MaxLabels {
+		return // reported by labels
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if k == "" || len(k) > 253 {
+			continue // reported by labels
+		}
+		if problems := validation.IsQualifiedName(k); len(problems) > 0 {
+			v.add(path, "label key %q is not a Kubernetes label key: %s", k, strings.Join(problems, "; "))
+			continue
+		}
+		if problems := validation.IsValidLabelValue(m[k]); len(problems) > 0 && len(m[k]) <= decode.MaxString {
+			v.add(decode.Field(path, k), "%q is not a Kubernetes label value: %s", m[k], strings.Join(problems, "; "))
+		}
+	}
+}
+
+// CheckTaintKey returns "" when key is a valid taint (Kubernetes label) key, else the
+// problem.
+func CheckTaintKey(key string) string {
+	if key == "" {
+		return "required"
+	}
+	if problems := validation.IsQualifiedName(key); len(problems) > 0 {
+		return fmt.Sprintf("%s is not a Kubernetes label key: %s", decode.Quote(decode.Clip(key)), strings.Join(problems, "; "))
+	}
+	return ""
+}
+
+// CheckTaintValue returns "" when value is a valid taint (Kubernetes label) value.
+func CheckTaintValue(value string) string {
+	if problems := validation.IsValidLabelValue(value); len(problems) > 0 {
+		return fmt.Sprintf("%s is not a Kubernetes label value: %s", decode.Quote(decode.Clip(value)), strings.Join(problems, "; "))
+	}
+	return ""
+}
+
+// taints checks a cluster's taints: keys and values in label syntax, a known effect,
+// and no two taints with one key and effect.
+func (v *validator) taints(path string, ts []Taint) {
+	if !v.count(path, len(ts), MaxTaints) {
+		return
+	}
+	seen := map[[2]string]int{}
+	for i, t := range ts {
+		p := index(path, i)
+		if v.skip[p] {
+			continue
+		}
+		v.check(p+".key", CheckTaintKey(t.Key))
+		v.check(p+".value", CheckTaintValue(t.Value))
+		switch t.Effect {
+		case NoSelect, PreferNoSelect, NoExecute:
+		case "":
+			v.add(p+".effect", "required (NoSelect, PreferNoSelect or NoExecute)")
+		default:
+			v.add(p+".effect", "must be NoSelect, PreferNoSelect or NoExecute, got %q", string(t.Effect))
+		}
+		k := [2]string{t.Key, string(t.Effect)}
+		if j, dup := seen[k]; dup && t.Key != "" {
+			v.add(p+".key", "duplicate taint %q with effect %s (also taints[%d])", t.Key, string(t.Effect), j)
+		} else {
+			seen[k] = i
+		}
 	}
 }
 
@@ -219,6 +291,8 @@ func (v *validator) cluster(p string, c *Cluster, owners map[string]int, closedO
 	v.text(p+".region", c.Region)
 	v.text(p+".zone", c.Zone)
 	v.labels(p+".labels", c.Labels)
+	v.k8sLabels(p+".labels", c.Labels)
+	v.taints(p+".taints", c.Taints)
 	v.location(p+".location", c.Location)
 	v.resources(p+".capacity", c.Capacity)
 	v.count(p+".nodePools", len(c.NodePools), MaxNodePools)
@@ -237,6 +311,7 @@ func (v *validator) cluster(p string, c *Cluster, owners map[string]int, closedO
 		}
 		pools[np.Name] = j
 		v.labels(pp+".labels", np.Labels)
+		v.k8sLabels(pp+".labels", np.Labels)
 		v.resources(pp+".capacity", np.Capacity)
 		for name, q := range np.Capacity {
 			if CheckResource(name, q) != "" {

@@ -124,6 +124,13 @@ func Labels(kv ...string) ClusterOption {
 	}
 }
 
+// Taint adds a taint (key=value:effect) to the cluster, after those set before.
+func Taint(key, value string, effect topology.TaintEffect) ClusterOption {
+	return func(c *topology.Cluster) {
+		c.Taints = append(c.Taints, topology.Taint{Key: key, Value: value, Effect: effect})
+	}
+}
+
 // Price sets the price per CPU-core-hour.
 func Price(p float64) ClusterOption { return func(c *topology.Cluster) { c.CPUPrice = p } }
 
