@@ -31,7 +31,10 @@ type Application struct {
 	// run there through Liqo (the home cluster peers with each provider and offloads the
 	// namespace). Empty: the engine does not constrain it, and Act picks the cluster of
 	// the first component.
-	Home       string      `json:"home,omitempty"`
+	Home string `json:"home,omitempty"`
+	// Weights scale this application's terms of the objective and its scorers; nil
+	// leaves them as the request weighs them.
+	Weights    *AppWeights `json:"weights,omitempty"`
 	Components []Component `json:"components"`
 	Flows      []Flow      `json:"flows,omitempty"`
 	Chains     []Chain     `json:"chains,omitempty"`
@@ -59,6 +62,12 @@ type Component struct {
 	ProcessingTime topology.Duration `json:"processingTime,omitempty"`
 	// Allowed restricts where the component may run; empty lists allow everything.
 	Allowed Allowed `json:"allowed,omitempty"`
+	// Preferred are soft label selectors: each term a cluster does not match costs
+	// its weight / 100 per replica (the "preferred" scorer), like Kubernetes'
+	// preferred node affinity and OCM's prioritizers.
+	Preferred []PreferredTerm `json:"preferred,omitempty"`
+	// Tolerations let the component run on clusters with matching taints.
+	Tolerations []Toleration `json:"tolerations,omitempty"`
 	// Spread puts every replica on a different cluster.
 	Spread bool `json:"spread,omitempty"`
 	// AntiAffinity names components that must not share a cluster with this one.
@@ -81,13 +90,17 @@ type Port struct {
 	Expose bool `json:"expose,omitempty"`
 }
 
-// Allowed lists the clusters a component may use, by tier, owner, region or name. A
-// cluster must pass every non-empty list.
+// Allowed lists the clusters a component may use, by tier, owner, region or name, and
+// by a label selector over the clusters' labels. A cluster must pass every non-empty
+// list and the selector.
 type Allowed struct {
 	Tiers    []topology.Tier `json:"tiers,omitempty"`
 	Owners   []string        `json:"owners,omitempty"`
 	Regions  []string        `json:"regions,omitempty"`
 	Clusters []string        `json:"clusters,omitempty"`
+	// Selector is a Kubernetes label selector over cluster labels (the "labels"
+	// filter); nil selects every cluster.
+	Selector *LabelSelector `json:"selector,omitempty"`
 }
 
 // Flow is traffic between two components, or between a component and the users at a

@@ -77,7 +77,7 @@ func (d appDecoder) application(v any) Application {
 		d.Fail("", "empty document")
 		return a
 	}
-	m, ok := d.Object("", v, "apiVersion", "kind", "metadata", "home", "components", "flows", "chains")
+	m, ok := d.Object("", v, "apiVersion", "kind", "metadata", "home", "weights", "components", "flows", "chains")
 	if !ok {
 		return a
 	}
@@ -94,6 +94,7 @@ func (d appDecoder) application(v any) Application {
 			Labels: d.StringMap("metadata.labels", mm["labels"])}
 	}
 	a.Home = d.Str("home", m["home"])
+	a.Weights = d.weights("weights", m["weights"])
 	for i, cv := range d.ListMax("components", m["components"], MaxComponents) {
 		a.Components = append(a.Components, d.component(index("components", i), cv))
 	}
@@ -122,7 +123,7 @@ func (d appDecoder) application(v any) Application {
 func (d appDecoder) component(p string, v any) Component {
 	var c Component
 	m, ok := d.Item(p, v, "name", "replicas", "requests", "ports", "processingTime", "allowed", "spread",
-		"antiAffinity", "coLocate", "nodePool", "stateSize")
+		"antiAffinity", "coLocate", "nodePool", "stateSize", "preferred", "tolerations")
 	if !ok {
 		return c
 	}
@@ -145,7 +146,8 @@ func (d appDecoder) component(p string, v any) Component {
 	}
 	c.ProcessingTime = d.duration(field(p, "processingTime"), m["processingTime"])
 	ap := field(p, "allowed")
-	if am, ok := d.Object(ap, m["allowed"], "tiers", "owners", "regions", "clusters"); ok {
+	if am, ok := d.Object(ap, m["allowed"], "tiers", "owners", "regions", "clusters", "selector"); ok {
+		c.Allowed.Selector = d.selector(field(ap, "selector"), am["selector"])
 		for _, t := range d.StringsMax(field(ap, "tiers"), am["tiers"], MaxListEntries) {
 			c.Allowed.Tiers = append(c.Allowed.Tiers, topology.Tier(t))
 		}
@@ -153,6 +155,8 @@ func (d appDecoder) component(p string, v any) Component {
 		c.Allowed.Regions = d.StringsMax(field(ap, "regions"), am["regions"], MaxListEntries)
 		c.Allowed.Clusters = d.StringsMax(field(ap, "clusters"), am["clusters"], MaxListEntries)
 	}
+	c.Preferred = d.preferred(field(p, "preferred"), m["preferred"])
+	c.Tolerations = d.tolerations(field(p, "tolerations"), m["tolerations"])
 	c.Spread = d.Bool(field(p, "spread"), m["spread"])
 	c.AntiAffinity = d.StringsMax(field(p, "antiAffinity"), m["antiAffinity"], MaxListEntries)
 	c.CoLocate = d.StringsMax(field(p, "coLocate"), m["coLocate"], MaxListEntries)
@@ -274,6 +278,7 @@ func validateApp(prefix string, a *Application, skip map[string]bool) ErrorList 
 		add("home", "%s must be a cluster name (a DNS-1123 label)", quote(a.Home))
 	}
 	labels(add, "metadata.labels", a.Metadata.Labels)
+	validateWeights(add, a.Weights)
 	if len(a.Components) == 0 {
 		add("components", "at least one component is required")
 	}
@@ -353,6 +358,7 @@ func validateApp(prefix string, a *Application, skip map[string]bool) ErrorList 
 			add(p+".stateSize", "%s", problem)
 		}
 		labels(add, p+".nodePool", c.NodePool)
+		validatePolicy(add, p, c)
 		for j, t := range c.Allowed.Tiers {
 			if !validName(string(t)) {
 				add(index(p+".allowed.tiers", j), "%s must be a DNS-1123 label", quote(string(t)))

@@ -106,6 +106,10 @@ type comp struct {
 	filtered map[string]int
 	coLocate []int // component indices
 	anti     []int
+
+	// wCompute is the application's compute weight (AppWeights; stateGB and the
+	// pairs' gbit carry its migration and network weights).
+	wCompute float64
 }
 
 type siteFlow struct {
@@ -186,6 +190,10 @@ func compile(snap *Snapshot, req *Request, scorers []WeightedScorer) (*problem, 
 	p.compileResources()
 	p.compileComponents()
 	p.compileBandwidth()
+	var err error
+	if p.scorers, err = p.policyScorers(scorers); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -578,7 +586,8 @@ func (p *problem) compileComponents() {
 			}
 			cpu := c.Requests[topology.ResourceCPU]
 			k.cores = float64(cpu.MilliValue()) / milli
-			k.stateGB = float64(c.StateSize.Value()) / 1e9
+			k.stateGB = float64(c.StateSize.Value()) / 1e9 * appWeight(a, "migration")
+			k.wCompute = appWeight(a, "compute")
 			compIdx[[2]string{a.Metadata.Name, c.Name}] = len(p.comps)
 			for r := range k.n {
 				cur, ok := current[[3]string{a.Metadata.Name, c.Name, strconv.Itoa(r)}]
@@ -680,7 +689,7 @@ func appendUnique(s []int, v int) []int {
 }
 
 func (p *problem) addPair(fp flowPair) {
-	fp.gbit = float64(fp.bw) / 1e9
+	fp.gbit = float64(fp.bw) / 1e9 * appWeight(&p.req.Apps[fp.app], "network") // the cost weight of the pair
 	id := int32(len(p.pairs))
 	p.pairs = append(p.pairs, fp)
 	p.insts[fp.a].pairs = append(p.insts[fp.a].pairs, id)

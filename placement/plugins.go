@@ -13,8 +13,8 @@ import (
 )
 
 // Filter rules clusters out for a component before the search, from the component and
-// the cluster alone (the built-in filters: allowed tiers/owners/regions/clusters,
-// resources, UDP exposure, latency to sites). Constraints between replicas (capacity
+// the cluster alone (the built-in filters: allowed tiers/owners/regions/clusters, the
+// label selector, taints, resources, UDP exposure, latency to sites). Constraints between replicas (capacity
 // shared with others, bandwidth, RTT between components, chains through several
 // components) are checked by the engine during the search.
 //
@@ -82,7 +82,7 @@ var (
 	registry, builtins = func() (map[string]Filter, []string) {
 		r := map[string]Filter{}
 		var names []string
-		for _, f := range []Filter{allowedFilter{}, resourcesFilter{}, udpFilter{}, siteLatencyFilter{}} {
+		for _, f := range []Filter{allowedFilter{}, labelsFilter{}, taintsFilter{}, resourcesFilter{}, udpFilter{}, siteLatencyFilter{}} {
 			r[f.Name()] = f
 			names = append(names, f.Name())
 		}

@@ -20,6 +20,9 @@ type Snapshot struct {
 	// Free holds the measured free capacity of clusters; it replaces the topology's
 	// capacity for that cluster (listed resources only).
 	Free map[string]topology.ResourceList
+	// Now is the time toleration periods of NoExecute taints are measured at (the
+	// engine reads no clock). Zero: a toleration with tolerationSeconds holds.
+	Now time.Time
 }
 
 // Pair is an unordered pair of endpoint names.

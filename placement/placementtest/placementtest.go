@@ -117,6 +117,39 @@ func NodePool(kv ...string) Option {
 	}
 }
 
+// Selector restricts the component to clusters whose labels match the selector
+// (Allowed.Selector).
+func Selector(s placement.LabelSelector) Option {
+	return func(c *placement.Component) { c.Allowed.Selector = &s }
+}
+
+// In is a selector requiring the label key to have one of the values.
+func In(key string, values ...string) placement.LabelSelector {
+	return placement.LabelSelector{MatchExpressions: []placement.LabelSelectorRequirement{{Key: key, Operator: placement.SelectorIn, Values: values}}}
+}
+
+// Prefer adds a preferred term of the given weight (1 to 100).
+func Prefer(weight int, s placement.LabelSelector) Option {
+	return func(c *placement.Component) {
+		c.Preferred = append(c.Preferred, placement.PreferredTerm{Weight: weight, Selector: s})
+	}
+}
+
+// Tolerate adds a toleration of the taint key (operator Exists) with the effect (""
+// for all); seconds, when given, is the NoExecute toleration period.
+func Tolerate(key string, effect topology.TaintEffect, seconds ...int64) Option {
+	return func(c *placement.Component) {
+		t := placement.Toleration{Key: key, Operator: placement.TolerationExists, Effect: effect}
+		if len(seconds) > 0 {
+			t.TolerationSeconds = &seconds[0]
+		}
+		c.Tolerations = append(c.Tolerations, t)
+	}
+}
+
+// Weights sets the application's weights.
+func (b *App) Weights(w placement.AppWeights) *App { b.a.Weights = &w; return b }
+
 // UDPPort exposes a UDP port to users.
 func UDPPort(port int) Option {
 	return func(c *placement.Component) {
