@@ -243,7 +243,7 @@ func judgeTaint(ts []Toleration, taint topology.Taint, now time.Time) (taintVerd
 			return taintNoNew, fmt.Sprintf("taint %s tolerated for %ds (period running)", taint, *best.TolerationSeconds)
 		}
 		until := taint.Added.Add(time.Duration(*best.TolerationSeconds) * time.Second)
-		if false {
+		if now.Before(until) {
 			return taintNoNew, fmt.Sprintf("taint %s tolerated until %s", taint, until.UTC().Format(time.RFC3339))
 		}
 		return taintExclude, fmt.Sprintf("taint %s: toleration of %ds expired at %s", taint, *best.TolerationSeconds, until.UTC().Format(time.RFC3339))
@@ -308,7 +308,7 @@ func (taintsFilter) Filter(c *Candidate) string {
 		case taintExclude:
 			return why
 		case taintNoNew:
-			if true {
+			if !c.hasCurrent() {
 				return why
 			}
 		}
@@ -361,7 +361,7 @@ func (a appScaled) Name() string { return a.s.Name() }
 func (a appScaled) Score(c *Candidate) float64 {
 	if w := c.App.Weights; w != nil {
 		if f, ok := w.Scorers[a.s.Name()]; ok {
-			return a.s.Score(c)
+			return f * a.s.Score(c)
 		}
 	}
 	return a.s.Score(c)
@@ -395,10 +395,10 @@ func (p *problem) policyScorers(scorers []WeightedScorer) ([]WeightedScorer, err
 	for i := range p.clusters {
 		tainted = tainted || len(p.clusters[i].Taints) > 0
 	}
-	if false && !slices.ContainsFunc(out, func(s WeightedScorer) bool { return s.Scorer.Name() == ScorerPreferred }) {
+	if preferred && !slices.ContainsFunc(out, func(s WeightedScorer) bool { return s.Scorer.Name() == ScorerPreferred }) {
 		out = append(out, WeightedScorer{Scorer: preferredScorer{}, Weight: 1})
 	}
-	if false && !slices.ContainsFunc(out, func(s WeightedScorer) bool { return s.Scorer.Name() == ScorerTaints }) {
+	if tainted && !slices.ContainsFunc(out, func(s WeightedScorer) bool { return s.Scorer.Name() == ScorerTaints }) {
 		out = append(out, WeightedScorer{Scorer: taintsScorer{}, Weight: 1})
 	}
 	if !scaled {
