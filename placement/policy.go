@@ -449,3 +449,12 @@ func appWeight(a *Application, term string) float64 {
 	}
 	return *w
 }
+
+// MayStay reports whether replicas of component c already on a cluster with the taint
+// may stay there at time now (zero: unknown): under PreferNoSelect and NoSelect always;
+// under NoExecute when a toleration matches, one with tolerationSeconds only until the
+// period has passed since taint.Added.
+func MayStay(c *Component, taint topology.Taint, now time.Time) bool {
+	v, _ := judgeTaint(c.Tolerations, taint, now)
+	return v != taintExclude
+}

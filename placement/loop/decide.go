@@ -68,7 +68,13 @@ func (l *Loop) decide(ctx context.Context, topo *topology.Topology, snap *placem
 		if !errors.As(err, &un) {
 			return nil, nil, fmt.Errorf("loop: decide: %w", err)
 		}
-		return l.shortfall(ctx, topo, apps, un, r)
+		plan, specs, err := l.shortfall(ctx, topo, apps, un, r)
+		if err == nil && len(specs) == 0 {
+			if drained := l.drainAround(ctx, snap, req, un, r); drained != nil {
+				return drained, nil, nil // drain.go: move what can move, report what stays
+			}
+		}
+		return plan, specs, err
 	}
 	d.Objective = repair.Objective.Total
 	if missing {

@@ -491,7 +491,7 @@ func (l *Loop) observe(ctx context.Context, topo *topology.Topology, apps []plac
 		}
 	}
 	slices.Sort(obs.Gone)
-	snap := &placement.Snapshot{Topology: topo}
+	snap := &placement.Snapshot{Topology: topo, Now: l.opts.Clock.Now()} // Now: NoExecute toleration periods
 	if len(l.opts.Sources) == 0 {
 		obs.SampleTime = l.opts.Clock.Now()
 		return snap, nil
