@@ -64,7 +64,7 @@ func TestHostileApplications(t *testing.T) {
 		{"replica pairs", comp("    replicas: 10000\n") + "  - {name: c, replicas: 10000}\nflows: [{from: a, to: c}]\n", "flows[0]", "replica pairs"},
 		{"selector without key", comp("    allowed: {selector: {matchExpressions: [{operator: Exists}]}}\n"), "components[0].allowed.selector.matchExpressions[0].key", "required"},
 		{"selector values not a list", comp("    allowed: {selector: {matchExpressions: [{key: k, operator: In, values: v}]}}\n"), "components[0].allowed.selector.matchExpressions[0].values", "list"},
-		{"selector key 300 bytes", comp("    allowed: {selector: {matchLabels: {"+strings.Repeat("k", 300)+": v}}}\n"), "components[0].allowed.selector.matchLabels", "not a Kubernetes label key"},
+		{"selector key 300 bytes", comp("    allowed: {selector: {matchLabels: {" + strings.Repeat("k", 300) + ": v}}}\n"), "components[0].allowed.selector.matchLabels", "not a Kubernetes label key"},
 		{"preferred selector null", comp("    preferred: [{weight: 1, selector: 7}]\n"), "components[0].preferred[0].selector", "must be an object"},
 		{"toleration seconds huge", comp("    tolerations: [{key: k, operator: Exists, effect: NoExecute, tolerationSeconds: 9999999999}]\n"), "components[0].tolerations[0].tolerationSeconds", ""},
 		{"toleration key bad", comp("    tolerations: [{key: \"a/b/c\", operator: Exists}]\n"), "components[0].tolerations[0].key", "not a Kubernetes label key"},

@@ -19,7 +19,9 @@ func TaintCluster(cluster string, t topology.Taint) Event {
 }
 
 // UntaintCluster removes every taint with the key from a cluster.
-func UntaintCluster(cluster, key string) Event { return taintEvent{cluster: cluster, remove: []string{key}} }
+func UntaintCluster(cluster, key string) Event {
+	return taintEvent{cluster: cluster, remove: []string{key}}
+}
 
 // Cordon cordons a cluster (topology.Cordon): no new replicas there.
 func Cordon(cluster string) Event {
