@@ -26,7 +26,7 @@ func goListPackages(t *testing.T, patterns ...string) []string {
 
 // impure reports whether a package under placement carries decisions out.
 func impure(pkg string) bool {
-	for _, p := range []string{"/placement/act", "/placement/loop", "/placement/sim"} {
+	for _, p := range []string{"/placement/act", "/placement/loop", "/placement/sim", "/placement/ocm"} {
 		if strings.Contains(pkg+"/", "github.com/continuum-xr/continuum"+p+"/") {
 			return true
 		}
@@ -39,7 +39,8 @@ func impure(pkg string) bool {
 // pkg/labels (label selectors and label syntax; and what they pull in) plus
 // sigs.k8s.io/yaml, and never client-go, controller-runtime, Cluster
 // API, Liqo, Prometheus or continuum's observe/act packages. The sub-packages that carry
-// decisions out (placement/act, placement/loop, the simulated world placement/sim and
+// decisions out (placement/act, placement/loop, the simulated world placement/sim, the
+// OCM bridge placement/ocm and
 // theirs) are not pure by design.
 func TestPureDependencies(t *testing.T) {
 	allowed := map[string]bool{}
