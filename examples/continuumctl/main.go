@@ -10,7 +10,8 @@
 //
 //	continuumctl plan -t topology.yaml -a app.yaml [-a more.yaml] [--current plan.json]
 //	                  [--strategy default|exact] [--mode reoptimize|repair]
-//	                  [-o table|json|yaml|dot] [--explain]
+//	                  [-o table|json|yaml|dot|ocm] [--explain]
+//	continuumctl cordon|drain|uncordon CLUSTER -t topology.yaml [--dry-run]
 //
 // For example, from the repository root:
 //
@@ -133,6 +134,7 @@ input or usage.`,
 	})
 	root.AddCommand(newPlanCmd(), newProvisionCmd(cl.management), newApplyCmd("apply", cl.liqo), newApplyCmd("remove", cl.liqo), newVersionCmd())
 	root.AddCommand(newPeeringCmds(cl.liqo)...)
+	root.AddCommand(newTaintCmds(time.Now)...) // cordon, drain, uncordon (policy.go)
 	root.Flags().Bool("version", false, "print the version, as 'continuumctl version' does") // no -v: kubectl users read it as verbosity
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {
@@ -206,7 +208,7 @@ func (o *planOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.strategy, "strategy", string(placement.StrategyDefault), "default or exact")
 	fs.StringVar(&o.mode, "mode", string(placement.Reoptimize), "with --current: reoptimize or repair")
 	fs.Float64Var(&o.hysteresis, "hysteresis", 0, "with --current and reoptimize: keep the current plan unless the cost improves by more than this fraction")
-	fs.StringVarP(&o.output, "output", "o", "table", "output: table, json, yaml or dot")
+	fs.StringVarP(&o.output, "output", "o", "table", "output: table, json, yaml, dot or ocm (OCM Placements and PlacementDecisions)")
 	fs.BoolVar(&o.explain, "explain", false, "explain every cluster ruled out for every replica")
 	fs.DurationVar(&o.timeout, "timeout", 0, "wall-clock budget of the search (e.g. 2s); 0: none. When it runs out the best plan so far is printed (exit 3 when it is incomplete)")
 	fs.IntVar(&o.maxNodes, "max-nodes", 0, "node budget of each search phase; 0: the engine's defaults")
@@ -218,9 +220,9 @@ func (o *planOptions) request() (*topology.Topology, *placement.Request, error) 
 		return nil, nil, errors.New("plan needs -t topology.yaml and at least one -a app.yaml")
 	}
 	switch o.output {
-	case "table", "json", "yaml", "dot":
+	case "table", "json", "yaml", "dot", "ocm":
 	default:
-		return nil, nil, fmt.Errorf("-o %q: want table, json, yaml or dot", o.output)
+		return nil, nil, fmt.Errorf("-o %q: want table, json, yaml, dot or ocm", o.output)
 	}
 	topo, err := topology.Load(o.topology)
 	if err != nil {
@@ -284,7 +286,12 @@ about provisioning; raise the budget or try --strategy exact.`,
 			case err != nil:
 				return err
 			}
-			if err := write(cmd.OutOrStdout(), o.output, topo, plan, ue, o.explain); err != nil {
+			if o.output == "ocm" {
+				err = writeOCM(cmd.OutOrStdout(), req.Apps, plan) // policy.go
+			} else {
+				err = write(cmd.OutOrStdout(), o.output, topo, plan, ue, o.explain)
+			}
+			if err != nil {
 				return err
 			}
 			switch {
