@@ -134,7 +134,8 @@ input or usage.`,
 	})
 	root.AddCommand(newPlanCmd(), newProvisionCmd(cl.management), newApplyCmd("apply", cl.liqo), newApplyCmd("remove", cl.liqo), newVersionCmd())
 	root.AddCommand(newPeeringCmds(cl.liqo)...)
-	root.AddCommand(newTaintCmds(time.Now)...)                                               // cordon, drain, uncordon (policy.go)
+	// cordon, drain, uncordon (policy.go)
+	root.AddCommand(newTaintCmds(time.Now)...)
 	root.Flags().Bool("version", false, "print the version, as 'continuumctl version' does") // no -v: kubectl users read it as verbosity
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {
