@@ -8,8 +8,8 @@
 // # Model
 //
 // An Application has components (replicas, requests, ports, processing time, allowed
-// tiers/owners/regions/clusters, spread, anti-affinity, co-location, node-pool selector,
-// state size), flows between components or between a component and a user site
+// tiers/owners/regions/clusters and a label selector, preferred selectors,
+// tolerations, spread, anti-affinity, co-location, node-pool selector, state size), flows between components or between a component and a user site
 // (bandwidth, maximum RTT, protocol), and chains: an ordered path of sites and
 // components with one latency budget, counting RTT/2 per hop plus processing times
 // (e.g. [geneva, render, geneva] within 15 ms motion-to-photon). Applications are
@@ -62,6 +62,37 @@
 // (SearchStats.Proof); undecided, when the budgets ran out first. Undecided is never
 // called infeasible and never comes with a shortfall.
 //
+// # Policy: labels, taints, weights
+//
+// The cluster policies of Kubernetes and Open Cluster Management, on clusters:
+//
+//   - Allowed.Selector is a Kubernetes label selector (matchLabels, matchExpressions
+//     with In, NotIn, Exists, DoesNotExist) over the clusters' labels: the "labels"
+//     filter, whose explanation names the expression not met ("label selector:
+//     gpu.vendor in (nvidia) not matched").
+//   - Component.Preferred are soft selectors: each term a cluster does not match costs
+//     weight/100 per replica (the "preferred" scorer, weight 1).
+//   - Clusters carry taints (topology.Taint), components tolerations (Kubernetes'
+//     and OCM's matching: key, Equal or Exists, value, effect). The "taints" filter
+//     rules out a cluster with a NoExecute taint not tolerated (replicas must leave;
+//     a toleration with tolerationSeconds holds until that long after the taint's
+//     Added time, measured at Snapshot.Now) and, for new replicas, one with a
+//     NoSelect taint. A component that Request.Current already has on a NoSelect
+//     cluster may stay there (Repair keeps those replicas): filters see components,
+//     not replicas, so while it has replicas there the engine may place more of its
+//     replicas there; the "taints" scorer costs 1 per replica on such a cluster and
+//     per PreferNoSelect taint not tolerated, so new replicas go elsewhere when they
+//     fit elsewhere. topology.Cordon and Drain put the taints; the loop
+//     (placement/loop) carries a drain out.
+//   - Application.Weights multiply this application's network, compute and migration
+//     terms, and (Scorers, by name) the weights of the engine's scorers and of the
+//     built-in "preferred" and "taints", for its replicas only. ExampleAppWeights
+//     shows a network weight that moves a component.
+//
+// The "preferred" and "taints" scorers join the engine's scorers only when a
+// component has preferred terms or a cluster has taints; Objective.Plugins reports
+// them by name.
+//
 // Re-placement: with Request.Current, Repair keeps every replica whose cluster still
 // satisfies everything and re-places the rest; Reoptimize searches afresh with the
 // migration term and keeps the current placement unless the objective improves by more
@@ -72,7 +103,8 @@
 // # Plugins
 //
 // Filters rule clusters out per component before the search (the built-ins are
-// "allowed", "resources", "udp", "site-latency"); Scorers add weighted costs. Both are
+// "allowed", "labels", "taints", "resources", "udp", "site-latency"); Scorers add
+// weighted costs. Both are
 // small interfaces; register a filter by name with Register (and remove it with
 // Unregister, e.g. in a test's t.Cleanup), or pass your own to NewEngine in
 // Options.Filters, which touches no global state. Constraints between replicas (capacity, bandwidth, RTT between components,
@@ -142,5 +174,6 @@
 // the engine against optima proven by the MILP solver CBC on tight instances stored in
 // testdata/tight and testdata/tight-holdout (docs/placement-quality.md says how to
 // regenerate them); they never run a solver.
-// The package imports nothing from Kubernetes but api/resource (a test enforces it).
+// The package imports nothing from Kubernetes but api/resource and, for label
+// selectors and label syntax, pkg/labels (a test enforces it).
 package placement

@@ -12,6 +12,15 @@
 //   - The physical floor (2 x great-circle km x 4.9 us/km: nothing is faster) and the geo
 //     estimate (0.5 ms + 2 x 2.1 x km x 4.9 us/km: what to assume without a measurement).
 //
+// Clusters carry Kubernetes labels (keys and values in Kubernetes' label syntax,
+// checked with apimachinery's rules) for label selectors, and taints that keep
+// components away unless they tolerate them: NoSelect (no new replicas), PreferNoSelect
+// (a cost) and NoExecute (replicas leave, after a toleration's period counted from the
+// taint's Added time), OCM's effects named for replicas (package placement applies
+// them). Cordon, Drain and Uncordon return a topology with a cluster cordoned
+// (TaintUnschedulable) or drained (TaintDrain), like kubectl's verbs;
+// Spec.SetTaint and RemoveTaints edit a spec.
+//
 // All-pairs routes are computed once by New (Dijkstra from every cluster), so a query on
 // a 1,000-cluster continuum is a table lookup.
 //
@@ -47,7 +56,7 @@
 //     YAML's .nan and .inf are refused wherever they appear, with their path.
 //   - Sizes: MaxClusters (1,000) clusters, MaxSites (1,000) sites, MaxOwners owners,
 //     MaxNodePools pools per cluster, MaxLinks links and MaxLinks access links in all,
-//     MaxLabels labels per map; strings at most 1,024 bytes; names DNS-1123 labels
+//     MaxLabels labels per map, MaxTaints taints per cluster; strings at most 1,024 bytes; names DNS-1123 labels
 //     (metadata.name too, when set). A list over its limit is refused before its
 //     elements are read.
 //   - Files: Load reads at most 64 MiB (LoadWith's LoadOptions.MaxFileSize changes it),
@@ -86,7 +95,8 @@
 // # Testing
 //
 // Package topologytest has a fluent Builder for small continuums, the seed paper's Fig. 1
-// continuum (PaperFig1), and a seeded generator of large ones (Random). The package
-// imports nothing from k8s.io but k8s.io/apimachinery/pkg/api/resource (a test enforces
+// continuum (PaperFig1), and a seeded generator of large ones (Random); its Labels and
+// Taint options label and taint clusters. The package imports nothing from k8s.io but
+// k8s.io/apimachinery's api/resource and util/validation (label syntax; a test enforces
 // it).
 package topology

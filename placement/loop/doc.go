@@ -16,6 +16,21 @@
 // since the last round turns the round into a full one. RunOnce runs one round, for
 // tests and examples.
 //
+// # Cordon and drain
+//
+// The loop reads taints from the topology it is given each round (topology.Cordon and
+// Drain, continuumctl cordon and drain, sim.DrainCluster): a NoSelect (cordoned)
+// cluster takes no new replicas; a NoExecute (drained) one sends its replicas away.
+// The repair moves them make-before-break like any repair (after Options.Confirm
+// observations), never breaking a budget: a replica moves only to where every
+// constraint holds. When some of them have nowhere to go, the loop asks the Provision
+// policy first; if it offers nothing, the others move and those stay, and the
+// decision names each one and why ("drain: 1 replica(s) move off NoExecute clusters,
+// 1 have nowhere to go within their constraints and stay: xr/render[0] stays: 0/4
+// clusters fit ..."). A toleration with tolerationSeconds keeps a replica until that
+// long after the taint's Added time (the engine is given the loop clock's time,
+// placement.Snapshot.Now); the round after that moves it.
+//
 // # Not flapping
 //
 // Four rules keep the loop from moving components back and forth:

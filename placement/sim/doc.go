@@ -21,8 +21,9 @@
 //     ready replicas of the applications registered with AddApplication, plus
 //     scripted extra load.
 //   - a script (At, Schedule, Script; or Apply for now): DegradeLink, RestoreLink,
-//     FailCluster, RecoverCluster, AddSite, MoveSite, LoadStep and Do for anything
-//     else.
+//     FailCluster, RecoverCluster, AddSite, MoveSite, LoadStep, TaintCluster,
+//     UntaintCluster, Cordon, DrainCluster, Uncordon (taints of the declared
+//     topology, which the loop reads) and Do for anything else.
 //
 // Wire registers applications and returns, in one call, what placement/act and
 // placement/loop need to run on the world: the home cluster's Workloads with a
