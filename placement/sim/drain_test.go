@@ -3,14 +3,18 @@ package sim_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/continuum-xr/continuum/placement"
 	"github.com/continuum-xr/continuum/placement/loop"
 	"github.com/continuum-xr/continuum/placement/placementtest"
 	"github.com/continuum-xr/continuum/placement/sim"
+	"github.com/continuum-xr/continuum/provision"
 	"github.com/continuum-xr/continuum/topology"
 	"github.com/continuum-xr/continuum/topology/topologytest"
 )
@@ -20,9 +24,10 @@ import (
 // no component drops to zero ready replicas, and on every round that the plan carried
 // out keeps every chain and flow budget; it returns the rounds and the instances at
 // the end (component -> clusters with ready pods).
-func drainRun(t *testing.T, app placement.Application) ([]loop.Round, map[string][]string) {
+func drainRun(t *testing.T, app placement.Application, so sim.Options, provision func(context.Context, *topology.Topology, *placement.UnplaceableError) ([]provision.ClusterSpec, error)) ([]loop.Round, map[string][]string) {
 	t.Helper()
-	w, err := sim.New(sim.Options{Topology: topologytest.PaperFig1()})
+	so.Topology = topologytest.PaperFig1()
+	w, err := sim.New(so)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,6 +37,7 @@ func drainRun(t *testing.T, app placement.Application) ([]loop.Round, map[string
 	}
 	var rounds []loop.Round
 	opts := wiring.Loop
+	opts.Provision = provision
 	opts.OnRound = func(r *loop.Round) {
 		rounds = append(rounds, *r)
 		if r.Plan == nil {
@@ -91,7 +97,7 @@ func drainRun(t *testing.T, app placement.Application) ([]loop.Round, map[string
 // else within 5 ms of Geneva, so it stays, and the loop says so and why.
 func TestDrainEdgeWithUsersConnected(t *testing.T) {
 	app := placementtest.XRCollab()
-	rounds, at := drainRun(t, app)
+	rounds, at := drainRun(t, app, sim.Options{}, nil)
 	before := ""
 	for _, r := range rounds {
 		if r.At.Sub(rounds[0].At) < 5*time.Minute && r.Plan != nil {
@@ -136,7 +142,7 @@ func TestDrainEdgeEverythingMoves(t *testing.T) {
 			app.Flows[i].MaxRTT = topology.Millis(8)
 		}
 	}
-	_, at := drainRun(t, app)
+	_, at := drainRun(t, app, sim.Options{}, nil)
 	for comp, clusters := range at {
 		for _, c := range clusters {
 			if c == "gva-edge" {
@@ -146,5 +152,47 @@ func TestDrainEdgeEverythingMoves(t *testing.T) {
 	}
 	if len(at["render-geneva"]) != 1 {
 		t.Errorf("render-geneva on %v, want one cluster", at["render-geneva"])
+	}
+}
+
+// TestDrainEdgeProvisions: with a provisioning policy, the render-geneva that has
+// nowhere to go gets a new edge cluster in Geneva; once it is ready, the drain
+// empties gva-edge. Nothing was evicted meanwhile (drainRun checks every tick).
+func TestDrainEdgeProvisions(t *testing.T) {
+	geneva := topology.Location{Lat: 46.2044, Lon: 6.1432}
+	gpuNode := topology.ResourceList{topology.ResourceCPU: resource.MustParse("8"), topology.ResourceMemory: resource.MustParse("32Gi"),
+		topology.ResourceGPU: resource.MustParse("1")}
+	var asked []string
+	policy := func(_ context.Context, topo *topology.Topology, short *placement.UnplaceableError) ([]provision.ClusterSpec, error) {
+		if _, ok := topo.Cluster("gen-edge"); ok || len(asked) > 0 {
+			return nil, nil
+		}
+		for _, s := range short.Shortfall {
+			if len(s.Near) > 0 && s.Near[0].Site == "geneva" {
+				asked = append(asked, s.Component)
+				return []provision.ClusterSpec{{Name: "gen-edge", Distribution: provision.K3s, KubernetesVersion: "v1.33.1", Workers: 2,
+					Labels: provision.Labels{Owner: "operator-b", Tier: "edge", Region: "geneva"}}}, nil
+			}
+		}
+		return nil, nil
+	}
+	rounds, at := drainRun(t, placementtest.XRCollab(), sim.Options{Regions: map[string]topology.Location{"geneva": geneva}, NodeCapacity: gpuNode}, policy)
+	if len(asked) != 1 || asked[0] != "render-geneva" {
+		t.Errorf("provisioning asked for %v, want once for render-geneva", asked)
+	}
+	if got := at["render-geneva"]; len(got) != 1 || got[0] != "gen-edge" {
+		t.Errorf("render-geneva on %v, want the new gen-edge", got)
+	}
+	for comp, clusters := range at {
+		if slices.Contains(clusters, "gva-edge") {
+			t.Errorf("%s still runs on the drained gva-edge (%v)", comp, clusters)
+		}
+	}
+	provisioned := false
+	for _, r := range rounds {
+		provisioned = provisioned || r.Decision.Kind == loop.DecideProvision
+	}
+	if !provisioned {
+		t.Error("no round decided to provision")
 	}
 }
