@@ -336,6 +336,9 @@ type Shortfall struct {
 	Tiers    []topology.Tier `json:"tiers,omitempty"`
 	Regions  []string        `json:"regions,omitempty"`
 	NeedsUDP bool            `json:"needsUDP,omitempty"`
+	// Labels is the component's label selector (Allowed.Selector): the new cluster's
+	// labels must match it.
+	Labels *LabelSelector `json:"labels,omitempty"`
 	// Text reads "4 CPU + 1 GPU on a cluster within 3.1ms RTT of site geneva, owner a or b".
 	Text string `json:"text"`
 }
@@ -426,7 +429,7 @@ func (p *problem) shortfall(i int) Shortfall {
 	k := &p.comps[in.comp]
 	c := k.c
 	sf := Shortfall{App: p.req.Apps[k.app].Metadata.Name, Component: c.Name, Replica: in.rep, Resources: c.Requests.DeepCopy(),
-		Owners: c.Allowed.Owners, Tiers: c.Allowed.Tiers, Regions: c.Allowed.Regions, NeedsUDP: k.udpUser}
+		Owners: c.Allowed.Owners, Tiers: c.Allowed.Tiers, Regions: c.Allowed.Regions, NeedsUDP: k.udpUser, Labels: c.Allowed.Selector}
 	bounds := map[int]topology.Duration{}
 	bound := func(s int, d topology.Duration) {
 		if old, ok := bounds[s]; !ok || d < old {
@@ -493,6 +496,9 @@ func (p *problem) shortfall(i int) Shortfall {
 	}
 	if sf.NeedsUDP {
 		text += ", able to expose UDP to users"
+	}
+	if s := sf.Labels.String(); s != "" {
+		text += ", labels " + s
 	}
 	sf.Text = text
 	return sf

@@ -84,6 +84,14 @@ func TestLabelSelectorExcludesTheBestCluster(t *testing.T) {
 	if r := ruledOut(plan, "x", "near2"); r.Constraint != "labels" {
 		t.Errorf("near2 (no labels) ruled out by %q, want labels", r.Constraint)
 	}
+	// Nothing matches: the shortfall says what labels a new cluster needs.
+	none := pt.NewApp("a").Component("x", "1", "1Gi", pt.Selector(pt.In("gpu.vendor", "intel"))).Build()
+	_, _, err = placePolicy(t, topo, time.Time{}, none, "")
+	var ue *placement.UnplaceableError
+	if !errors.As(err, &ue) || len(ue.Shortfall) != 1 || ue.Reasons["labels"] != 3 ||
+		!strings.HasSuffix(ue.Shortfall[0].Text, ", labels gpu.vendor in (intel)") || ue.Shortfall[0].Labels.String() != "gpu.vendor in (intel)" {
+		t.Errorf("no cluster matches: %v", err)
+	}
 	// The other operators and matchLabels.
 	sels := []struct {
 		sel  placement.LabelSelector
