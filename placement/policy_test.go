@@ -391,3 +391,24 @@ func TestPolicyCodecErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestPolicyPluginsConform runs placementtest's plugin checks (conformance and
+// effect) on the built-in policy filters and scorers, on a continuum whose clusters
+// are labelled and tainted.
+func TestPolicyPluginsConform(t *testing.T) {
+	topo := edit(t, testContinuum(t), "cheap", tt.Labels("gpu.vendor", "amd", "site", "far"), tt.Taint("maintenance", "", topology.PreferNoSelect))
+	topo = edit(t, topo, "near", tt.Labels("gpu.vendor", "nvidia", "site", "geneva"), tt.Taint(topology.TaintUnschedulable, "", topology.NoSelect))
+	topo = edit(t, topo, "near2", tt.Taint(topology.TaintDrain, "", topology.NoExecute))
+	app := pt.NewApp("a").
+		Component("x", "1", "1Gi", pt.Selector(pt.In("gpu.vendor", "nvidia", "amd")), pt.Prefer(100, placement.LabelSelector{MatchLabels: map[string]string{"site": "geneva"}}),
+			pt.Tolerate(topology.TaintUnschedulable, "")).
+		Component("y", "1", "1Gi", pt.Replicas(2)).Build()
+	in := pt.Instance{Name: "policy", Topology: topo, Apps: []placement.Application{app}}
+	for _, name := range []string{placement.FilterLabels, placement.FilterTaints} {
+		f, ok := placement.Lookup(name)
+		if !ok {
+			t.Fatalf("no built-in filter %q", name)
+		}
+		t.Run(name, func(t *testing.T) { pt.CheckFilter(t, f, in) })
+	}
+}
