@@ -94,7 +94,7 @@ func (l *Loop) decide(ctx context.Context, topo *topology.Topology, snap *placem
 			l.seen++
 			l.seenAt = r.Observed.SampleTime
 		}
-		if l.seen < l.opts.Confirm {
+		if l.seen < l.opts.Confirm && !declared(repair) { // drain.go: taints need no confirming
 			d.Kind = DecideConfirming
 			d.Reason = fmt.Sprintf("violation seen in %d/%d distinct observations (newest sample %s): %s",
 				l.seen, l.opts.Confirm, l.seenAt.UTC().Format(time.RFC3339), strings.Join(d.Violations, "; "))

@@ -21,8 +21,9 @@
 // The loop reads taints from the topology it is given each round (topology.Cordon and
 // Drain, continuumctl cordon and drain, sim.DrainCluster): a NoSelect (cordoned)
 // cluster takes no new replicas; a NoExecute (drained) one sends its replicas away.
-// The repair moves them make-before-break like any repair (after Options.Confirm
-// observations), never breaking a budget: a replica moves only to where every
+// The repair moves them make-before-break like any repair, without waiting for
+// Options.Confirm observations (a taint is declared, not measured), never breaking a
+// budget: a replica moves only to where every
 // constraint holds. When some of them have nowhere to go, the loop asks the Provision
 // policy first; if it offers nothing, the others move and those stay, and the
 // decision names each one and why ("drain: 1 replica(s) move off NoExecute clusters,

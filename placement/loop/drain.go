@@ -13,11 +13,26 @@ import (
 // Draining: a cluster with a NoExecute taint (topology.Drain, continuumctl drain)
 // sends the replicas there away. The engine's taints filter rules the cluster out for
 // them, so the repair re-places them and Apply moves them make-before-break, like any
-// repair (confirmed in Options.Confirm observations first). When some of them have
+// repair, but at once: a taint is declared, not measured, so a repair that only moves
+// replicas off tainted clusters is not confirmed over Options.Confirm observations. When some of them have
 // nowhere else to go within their constraints, the repair is unplaceable as a whole;
 // then, unless the provisioning policy offers clusters, drainAround re-places again
 // with those replicas allowed to stay where they are: the others move, the stuck ones
 // stay and the decision names each one and why, instead of evicting it.
+
+// declared reports whether every replica a repair moves moves because of a taint: a
+// drain is declared in the topology, not measured, so it needs no confirmation.
+func declared(plan *placement.Plan) bool {
+	if len(plan.Changes) == 0 {
+		return false
+	}
+	for _, c := range plan.Changes {
+		if c.Constraint != placement.FilterTaints {
+			return false
+		}
+	}
+	return true
+}
 
 // evicted lists the replicas in force on a cluster with a NoExecute taint their
 // component does not tolerate at the snapshot's time, with the taints.

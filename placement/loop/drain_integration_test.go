@@ -31,6 +31,9 @@ func TestLoopRealDrain(t *testing.T) {
 	s.topo = drained // the loop runs in this goroutine (RunOnce): no race
 	s.hold.Store(act.InstanceName("stream", "w2"), time.Now().Add(time.Second))
 	rs := roundsUntil(t, l, 40, succeeded(loop.DecideRepair))
+	if len(rs) != 1 {
+		t.Errorf("the drain took %d rounds, want 1: a declared taint needs no confirmation", len(rs))
+	}
 	last := rs[len(rs)-1]
 	if last.Decision.Moves != 2 || !strings.Contains(last.Decision.Reason, "w1 -> w2") {
 		t.Errorf("drain repair: moves %d, reason %q; want stream's 2 replicas w1 -> w2", last.Decision.Moves, last.Decision.Reason)

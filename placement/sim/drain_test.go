@@ -111,6 +111,16 @@ func TestDrainEdgeWithUsersConnected(t *testing.T) {
 	if before != "gva-edge" {
 		t.Fatalf("session-sync starts on %q, the test expects gva-edge", before)
 	}
+	// The first round after the drain (+5m, watch rounds every 10 s) repairs: a
+	// declared taint needs no confirmation.
+	for _, r := range rounds {
+		if d := r.At.Sub(rounds[0].At); d >= 5*time.Minute {
+			if r.Decision.Kind != loop.DecideRepair || d > 5*time.Minute+20*time.Second {
+				t.Errorf("first round after the drain, at +%s: %s (%s); want a repair within 20 s", d, r.Decision.Kind, r.Decision.Reason)
+			}
+			break
+		}
+	}
 	if got := at["session-sync"]; len(got) != 1 || got[0] == "gva-edge" {
 		t.Errorf("session-sync runs on %v after the drain, want one cluster other than gva-edge", got)
 	}
