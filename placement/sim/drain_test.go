@@ -111,16 +111,7 @@ func TestDrainEdgeWithUsersConnected(t *testing.T) {
 	if before != "gva-edge" {
 		t.Fatalf("session-sync starts on %q, the test expects gva-edge", before)
 	}
-	// The first round after the drain (+5m, watch rounds every 10 s) repairs: a
-	// declared taint needs no confirmation.
-	for _, r := range rounds {
-		if d := r.At.Sub(rounds[0].At); d >= 5*time.Minute {
-			if r.Decision.Kind != loop.DecideRepair || d > 5*time.Minute+20*time.Second {
-				t.Errorf("first round after the drain, at +%s: %s (%s); want a repair within 20 s", d, r.Decision.Kind, r.Decision.Reason)
-			}
-			break
-		}
-	}
+	repairsAtOnce(t, rounds)
 	if got := at["session-sync"]; len(got) != 1 || got[0] == "gva-edge" {
 		t.Errorf("session-sync runs on %v after the drain, want one cluster other than gva-edge", got)
 	}
@@ -152,7 +143,8 @@ func TestDrainEdgeEverythingMoves(t *testing.T) {
 			app.Flows[i].MaxRTT = topology.Millis(8)
 		}
 	}
-	_, at := drainRun(t, app, sim.Options{}, nil)
+	rounds, at := drainRun(t, app, sim.Options{}, nil)
+	repairsAtOnce(t, rounds)
 	for comp, clusters := range at {
 		for _, c := range clusters {
 			if c == "gva-edge" {
@@ -205,4 +197,19 @@ func TestDrainEdgeProvisions(t *testing.T) {
 	if !provisioned {
 		t.Error("no round decided to provision")
 	}
+}
+
+// repairsAtOnce: the first round after the drain (+5m, watch rounds every 10 s)
+// repairs: a declared taint needs no confirmation.
+func repairsAtOnce(t *testing.T, rounds []loop.Round) {
+	t.Helper()
+	for _, r := range rounds {
+		if d := r.At.Sub(rounds[0].At); d >= 5*time.Minute {
+			if r.Decision.Kind != loop.DecideRepair || d > 5*time.Minute+20*time.Second {
+				t.Errorf("first round after the drain, at +%s: %s (%s); want a repair within 20 s", d, r.Decision.Kind, r.Decision.Reason)
+			}
+			return
+		}
+	}
+	t.Error("no round after the drain")
 }
