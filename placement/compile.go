@@ -47,7 +47,9 @@ type problem struct {
 	clusters []topology.Cluster // by index
 	// appliedRTT holds the measured pairs written into the topology's links.
 	appliedRTT map[Pair]bool
-	rankState  *state // an empty state to price candidates in
+	// prepared, when set, remembers valid applications and the re-routed topology.
+	prepared  *Prepared
+	rankState *state // an empty state to price candidates in
 	// explainOnly, when set, limits ExplainAuto to these instances (a repair explains
 	// what it re-placed).
 	explainOnly []bool
@@ -162,7 +164,7 @@ func fmtQty(name topology.ResourceName, v int64) string {
 }
 
 // compile validates the request against the snapshot and builds the problem.
-func compile(snap *Snapshot, req *Request, scorers []WeightedScorer) (*problem, error) {
+func compile(snap *Snapshot, req *Request, scorers []WeightedScorer, pp *Prepared) (*problem, error) {
 	if snap == nil || snap.Topology == nil {
 		return nil, ErrorList{{Field: "snapshot.topology", Detail: "required"}}
 	}
@@ -170,7 +172,7 @@ func compile(snap *Snapshot, req *Request, scorers []WeightedScorer) (*problem, 
 		return nil, ErrorList{{Field: "snapshot.topology", Detail: "has no clusters (build it with topology.New or Decode)"}}
 	}
 	topo := snap.Topology
-	p := &problem{snap: snap, topo: topo, req: req, n: topo.NumClusters(), scorers: scorers,
+	p := &problem{snap: snap, topo: topo, req: req, n: topo.NumClusters(), scorers: scorers, prepared: pp,
 		rttCC: map[[2]int]topology.Duration{}, rttSS: map[[2]int]topology.Duration{}, routes: map[int64][]int32{}}
 	p.w = DefaultWeights()
 	if req.Weights != nil {
@@ -197,6 +199,24 @@ func (p *problem) applyMeasuredLinks() error {
 	if len(p.snap.RTT) == 0 {
 		return nil
 	}
+	pp := p.prepared
+	var key map[Pair]topology.Duration
+	if pp != nil {
+		key = linkKey(p.snap)
+		if len(key) == 0 {
+			return nil
+		}
+		if pp.routed != nil && maps.Equal(key, pp.routedKey) {
+			p.topo, p.appliedRTT = pp.routed, pp.routedApplied
+			return nil
+		}
+	}
+	defer func() {
+		if pp != nil && p.appliedRTT != nil {
+			pp.routed, pp.routedKey, pp.routedApplied = p.topo, key, p.appliedRTT
+			pp.stats.Reroutes++
+		}
+	}()
 	spec := p.topo.Spec()
 	changed := false
 	applied := map[Pair]bool{}
@@ -302,11 +322,15 @@ func (p *problem) validate() ErrorList {
 	for i := range req.Apps {
 		a := &req.Apps[i]
 		prefix := "apps[" + strconv.Itoa(i) + "]."
-		errs = append(errs, validateApp(prefix, a, nil)...)
 		if j, dup := names[a.Metadata.Name]; dup {
 			errs.Add(prefix+"metadata.name", fmt.Sprintf("duplicate application %s (also apps[%d])", quote(a.Metadata.Name), j))
 		}
 		names[a.Metadata.Name] = i
+		if p.prepared.appValid(i) {
+			continue // validated against this topology before, unchanged since
+		}
+		before := len(errs)
+		errs = append(errs, validateApp(prefix, a, nil)...)
 		comps := map[string]bool{}
 		for _, c := range a.Components {
 			comps[c.Name] = true
@@ -345,6 +369,9 @@ func (p *problem) validate() ErrorList {
 					errs.Add(fmt.Sprintf("%schains[%d].path[%d]", prefix, j, k), fmt.Sprintf("no component or site %s", quote(e)))
 				}
 			}
+		}
+		if len(errs) == before {
+			p.prepared.markValid(i)
 		}
 	}
 	if len(errs) > 0 {

@@ -62,6 +62,7 @@ type search struct {
 	workOut      bool
 	// LNS group sizes and sub-solve budget in force
 	lnsGroup, lnsApp, lnsSub int
+	lx                       *lnsIndex // during lns
 	phases                   []PhaseStats
 	rng                      *rand.Rand
 	dom                      [][]int32
