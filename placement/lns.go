@@ -21,15 +21,18 @@ const (
 	lnsAppGroup = 16
 	// lnsMaxStall ends the search after this many steps in a row without improvement.
 	lnsMaxStall = 2000
-	// lnsEasyStall (plus one per two movable replicas) ends it on instances the
-	// greedy construction placed without help.
+	// lnsEasyStall (plus two per movable replica) ends it on instances the greedy
+	// construction placed without help.
 	lnsEasyStall = 20
 	// lnsEasyGroup and lnsEasySubNodes bound the groups on such instances.
 	lnsEasyGroup    = 6
 	lnsEasySubNodes = 300
-	// lnsEasyNodes per movable replica bounds the whole search on such instances, so
-	// its cost stays a fraction of the construction's on large easy requests.
+	// lnsEasyNodes per movable replica (at least lnsEasyMinNodes, at most
+	// lnsEasyMaxNodes) bounds the whole search on such instances, so its cost stays a
+	// fraction of the construction's on large easy requests while small ones, cheap
+	// anyway, get enough to reach their optimum.
 	lnsEasyNodes    = 10
+	lnsEasyMinNodes = 3_000
 	lnsEasyMaxNodes = 50_000
 	// lnsLocal is how many of a replica's cheapest clusters (by static cost) a group's
 	// sub-solve considers, besides the clusters of its group and its flow partners.
@@ -59,8 +62,8 @@ func (sr *search) lns(st *state, movable []int, maxNodes int) {
 	stallLimit := lnsMaxStall
 	sr.lnsGroup, sr.lnsApp, sr.lnsSub = lnsMaxGroup, lnsAppGroup, lnsSubNodes
 	if !sr.hard {
-		stallLimit = min(lnsMaxStall, lnsEasyStall+len(movable)/2)
-		maxNodes = min(maxNodes, lnsEasyNodes*len(movable), lnsEasyMaxNodes)
+		stallLimit = min(lnsMaxStall, lnsEasyStall+2*len(movable))
+		maxNodes = min(maxNodes, max(lnsEasyMinNodes, lnsEasyNodes*len(movable)), lnsEasyMaxNodes)
 		sr.lnsGroup, sr.lnsApp, sr.lnsSub = lnsEasyGroup, lnsEasyGroup, lnsEasySubNodes
 	}
 	cur := p.objective(st).total()
