@@ -187,13 +187,24 @@ func (b *bb) fits(f, c int) bool {
 // lb returns the least cost of free[f] over its clusters left and how many are left.
 func (b *bb) lb(f int) (float64, int) {
 	b.sr.work += int64(len(b.dom[f]))
+	p := b.sr.p
+	req := p.comps[p.insts[b.free[f]].comp].req
+	used, capc := b.st.used, p.capc
+	bad, part := b.bad[f], b.part[f]
 	m, left := math.Inf(1), 0
+next:
 	for n, c32 := range b.dom[f] {
-		if b.bad[f][n] > 0 || !b.fits(f, int(c32)) {
+		if bad[n] > 0 {
 			continue
 		}
+		u, cp := used[c32], capc[c32]
+		for d, need := range req {
+			if need > 0 && u[d]+need > cp[d] {
+				continue next
+			}
+		}
 		left++
-		m = min(m, b.part[f][n])
+		m = min(m, part[n])
 	}
 	return m, left
 }

@@ -41,6 +41,11 @@ type problem struct {
 	nLinks   int
 	accessAt []int // first access resource of each site
 	routes   map[int64][]int32
+	// routeDense and routeKnown cache cluster routes when n <= denseRoutes.
+	routeDense [][]int32
+	routeKnown []bool
+	siteDense  [][]int32 // [site*n+cluster]
+	siteKnown  []bool
 
 	scorers  []WeightedScorer
 	filters  []Filter
@@ -742,7 +747,15 @@ func (p *problem) compileBandwidth() {
 // link of the path and the uplinks at both ends of every link. Cached.
 func (p *problem) route(a, b int) []int32 {
 	key := int64(a)*int64(p.n) + int64(b)
-	if r, ok := p.routes[key]; ok {
+	dense := p.n <= denseRoutes
+	if dense {
+		if p.routeDense == nil {
+			p.routeDense, p.routeKnown = make([][]int32, p.n*p.n), make([]bool, p.n*p.n)
+		}
+		if p.routeKnown[key] {
+			return p.routeDense[key]
+		}
+	} else if r, ok := p.routes[key]; ok {
 		return r
 	}
 	var r []int32
@@ -754,15 +767,32 @@ func (p *problem) route(a, b int) []int32 {
 			r = append(r, int32(li), int32(p.nLinks+ca), int32(p.nLinks+cb))
 		}
 	}
-	p.routes[key] = r
+	if dense {
+		p.routeDense[key], p.routeKnown[key] = r, true
+	} else {
+		p.routes[key] = r
+	}
 	return r
 }
+
+// denseRoutes is the number of clusters up to which the cluster-to-cluster routes are
+// cached in a dense table (n^2 entries) rather than a map.
+const denseRoutes = 256
 
 // siteRoute returns the bandwidth resources between a site and a cluster: the access
 // link, then the cluster route.
 func (p *problem) siteRoute(s, c int) []int32 {
 	key := -1 - (int64(s)*int64(p.n) + int64(c))
-	if r, ok := p.routes[key]; ok {
+	dense := p.n <= denseRoutes && p.topo.NumSites() <= denseRoutes
+	k := s*p.n + c
+	if dense {
+		if p.siteDense == nil {
+			p.siteDense, p.siteKnown = make([][]int32, p.topo.NumSites()*p.n), make([]bool, p.topo.NumSites()*p.n)
+		}
+		if p.siteKnown[k] {
+			return p.siteDense[k]
+		}
+	} else if r, ok := p.routes[key]; ok {
 		return r
 	}
 	acc, _, ok := p.topo.SiteRouteAt(s, c)
@@ -772,6 +802,10 @@ func (p *problem) siteRoute(s, c int) []int32 {
 		ai, _ := p.topo.ClusterIndex(p.topo.SiteAt(s).Access[acc].Cluster)
 		r = append(r, p.route(ai, c)...)
 	}
-	p.routes[key] = r
+	if dense {
+		p.siteDense[k], p.siteKnown[k] = r, true
+	} else {
+		p.routes[key] = r
+	}
 	return r
 }
