@@ -42,7 +42,10 @@ type bb struct {
 	bad     [][]int32
 	dom     [][]int32
 	pairSum float64 // sum of pairMin over pairs whose ends are both free and unplaced
-	placed  int
+	// plb holds the pair bounds over the given clusters when newBBIn had them (else
+	// the domains' bounds, search.pairLB, are used).
+	plb    map[int32]float64
+	placed int
 	// scratch per depth
 	bufs [][]candCost
 	// noise, when > 0, randomises the search for restarts: ties of the fail-first
@@ -90,8 +93,35 @@ func (sr *search) newBBIn(st *state, free []int, doms [][]int32, optimize bool, 
 			o := fp.other(i)
 			if oc := st.at[o]; oc >= 0 {
 				b.charge(f, fp, oc, 1)
-			} else if b.slot[o] >= 0 && o > i {
+			} else if b.slot[o] >= 0 && o > i && doms == nil {
 				b.pairSum += sr.pairLB(pid)
+			}
+		}
+	}
+	if doms != nil {
+		// Flows between two free instances: the least RTT over the clusters given, which
+		// are few (an LNS group's), so the bound is cheap and tighter than the domains'.
+		for f, i := range free {
+			k := p.insts[i].comp
+			for _, pid := range p.insts[i].pairs {
+				fp := &p.pairs[pid]
+				if fp.b < 0 {
+					continue
+				}
+				if o := fp.other(i); o > i && st.at[o] < 0 && b.slot[o] >= 0 {
+					da, db := b.dom[f], b.dom[b.slot[o]]
+					var v float64
+					if len(da) == len(sr.domain(k)) && len(db) == len(sr.domain(p.insts[o].comp)) {
+						v = sr.pairLB(pid) // whole domains (a subset of equal size): cached
+					} else {
+						v = sr.pairLBIn(fp, da, db)
+					}
+					if b.plb == nil {
+						b.plb = map[int32]float64{}
+					}
+					b.plb[pid] = v
+					b.pairSum += v
+				}
 			}
 		}
 	}
@@ -157,15 +187,34 @@ func (b *bb) fits(f, c int) bool {
 // lb returns the least cost of free[f] over its clusters left and how many are left.
 func (b *bb) lb(f int) (float64, int) {
 	b.sr.work += int64(len(b.dom[f]))
+	p := b.sr.p
+	req := p.comps[p.insts[b.free[f]].comp].req
+	used, capc := b.st.used, p.capc
+	bad, part := b.bad[f], b.part[f]
 	m, left := math.Inf(1), 0
+next:
 	for n, c32 := range b.dom[f] {
-		if b.bad[f][n] > 0 || !b.fits(f, int(c32)) {
+		if bad[n] > 0 {
 			continue
 		}
+		u, cp := used[c32], capc[c32]
+		for d, need := range req {
+			if need > 0 && u[d]+need > cp[d] {
+				continue next
+			}
+		}
 		left++
-		m = min(m, b.part[f][n])
+		m = min(m, part[n])
 	}
 	return m, left
+}
+
+// pairBound is the lower bound of flow pair pid between two free instances.
+func (b *bb) pairBound(pid int32) float64 {
+	if b.plb != nil {
+		return b.plb[pid]
+	}
+	return b.sr.pairLB(pid)
 }
 
 // place puts free[f] on cluster c (checked) and updates the partners' costs.
@@ -181,7 +230,7 @@ func (b *bb) place(f, c int) {
 		}
 		o := fp.other(i)
 		if g := b.slot[o]; g >= 0 && b.st.at[o] < 0 {
-			b.pairSum -= b.sr.pairLB(pid)
+			b.pairSum -= b.pairBound(pid)
 			b.charge(int(g), fp, c, 1)
 		}
 	}
@@ -199,7 +248,7 @@ func (b *bb) unplace(f int) {
 		}
 		o := fp.other(i)
 		if g := b.slot[o]; g >= 0 && b.st.at[o] < 0 {
-			b.pairSum += b.sr.pairLB(pid)
+			b.pairSum += b.pairBound(pid)
 			b.charge(int(g), fp, c, -1)
 		}
 	}
@@ -288,7 +337,7 @@ func (b *bb) dfs(depth int) bool {
 		fp := &b.sr.p.pairs[pid]
 		if fp.b >= 0 {
 			if o := fp.other(i); b.slot[o] >= 0 && b.st.at[o] < 0 {
-				pickPairs += b.sr.pairLB(pid)
+				pickPairs += b.pairBound(pid)
 			}
 		}
 	}

@@ -41,13 +41,20 @@ type problem struct {
 	nLinks   int
 	accessAt []int // first access resource of each site
 	routes   map[int64][]int32
+	// routeDense and routeKnown cache cluster routes when n <= denseRoutes.
+	routeDense [][]int32
+	routeKnown []bool
+	siteDense  [][]int32 // [site*n+cluster]
+	siteKnown  []bool
 
 	scorers  []WeightedScorer
 	filters  []Filter
 	clusters []topology.Cluster // by index
 	// appliedRTT holds the measured pairs written into the topology's links.
 	appliedRTT map[Pair]bool
-	rankState  *state // an empty state to price candidates in
+	// prepared, when set, remembers valid applications and the re-routed topology.
+	prepared  *Prepared
+	rankState *state // an empty state to price candidates in
 	// explainOnly, when set, limits ExplainAuto to these instances (a repair explains
 	// what it re-placed).
 	explainOnly []bool
@@ -166,7 +173,7 @@ func fmtQty(name topology.ResourceName, v int64) string {
 }
 
 // compile validates the request against the snapshot and builds the problem.
-func compile(snap *Snapshot, req *Request, scorers []WeightedScorer) (*problem, error) {
+func compile(snap *Snapshot, req *Request, scorers []WeightedScorer, pp *Prepared) (*problem, error) {
 	if snap == nil || snap.Topology == nil {
 		return nil, ErrorList{{Field: "snapshot.topology", Detail: "required"}}
 	}
@@ -174,7 +181,7 @@ func compile(snap *Snapshot, req *Request, scorers []WeightedScorer) (*problem, 
 		return nil, ErrorList{{Field: "snapshot.topology", Detail: "has no clusters (build it with topology.New or Decode)"}}
 	}
 	topo := snap.Topology
-	p := &problem{snap: snap, topo: topo, req: req, n: topo.NumClusters(), scorers: scorers,
+	p := &problem{snap: snap, topo: topo, req: req, n: topo.NumClusters(), scorers: scorers, prepared: pp,
 		rttCC: map[[2]int]topology.Duration{}, rttSS: map[[2]int]topology.Duration{}, routes: map[int64][]int32{}}
 	p.w = DefaultWeights()
 	if req.Weights != nil {
@@ -205,6 +212,24 @@ func (p *problem) applyMeasuredLinks() error {
 	if len(p.snap.RTT) == 0 {
 		return nil
 	}
+	pp := p.prepared
+	var key map[Pair]topology.Duration
+	if pp != nil {
+		key = linkKey(p.snap)
+		if len(key) == 0 {
+			return nil
+		}
+		if pp.routed != nil && maps.Equal(key, pp.routedKey) {
+			p.topo, p.appliedRTT = pp.routed, pp.routedApplied
+			return nil
+		}
+	}
+	defer func() {
+		if pp != nil && p.appliedRTT != nil {
+			pp.routed, pp.routedKey, pp.routedApplied = p.topo, key, p.appliedRTT
+			pp.stats.Reroutes++
+		}
+	}()
 	spec := p.topo.Spec()
 	changed := false
 	applied := map[Pair]bool{}
@@ -310,11 +335,15 @@ func (p *problem) validate() ErrorList {
 	for i := range req.Apps {
 		a := &req.Apps[i]
 		prefix := "apps[" + strconv.Itoa(i) + "]."
-		errs = append(errs, validateApp(prefix, a, nil)...)
 		if j, dup := names[a.Metadata.Name]; dup {
 			errs.Add(prefix+"metadata.name", fmt.Sprintf("duplicate application %s (also apps[%d])", quote(a.Metadata.Name), j))
 		}
 		names[a.Metadata.Name] = i
+		if p.prepared.appValid(i) {
+			continue // validated against this topology before, unchanged since
+		}
+		before := len(errs)
+		errs = append(errs, validateApp(prefix, a, nil)...)
 		comps := map[string]bool{}
 		for _, c := range a.Components {
 			comps[c.Name] = true
@@ -353,6 +382,9 @@ func (p *problem) validate() ErrorList {
 					errs.Add(fmt.Sprintf("%schains[%d].path[%d]", prefix, j, k), fmt.Sprintf("no component or site %s", quote(e)))
 				}
 			}
+		}
+		if len(errs) == before {
+			p.prepared.markValid(i)
 		}
 	}
 	if len(errs) > 0 {
@@ -724,7 +756,15 @@ func (p *problem) compileBandwidth() {
 // link of the path and the uplinks at both ends of every link. Cached.
 func (p *problem) route(a, b int) []int32 {
 	key := int64(a)*int64(p.n) + int64(b)
-	if r, ok := p.routes[key]; ok {
+	dense := p.n <= denseRoutes
+	if dense {
+		if p.routeDense == nil {
+			p.routeDense, p.routeKnown = make([][]int32, p.n*p.n), make([]bool, p.n*p.n)
+		}
+		if p.routeKnown[key] {
+			return p.routeDense[key]
+		}
+	} else if r, ok := p.routes[key]; ok {
 		return r
 	}
 	var r []int32
@@ -736,15 +776,32 @@ func (p *problem) route(a, b int) []int32 {
 			r = append(r, int32(li), int32(p.nLinks+ca), int32(p.nLinks+cb))
 		}
 	}
-	p.routes[key] = r
+	if dense {
+		p.routeDense[key], p.routeKnown[key] = r, true
+	} else {
+		p.routes[key] = r
+	}
 	return r
 }
+
+// denseRoutes is the number of clusters up to which the cluster-to-cluster routes are
+// cached in a dense table (n^2 entries) rather than a map.
+const denseRoutes = 256
 
 // siteRoute returns the bandwidth resources between a site and a cluster: the access
 // link, then the cluster route.
 func (p *problem) siteRoute(s, c int) []int32 {
 	key := -1 - (int64(s)*int64(p.n) + int64(c))
-	if r, ok := p.routes[key]; ok {
+	dense := p.n <= denseRoutes && p.topo.NumSites() <= denseRoutes
+	k := s*p.n + c
+	if dense {
+		if p.siteDense == nil {
+			p.siteDense, p.siteKnown = make([][]int32, p.topo.NumSites()*p.n), make([]bool, p.topo.NumSites()*p.n)
+		}
+		if p.siteKnown[k] {
+			return p.siteDense[k]
+		}
+	} else if r, ok := p.routes[key]; ok {
 		return r
 	}
 	acc, _, ok := p.topo.SiteRouteAt(s, c)
@@ -754,6 +811,10 @@ func (p *problem) siteRoute(s, c int) []int32 {
 		ai, _ := p.topo.ClusterIndex(p.topo.SiteAt(s).Access[acc].Cluster)
 		r = append(r, p.route(ai, c)...)
 	}
-	p.routes[key] = r
+	if dense {
+		p.siteDense[k], p.siteKnown[k] = r, true
+	} else {
+		p.routes[key] = r
+	}
 	return r
 }

@@ -100,6 +100,26 @@
 // Plan.Changes lists them (from, to, and why: the constraint a replica breaks where it
 // is, or its cost there against its new cluster).
 //
+// # Explanations
+//
+// Every plan says why per replica at Request.Explain's level: ExplainAuto (the default)
+// and ExplainChosen give the chosen cluster, the runner-up and counts of the reasons
+// other clusters were ruled out; ExplainFull lists every cluster with its reason;
+// ExplainNone nothing. Plan.Explain(app, component, replica) builds one replica's full
+// explanation on request, with the same content ExplainFull gives, so a caller pays
+// only for what it reads (full explanations cost about as much as the search on small
+// requests).
+//
+// # Prepared problems
+//
+// A controller calls the engine again and again on inputs that change a little.
+// Engine.Prepare compiles a snapshot and applications once; SetRTT, SetFree,
+// SetApplication, RemoveApplication and Update change them, and Prepared.Place places
+// with the rest of a Request. It keeps the applications' validation and the topology
+// re-routed through the measured link RTTs while they stay the same, and its plans are
+// byte for byte those of Place on the same inputs (a test replays random update
+// sequences through both). Package loop keeps one across rounds.
+//
 // # Plugins
 //
 // Filters rule clusters out per component before the search (the built-ins are

@@ -83,6 +83,11 @@ func Place(ctx context.Context, snap *Snapshot, req *Request) (*Plan, error) {
 //   - ctx.Err() when the context is cancelled (a passed deadline is a time budget: the
 //     best result so far is returned as above).
 func (e *Engine) Place(ctx context.Context, snap *Snapshot, req *Request) (*Plan, error) {
+	return e.place(ctx, snap, req, nil)
+}
+
+// place is Place with what a Prepared problem remembers (nil: nothing).
+func (e *Engine) place(ctx context.Context, snap *Snapshot, req *Request, pp *Prepared) (*Plan, error) {
 	if e == nil {
 		return nil, ErrorList{{Field: "engine", Detail: "nil Engine: build one with NewEngine, or call placement.Place"}}
 	}
@@ -95,7 +100,7 @@ func (e *Engine) Place(ctx context.Context, snap *Snapshot, req *Request) (*Plan
 	if req.Timeout < 0 {
 		return nil, ErrorList{{Field: "timeout", Detail: fmt.Sprintf("%v is negative", req.Timeout)}}
 	}
-	p, err := compile(snap, req, e.scorers)
+	p, err := compile(snap, req, e.scorers, pp)
 	if err != nil {
 		return nil, err
 	}

@@ -79,7 +79,12 @@ func ExampleNewEngine() {
 		fmt.Println(err)
 		return
 	}
-	e := plan.Explanations[0]
+	// The plan carries a summary; the full explanation of a replica is built on request.
+	e, err := plan.Explain("xr", "store", 0)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	fmt.Println("store ->", e.Chosen, "carbon", plan.Objective.Plugins["carbon"])
 	for _, r := range e.RuledOut {
 		fmt.Printf("  %s: %s (%s)\n", r.Cluster, r.Reason, r.Constraint)

@@ -27,6 +27,13 @@ const (
 	// lnsEasyGroup and lnsEasySubNodes bound the groups on such instances.
 	lnsEasyGroup    = 6
 	lnsEasySubNodes = 300
+	// lnsEasyNodes per movable replica (at least lnsEasyMinNodes, at most
+	// lnsEasyMaxNodes) bounds the whole search on such instances, so its cost stays a
+	// fraction of the construction's on large easy requests while small ones, cheap
+	// anyway, get enough to reach their optimum.
+	lnsEasyNodes    = 10
+	lnsEasyMinNodes = 3_000
+	lnsEasyMaxNodes = 50_000
 	// lnsLocal is how many of a replica's cheapest clusters (by static cost) a group's
 	// sub-solve considers, besides the clusters of its group and its flow partners.
 	lnsLocal = 12
@@ -56,11 +63,14 @@ func (sr *search) lns(st *state, movable []int, maxNodes int) {
 	sr.lnsGroup, sr.lnsApp, sr.lnsSub = lnsMaxGroup, lnsAppGroup, lnsSubNodes
 	if !sr.hard {
 		stallLimit = min(lnsMaxStall, lnsEasyStall+2*len(movable))
+		maxNodes = min(maxNodes, max(lnsEasyMinNodes, lnsEasyNodes*len(movable)), lnsEasyMaxNodes)
 		sr.lnsGroup, sr.lnsApp, sr.lnsSub = lnsEasyGroup, lnsEasyGroup, lnsEasySubNodes
 	}
 	cur := p.objective(st).total()
 	bestObj, bestSt := cur, (*state)(nil)
 	var group []int
+	sr.lx = newLNSIndex(p, st, movable, isMov)
+	defer func() { sr.lx = nil }()
 	for step := 0; used < maxNodes && stall < stallLimit; step++ {
 		if sr.timeUp() || sr.workUp() {
 			break
@@ -103,6 +113,7 @@ func (sr *search) lns(st *state, movable []int, maxNodes int) {
 			at := slices.Clone(b.bestAt)
 			for k, j := range group {
 				st.place(j, at[k])
+				sr.lx.move(j, old[k], at[k])
 			}
 			cur += b.best - oldCost
 			if better(cur, bestObj) {
@@ -184,58 +195,21 @@ func (sr *search) neighbourhoodLNS(st *state, movable []int, isMov []bool, size,
 				clusters = append(clusters, c)
 			}
 		}
-		var pool []int
-		for _, i := range movable {
-			if i != seed && slices.Contains(clusters, st.at[i]) {
-				pool = append(pool, i)
-			}
-		}
+		pool := sr.lx.on(clusters, func(i int) bool { return i != seed })
 		for len(pool) > 0 && len(out) < size {
 			n := sr.rng.IntN(len(pool))
 			add(pool[n])
 			pool = slices.Delete(pool, n, n+1)
 		}
 	case 3: // a costly flow pair and the replicas on its two clusters
-		type weighted struct {
-			fp   *flowPair
-			cost float64
-		}
-		var pairs []weighted
-		total := 0.0
-		for _, i := range movable {
-			for _, pid := range p.insts[i].pairs {
-				if fp := &p.pairs[pid]; fp.b >= 0 && fp.a == i {
-					if c := sr.pairCostNow(st, pid); c > 0 {
-						pairs = append(pairs, weighted{fp, c})
-						total += c
-					}
-				}
-			}
-		}
-		if total <= 0 {
-			break
-		}
-		pick := sr.rng.Float64() * total
-		var chosen *flowPair
-		for _, w := range pairs {
-			if pick -= w.cost; pick <= 0 {
-				chosen = w.fp
-				break
-			}
-		}
+		chosen := sr.costlyPair(st)
 		if chosen == nil {
 			break
 		}
 		out = out[:0]
 		add(chosen.a)
 		add(chosen.b)
-		ca, cb := st.at[chosen.a], st.at[chosen.b]
-		var pool []int
-		for _, i := range movable {
-			if c := st.at[i]; (c == ca || c == cb) && !has(i) {
-				pool = append(pool, i)
-			}
-		}
+		pool := sr.lx.on([]int{st.at[chosen.a], st.at[chosen.b]}, func(i int) bool { return !has(i) })
 		for len(pool) > 0 && len(out) < size {
 			n := sr.rng.IntN(len(pool))
 			add(pool[n])
@@ -243,12 +217,7 @@ func (sr *search) neighbourhoodLNS(st *state, movable []int, isMov []bool, size,
 		}
 	case 4: // the seed's application, when small enough to re-solve whole
 		app := p.comps[p.insts[seed].comp].app
-		var pool []int
-		for _, i := range movable {
-			if p.comps[p.insts[i].comp].app == app && i != seed {
-				pool = append(pool, i)
-			}
-		}
+		pool := slices.DeleteFunc(slices.Clone(sr.lx.byApp[app]), func(i int) bool { return i == seed })
 		for len(pool) > 0 && len(out) < sr.lnsApp {
 			n := sr.rng.IntN(len(pool))
 			add2 := pool[n]
@@ -259,12 +228,13 @@ func (sr *search) neighbourhoodLNS(st *state, movable []int, isMov []bool, size,
 		}
 		// Then replicas of other applications on the same clusters, which may be in
 		// the way.
-		pool = pool[:0]
-		for _, i := range movable {
-			if !has(i) && st.at[i] >= 0 && slices.ContainsFunc(out, func(j int) bool { return st.at[j] == st.at[i] }) {
-				pool = append(pool, i)
+		var clusters []int
+		for _, j := range out {
+			if !slices.Contains(clusters, st.at[j]) {
+				clusters = append(clusters, st.at[j])
 			}
 		}
+		pool = sr.lx.on(clusters, func(i int) bool { return !has(i) })
 		for len(pool) > 0 && len(out) < sr.lnsApp {
 			n := sr.rng.IntN(len(pool))
 			out = append(out, pool[n])
@@ -333,4 +303,113 @@ func (sr *search) pairCostNow(st *state, pid int32) float64 {
 		return 0
 	}
 	return p.w.Network * fp.gbit * max(0, p.rtt(ca, cb).Ms()-p.rtt(ca, ca).Ms())
+}
+
+// lnsIndex finds the movable replicas of a cluster or an application without a scan of
+// every replica, so one LNS step costs about its group's size, not the instance's.
+type lnsIndex struct {
+	byCluster [][]int // placed movable instances per cluster, ascending
+	byApp     [][]int // movable instances per application, ascending
+	pairs     []int32 // flow pairs between two movable-side replicas (a movable), in instance order
+	scratch   []int
+}
+
+func newLNSIndex(p *problem, st *state, movable []int, isMov []bool) *lnsIndex {
+	lx := &lnsIndex{byCluster: make([][]int, p.n)}
+	for _, i := range movable {
+		if c := st.at[i]; c >= 0 {
+			lx.byCluster[c] = append(lx.byCluster[c], i)
+		}
+		app := p.comps[p.insts[i].comp].app
+		for len(lx.byApp) <= app {
+			lx.byApp = append(lx.byApp, nil)
+		}
+		lx.byApp[app] = append(lx.byApp[app], i)
+		for _, pid := range p.insts[i].pairs {
+			if fp := &p.pairs[pid]; fp.b >= 0 && fp.a == i {
+				lx.pairs = append(lx.pairs, pid)
+			}
+		}
+	}
+	return lx
+}
+
+// move records that movable instance i went from cluster from to cluster to.
+func (lx *lnsIndex) move(i, from, to int) {
+	if from == to {
+		return
+	}
+	if from >= 0 {
+		l := lx.byCluster[from]
+		if k, ok := slices.BinarySearch(l, i); ok {
+			lx.byCluster[from] = slices.Delete(l, k, k+1)
+		}
+	}
+	if to >= 0 {
+		l := lx.byCluster[to]
+		if k, ok := slices.BinarySearch(l, i); !ok {
+			lx.byCluster[to] = slices.Insert(l, k, i)
+		}
+	}
+}
+
+// on returns the placed movable instances on the clusters that keep, ascending (the
+// order of a scan of the movable list).
+func (lx *lnsIndex) on(clusters []int, keep func(int) bool) []int {
+	out := lx.scratch[:0]
+	for _, c := range clusters {
+		if c < 0 {
+			continue
+		}
+		for _, i := range lx.byCluster[c] {
+			if keep(i) {
+				out = append(out, i)
+			}
+		}
+	}
+	slices.Sort(out)
+	out = slices.Compact(out)
+	lx.scratch = out
+	return slices.Clone(out)
+}
+
+// lnsPairSample bounds how many flow pairs a costly-pair step prices: all of them up to
+// this many, else a random sample of this size (with repeats).
+const lnsPairSample = 64
+
+// costlyPair draws a flow pair with probability proportional to what its placement
+// costs above co-location; nil when none costs anything.
+func (sr *search) costlyPair(st *state) *flowPair {
+	p, lx := sr.p, sr.lx
+	type weighted struct {
+		pid  int32
+		cost float64
+	}
+	var pairs []weighted
+	total := 0.0
+	consider := func(pid int32) {
+		if c := sr.pairCostNow(st, pid); c > 0 {
+			pairs = append(pairs, weighted{pid, c})
+			total += c
+		}
+	}
+	if len(lx.pairs) <= lnsPairSample {
+		for _, pid := range lx.pairs {
+			consider(pid)
+		}
+	} else {
+		for range lnsPairSample {
+			consider(lx.pairs[sr.rng.IntN(len(lx.pairs))])
+		}
+	}
+	if total <= 0 {
+		return nil
+	}
+	pick := sr.rng.Float64() * total
+	for _, w := range pairs {
+		if pick -= w.cost; pick <= 0 {
+			return &p.pairs[w.pid]
+		}
+	}
+	return nil
 }

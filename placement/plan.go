@@ -2,10 +2,12 @@ package placement
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/continuum-xr/continuum/internal/errkind"
 	"github.com/continuum-xr/continuum/topology"
@@ -82,6 +84,7 @@ func (p *problem) plan(st *state, stats SearchStats) *Plan {
 	}
 	pl.Explanations = p.explain(st)
 	pl.Changes = p.changes(st, pl)
+	pl.explainer = &explainer{p: p, st: st}
 	return pl
 }
 
@@ -172,87 +175,131 @@ func (p *problem) chainResults(st *state) []ChainResult {
 	return out
 }
 
-// fullExplainLimit is the number of replica x cluster checks up to which ExplainAuto
-// explains every cluster.
-const fullExplainLimit = 20_000
-
-// explain builds the per-replica explanations, others fixed at their final clusters.
-// ExplainFull examines every cluster; ExplainChosen takes the filters' counts from the
-// filter pass and checks candidates in order of static cost only until the runner-up is
-// found (a cheaper candidate that fails is counted; dearer ones are not examined).
+// explain builds the per-replica explanations, others fixed at their final clusters,
+// at the request's level: ExplainAuto and ExplainChosen give the summary (chosen,
+// runner-up, reason counts; a Repair under ExplainAuto explains only what it
+// re-placed), ExplainFull every cluster. Plan.Explain builds the full one of a replica
+// on request.
 func (p *problem) explain(st *state) []Explanation {
 	level := p.req.Explain
 	if level == ExplainAuto {
-		level = ExplainFull
-		if len(p.insts)*p.n > fullExplainLimit {
-			level = ExplainChosen
-		}
+		level = ExplainChosen
 	}
 	if level == ExplainNone {
 		return nil
 	}
 	out := make([]Explanation, 0, len(p.insts))
-	for i, in := range p.insts {
+	for i := range p.insts {
 		if p.req.Explain == ExplainAuto && p.explainOnly != nil && !p.explainOnly[i] {
 			continue
 		}
-		k := p.cands(in.comp)
-		e := Explanation{App: p.req.Apps[k.app].Metadata.Name, Component: k.c.Name, Replica: in.rep, Reasons: map[string]int{}}
-		cur, pool := st.at[i], st.pool[i]
-		if cur >= 0 {
-			e.Chosen = p.clusters[cur].Name
-			st.unplace(i)
-		}
-		reject := func(c int, v violation) {
-			e.Reasons[v.constraint]++
-			if level == ExplainFull {
-				e.RuledOut = append(e.RuledOut, Rejection{Cluster: p.clusters[c].Name, Constraint: v.constraint, Reason: v.reason})
-			}
-		}
-		if level == ExplainFull {
-			for c := range p.n {
-				if c == cur {
-					continue
-				}
-				if !k.allowed[c] {
-					reject(c, *p.ruledOut(in.comp, c))
-					continue
-				}
-				if ok, v := st.check(i, c, true); !ok {
-					reject(c, v)
-				} else if s := p.score(st, i, c); e.RunnerUp == nil || better(s.Total, e.RunnerUp.Total) {
-					e.RunnerUp = s
-				}
-			}
-		} else {
-			for name, n := range k.filtered {
-				e.Reasons[name] += n
-			}
-			for n, c32 := range k.top {
-				c := int(c32)
-				if c == cur {
-					continue
-				}
-				if e.RunnerUp != nil && !better(k.topStatic[n], e.RunnerUp.Total) {
-					break
-				}
-				if ok, v := st.check(i, c, false); !ok {
-					e.Reasons[v.constraint]++
-				} else if s := p.score(st, i, c); e.RunnerUp == nil || better(s.Total, e.RunnerUp.Total) {
-					e.RunnerUp = s
-				}
-			}
-		}
-		if cur >= 0 {
-			e.ChosenScore = p.score(st, i, cur)
-			st.restore(i, cur, pool)
-		}
-		if len(e.Reasons) == 0 {
-			e.Reasons = nil
-		}
-		out = append(out, e)
+		out = append(out, p.explainOne(st, i, level))
 	}
 	return out
+}
+
+// explainOne explains instance i at level (ExplainFull or ExplainChosen). ExplainFull
+// examines every cluster; ExplainChosen takes the filters' counts from the filter pass
+// and checks candidates in order of static cost only until the runner-up is found (a
+// cheaper candidate that fails is counted; dearer ones are not examined). st is
+// restored before it returns.
+func (p *problem) explainOne(st *state, i int, level ExplainLevel) Explanation {
+	in := &p.insts[i]
+	k := p.cands(in.comp)
+	e := Explanation{App: p.req.Apps[k.app].Metadata.Name, Component: k.c.Name, Replica: in.rep, Reasons: map[string]int{}}
+	cur, pool := st.at[i], st.pool[i]
+	if cur >= 0 {
+		e.Chosen = p.clusters[cur].Name
+		st.unplace(i)
+	}
+	reject := func(c int, v violation) {
+		e.Reasons[v.constraint]++
+		if level == ExplainFull {
+			e.RuledOut = append(e.RuledOut, Rejection{Cluster: p.clusters[c].Name, Constraint: v.constraint, Reason: v.reason})
+		}
+	}
+	if level == ExplainFull {
+		for c := range p.n {
+			if c == cur {
+				continue
+			}
+			if !k.allowed[c] {
+				reject(c, *p.ruledOut(in.comp, c))
+				continue
+			}
+			if ok, v := st.check(i, c, true); !ok {
+				reject(c, v)
+			} else if s := p.score(st, i, c); e.RunnerUp == nil || better(s.Total, e.RunnerUp.Total) {
+				e.RunnerUp = s
+			}
+		}
+	} else {
+		for name, n := range k.filtered {
+			e.Reasons[name] += n
+		}
+		for n, c32 := range k.top {
+			c := int(c32)
+			if c == cur {
+				continue
+			}
+			if e.RunnerUp != nil && !better(k.topStatic[n], e.RunnerUp.Total) {
+				break
+			}
+			if ok, v := st.check(i, c, false); !ok {
+				e.Reasons[v.constraint]++
+			} else if s := p.score(st, i, c); e.RunnerUp == nil || better(s.Total, e.RunnerUp.Total) {
+				e.RunnerUp = s
+			}
+		}
+	}
+	if cur >= 0 {
+		e.ChosenScore = p.score(st, i, cur)
+		st.restore(i, cur, pool)
+	}
+	if len(e.Reasons) == 0 {
+		e.Reasons = nil
+	}
+	return e
+}
+
+// explainer keeps what Plan.Explain needs: the compiled request and the plan's state.
+type explainer struct {
+	mu    sync.Mutex
+	p     *problem
+	st    *state
+	index map[replicaRef]int
+}
+
+type replicaRef struct {
+	app, component string
+	replica        int
+}
+
+// Explain returns the full explanation of one replica, built on request: every
+// cluster that could not take it and why (filters and constraints, with numbers, the
+// other replicas as planned), the runner-up and the chosen cluster's cost by term; the
+// same content as ExplainFull gives for that replica. It works on a plan returned by
+// Place (which keeps a reference to the compiled request for it, so a kept plan holds
+// that memory), not on one decoded from JSON. Safe for concurrent use.
+func (pl *Plan) Explain(app, component string, replica int) (Explanation, error) {
+	if pl == nil || pl.explainer == nil {
+		return Explanation{}, errors.New("placement: this plan has no engine state to explain from (decoded or built by hand): run Place with Request.Explain = ExplainFull")
+	}
+	x := pl.explainer
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.index == nil {
+		x.index = make(map[replicaRef]int, len(x.p.insts))
+		for i, in := range x.p.insts {
+			k := &x.p.comps[in.comp]
+			x.index[replicaRef{x.p.req.Apps[k.app].Metadata.Name, k.c.Name, in.rep}] = i
+		}
+	}
+	i, ok := x.index[replicaRef{app, component, replica}]
+	if !ok {
+		return Explanation{}, fmt.Errorf("placement: the plan has no replica %s/%s[%d]", app, component, replica)
+	}
+	return x.p.explainOne(x.st, i, ExplainFull), nil
 }
 
 func (p *problem) score(st *state, i, c int) *Score {

@@ -301,23 +301,32 @@ func (sr *search) pairLB(pid int32) float64 {
 	}
 	p := sr.p
 	fp := &p.pairs[pid]
-	v := 0.0
-	da, db := sr.dom[p.insts[fp.a].comp], sr.dom[p.insts[fp.b].comp]
-	if w := p.w.Network * fp.gbit; w > 0 && len(da)*len(db) <= propagationLimit {
-		best := math.Inf(1)
-		for _, a := range da {
-			for _, b := range db {
-				if d := p.rtt(int(a), int(b)); d >= 0 && (fp.maxRTT == 0 || d <= fp.maxRTT) {
-					best = min(best, d.Ms())
-				}
-			}
-		}
-		if !math.IsInf(best, 1) {
-			v = w * best
-		}
-	}
+	v := sr.pairLBIn(fp, sr.dom[p.insts[fp.a].comp], sr.dom[p.insts[fp.b].comp])
 	sr.pairMin[pid] = v
 	return v
+}
+
+// pairLBIn is the least network cost of flow pair fp with its ends on clusters da and
+// db (0 when the product is above propagationLimit or no pair is within the RTT bound).
+func (sr *search) pairLBIn(fp *flowPair, da, db []int32) float64 {
+	p := sr.p
+	w := p.w.Network * fp.gbit
+	if w <= 0 || len(da)*len(db) > propagationLimit {
+		return 0
+	}
+	sr.work += int64(len(da) * len(db))
+	best := math.Inf(1)
+	for _, a := range da {
+		for _, b := range db {
+			if d := p.rtt(int(a), int(b)); d >= 0 && (fp.maxRTT == 0 || d <= fp.maxRTT) {
+				best = min(best, d.Ms())
+			}
+		}
+	}
+	if math.IsInf(best, 1) {
+		return 0
+	}
+	return w * best
 }
 
 func satAdd(a, b int64) int64 {

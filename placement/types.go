@@ -114,11 +114,12 @@ type ExplainLevel int
 
 // Explanation levels.
 const (
-	// ExplainAuto explains every cluster for every replica when that is at most 20,000
-	// replica x cluster checks, else ExplainChosen. A Repair explains only the replicas
-	// it re-placed.
+	// ExplainAuto gives the summary of ExplainChosen (a Repair explains only the
+	// replicas it re-placed); Plan.Explain gives any replica's full explanation on
+	// request, so only what is read is paid for.
 	ExplainAuto ExplainLevel = iota
-	// ExplainFull: every cluster of every replica, with reasons and scores.
+	// ExplainFull: every cluster of every replica, with reasons and scores, built
+	// eagerly (it costs about as much as the search on small requests).
 	ExplainFull
 	// ExplainChosen: the chosen cluster and the runner-up, plus counts of the reasons.
 	ExplainChosen
@@ -155,6 +156,8 @@ type Plan struct {
 	Changes      []Change      `json:"changes,omitempty"`
 	Explanations []Explanation `json:"explanations,omitempty"`
 	Search       SearchStats   `json:"search"`
+
+	explainer *explainer // for Explain; nil on a decoded plan
 }
 
 // Change is one replica of Request.Current that the plan puts elsewhere.

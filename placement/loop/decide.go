@@ -51,7 +51,7 @@ func (l *Loop) decide(ctx context.Context, topo *topology.Topology, snap *placem
 	d := &r.Decision
 
 	req.Mode = placement.Repair
-	repair, err := l.opts.Engine.Place(ctx, snap, req)
+	repair, err := l.now.place(ctx, l.opts.Engine, snap, apps, req)
 	if errors.Is(err, placement.ErrUndecided) {
 		// The engine ran out of its budget: nothing is proven, so nothing is
 		// provisioned and the placement in force stays.
@@ -115,7 +115,7 @@ func (l *Loop) decide(ctx context.Context, topo *topology.Topology, snap *placem
 		return l.keep(repair, apps, d), nil, nil
 	}
 	req.Mode = placement.Reoptimize
-	re, err := l.opts.Engine.Place(ctx, l.worst(snap), req)
+	re, err := l.worstRTT.place(ctx, l.opts.Engine, l.worst(snap), apps, req)
 	switch {
 	case errors.Is(err, placement.ErrUnplaceable), errors.Is(err, placement.ErrUndecided):
 		// Judged by the worst RTTs of the last dwell nothing fits, though the

@@ -201,6 +201,9 @@ type Loop struct {
 	// hist holds the RTTs measured within the last Dwell, per pair, oldest first.
 	hist  map[placement.Pair][]rttAt
 	moved map[string]time.Time
+	// now and worstRTT keep the engine's problem across rounds: on the measured
+	// snapshot (repairs) and on the worst RTTs of the last Dwell (re-optimisation).
+	now, worstRTT prepared
 }
 
 // New returns a loop that carries decisions out through actor, for apps. Every
