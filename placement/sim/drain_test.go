@@ -213,3 +213,36 @@ func repairsAtOnce(t *testing.T, rounds []loop.Round) {
 	}
 	t.Error("no round after the drain")
 }
+
+// TestDrainTolerationPeriod: every component tolerates the drain for 120 s; the
+// loop (through its prepared problem, which must carry the clock's time) keeps them
+// on gva-edge until the period has passed, then moves them.
+func TestDrainTolerationPeriod(t *testing.T) {
+	app := placementtest.XRCollab()
+	for i := range app.Flows {
+		if app.Flows[i].From == "geneva" {
+			app.Flows[i].MaxRTT = topology.Millis(8)
+		}
+	}
+	secs := int64(120)
+	for i := range app.Components {
+		app.Components[i].Tolerations = []placement.Toleration{{Key: topology.TaintDrain, Operator: placement.TolerationExists,
+			Effect: topology.NoExecute, TolerationSeconds: &secs}}
+	}
+	rounds, at := drainRun(t, app, sim.Options{}, nil)
+	var first time.Duration
+	for _, r := range rounds {
+		if d := r.At.Sub(rounds[0].At); d >= 5*time.Minute && r.Decision.Kind == loop.DecideRepair {
+			first = d
+			break
+		}
+	}
+	if first < 7*time.Minute || first > 7*time.Minute+20*time.Second {
+		t.Errorf("first repair after the drain at +%s, want when the 120 s toleration ends (+7m, within 20 s)", first)
+	}
+	for comp, clusters := range at {
+		if slices.Contains(clusters, "gva-edge") {
+			t.Errorf("%s still runs on the drained gva-edge (%v)", comp, clusters)
+		}
+	}
+}
