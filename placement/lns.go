@@ -266,7 +266,7 @@ func (sr *search) localDomains(st *state, group, old []int) [][]int32 {
 			continue
 		}
 		comp := p.cands(k)
-		var d []int32
+		d := make([]int32, 0, lnsLocal+len(old)+len(p.insts[i].pairs))
 		for _, c := range comp.top {
 			if len(d) == lnsLocal {
 				break

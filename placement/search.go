@@ -63,6 +63,7 @@ type search struct {
 	// LNS group sizes and sub-solve budget in force
 	lnsGroup, lnsApp, lnsSub int
 	lx                       *lnsIndex // during lns
+	mark                     []bool    // scratch, one per cluster, all false between uses
 	phases                   []PhaseStats
 	rng                      *rand.Rand
 	dom                      [][]int32
@@ -485,11 +486,20 @@ func (sr *search) cheapest(st *state, i int) int {
 	if len(k.top) == len(k.cand) {
 		return bestc
 	}
+	if sr.mark == nil {
+		sr.mark = make([]bool, p.n)
+	}
+	for _, c32 := range k.top {
+		sr.mark[c32] = true
+	}
 	for _, c32 := range k.cand {
-		if slices.Contains(k.top, c32) || !better(st.staticCost(i, int(c32), false).total(), best) {
+		if sr.mark[c32] || !better(sr.static(st, i, int(c32)), best) {
 			continue
 		}
 		consider(int(c32))
+	}
+	for _, c32 := range k.top {
+		sr.mark[c32] = false
 	}
 	return bestc
 }
