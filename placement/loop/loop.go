@@ -80,6 +80,13 @@ type Options struct {
 	OnRound func(*Round)
 	// NoLeaderElection makes the Runnable run on every replica of the manager.
 	NoLeaderElection bool
+	// Anticipate tunes forecasts, spike and shift detection and demand forecasts
+	// (see Anticipation); the zero value anticipates with the defaults, and
+	// Anticipate.Reactive turns it off.
+	Anticipate Anticipation
+	// Demand reports the demand at sites that components with a placement.Scale
+	// follow; nil leaves them at their replicas (reported as a problem).
+	Demand DemandSource
 }
 
 // DecisionKind is what a round decided.
@@ -152,6 +159,10 @@ type Observation struct {
 	// (metrics.ErrUnreachable): nothing is placed there, and what ran there is
 	// placed again at once.
 	Down []string `json:"down,omitempty"`
+	// Anomalies are the spikes and confirmed level shifts of the measured RTTs in
+	// this observation (anticipating loops only): "spike gva-edge<->mil-edge:
+	// 20.00ms (level 5.80ms, robust z 46.1)".
+	Anomalies []string `json:"anomalies,omitempty"`
 }
 
 // Decision is what a round decided, and why.
@@ -201,6 +212,13 @@ type Loop struct {
 	// hist holds the RTTs measured within the last Dwell, per pair, oldest first.
 	hist  map[placement.Pair][]rttAt
 	moved map[string]time.Time
+	// ant holds the series the loop forecasts and watches (anticipate.go); scaled
+	// the replicas of scaled components, scaleNote and scaleDown what this round's
+	// scaling changed (scale.go).
+	ant       *anticipator
+	scaled    map[string]*scaled
+	scaleNote string
+	scaleDown bool
 }
 
 // New returns a loop that carries decisions out through actor, for apps. Every
@@ -249,8 +267,14 @@ func New(actor *act.Actor, apps []placement.Application, opts Options) (*Loop, e
 	if err != nil {
 		return nil, err
 	}
+	ant, err := newAnticipator(opts.Anticipate, opts.Registry)
+	if err != nil {
+		return nil, err
+	}
+	opts.Anticipate = ant.o
 	l := &Loop{actor: actor, opts: opts, m: m, trig: make(chan string, 1), apps: map[string]placement.Application{},
-		removing: map[string]placement.Application{}, known: map[string]bool{}, unsettled: map[string]bool{}, moved: map[string]time.Time{}, hist: map[placement.Pair][]rttAt{}}
+		removing: map[string]placement.Application{}, known: map[string]bool{}, unsettled: map[string]bool{}, moved: map[string]time.Time{}, hist: map[placement.Pair][]rttAt{},
+		ant: ant, scaled: map[string]*scaled{}}
 	for i, a := range apps {
 		if err := l.SetApplication(a); err != nil {
 			return nil, fmt.Errorf("loop: new: apps[%d]: %w", i, err)
@@ -361,7 +385,11 @@ func (l *Loop) RunOnceWith(ctx context.Context, trigger string, full bool) *Roun
 	if r.Err != nil && ctx.Err() == nil {
 		l.opts.Log.Error(r.Err, "round failed", "round", r.Number, "trigger", r.Trigger, "decision", r.Decision.Kind)
 	} else {
-		l.opts.Log.Info("round", "round", r.Number, "trigger", r.Trigger, "decision", r.Decision.Kind, "moves", r.Decision.Moves, "reason", r.Decision.Reason)
+		kv := []any{"round", r.Number, "trigger", r.Trigger, "decision", r.Decision.Kind, "moves", r.Decision.Moves, "reason", r.Decision.Reason}
+		if len(r.Observed.Anomalies) > 0 {
+			kv = append(kv, "anomalies", r.Observed.Anomalies)
+		}
+		l.opts.Log.Info("round", kv...)
 	}
 	if l.opts.OnRound != nil {
 		l.opts.OnRound(r)
@@ -398,6 +426,8 @@ func (l *Loop) round1(ctx context.Context, r *Round, full bool) error {
 	if err != nil {
 		return err
 	}
+	l.anticipateObserve(r, snap, apps)
+	apps = l.scaleApps(ctx, apps, r)
 	// A cluster that appeared, went or went down makes any round a full one.
 	if changed := l.clustersChanged(topo, r.Observed.Down); changed != "" && !full {
 		full = true
