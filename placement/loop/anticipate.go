@@ -210,6 +210,10 @@ func (l *Loop) anticipateObserve(r *Round, snap *placement.Snapshot, apps []plac
 		if v.Kind == forecast.Normal {
 			continue
 		}
+		if h := l.hist[p]; v.Kind == forecast.Spike && len(h) > 0 {
+			// Re-optimisation judges by the worst RTT of the last dwell: not by a spike.
+			h[len(h)-1].rtt = topology.Duration(v.Baseline * float64(time.Millisecond))
+		}
 		line := fmt.Sprintf("%s %s<->%s: %.2fms (level %.2fms, robust z %.1f)", v.Kind, p.A, p.B, v.Value, v.Baseline, v.Z)
 		r.Observed.Anomalies = append(r.Observed.Anomalies, line)
 		a.m.anomalies.WithLabelValues(string(v.Kind)).Inc()
