@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/continuum-xr/continuum/metrics"
 	"github.com/continuum-xr/continuum/metrics/forecast"
 	"github.com/continuum-xr/continuum/placement"
 	"github.com/continuum-xr/continuum/topology"
@@ -296,6 +297,7 @@ func (l *Loop) ahead(snap *placement.Snapshot) (*placement.Snapshot, []string) {
 	}
 	cloned := false
 	topo := snap.Topology
+	own := ownUse(l.current, l.appsNow())
 	for _, c := range slices.Sorted(maps.Keys(snap.Free)) {
 		for _, res := range []topology.ResourceName{topology.ResourceCPU, topology.ResourceMemory} {
 			s := a.free[c][res]
@@ -323,15 +325,18 @@ func (l *Loop) ahead(snap *placement.Snapshot) (*placement.Snapshot, []string) {
 				fq = *resource.NewQuantity(int64(free), resource.BinarySI)
 			}
 			out.Free[c][res] = fq
-			load := ""
+			need := ""
+			if q, ok := own[c][res]; ok {
+				need = fmt.Sprintf(", the replicas there need %s", amount(res, q.AsApproximateFloat64()))
+			}
 			if cl, ok := topo.Cluster(c); ok {
 				if capq, ok := cl.Capacity[res]; ok && capq.Sign() > 0 {
 					total := capq.AsApproximateFloat64()
-					load = fmt.Sprintf(" (load %.0f%% -> %.0f%%)", 100*(total-now)/total, 100*(total-free)/total)
+					need += fmt.Sprintf(" (other load %.0f%% -> %.0f%% of %s)", 100*(total-now)/total, 100*(total-free)/total, amount(res, total))
 				}
 			}
-			notes = append(notes, fmt.Sprintf("%s free %s forecast %s ±%s in %s (now %s)%s", c, res,
-				amount(res, free), amount(res, f.HalfWidth()), shortDuration(a.o.Horizon), amount(res, now), load))
+			notes = append(notes, fmt.Sprintf("%s %s left for the applications forecast %s ±%s in %s (now %s%s)", c, res,
+				amount(res, free), amount(res, f.HalfWidth()), shortDuration(a.o.Horizon), amount(res, now), need))
 		}
 	}
 	if len(notes) == 0 {
@@ -440,4 +445,36 @@ func (l *Loop) pessimistic(snap *placement.Snapshot) *placement.Snapshot {
 		return fs
 	}
 	return snap
+}
+
+// freeOf is the capacity the applications may use on each cluster: allocatable less
+// used plus what their own replicas use there (the give-back), clamped at zero only
+// after the give-back, so that a cluster whose other tenants' load went beyond its
+// capacity shows less room than the replicas running there need (clamping first
+// would show exactly their need, and the over-commitment would never be seen).
+func freeOf(ms *metrics.Snapshot, own map[string]topology.ResourceList) map[string]topology.ResourceList {
+	out := map[string]topology.ResourceList{}
+	for c, v := range ms.Resources {
+		u := v.Usage()
+		free := topology.ResourceList{}
+		for name, alloc := range u.Allocatable {
+			used, ok := u.Used[name]
+			if !ok {
+				continue
+			}
+			f := alloc.DeepCopy()
+			f.Sub(used)
+			if q, ok := own[c][name]; ok {
+				f.Add(q)
+			}
+			if f.Sign() < 0 {
+				f = *resource.NewQuantity(0, alloc.Format)
+			}
+			free[name] = f
+		}
+		if len(free) > 0 {
+			out[c] = free
+		}
+	}
+	return out
 }

@@ -572,22 +572,9 @@ func (l *Loop) observe(ctx context.Context, topo *topology.Topology, apps []plac
 		obs.SampleTime = l.opts.Clock.Now()
 	}
 	l.remember(snap.RTT)
-	snap.Free = ms.Free()
 	// The placement in force uses some of the free capacity measured: give it back,
-	// or the engine would count the applications' own replicas twice.
-	own := ownUse(l.current, apps)
-	for c, use := range own {
-		free, ok := snap.Free[c]
-		if !ok {
-			continue
-		}
-		for r, q := range use {
-			if f, ok := free[r]; ok {
-				f.Add(q)
-				free[r] = f
-			}
-		}
-	}
+	// or the engine would count the applications' own replicas twice (freeOf).
+	snap.Free = freeOf(ms, ownUse(l.current, apps))
 	// Clusters every source says are down offer nothing (after the give-back above:
 	// what ran there is not running).
 	for _, p := range ms.Problems {
