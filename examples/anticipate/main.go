@@ -61,6 +61,7 @@ type options struct {
 	short   bool
 	out     string
 	seed    uint64
+	noise   float64
 	verbose bool
 }
 
@@ -71,6 +72,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.BoolVar(&o.short, "short", false, "run the first 30 minutes of the scenario only (CI)")
 	fs.StringVar(&o.out, "o", "", "write the plot (SVG) to this file")
 	fs.Uint64Var(&o.seed, "seed", 1, "the world's seed (latency noise), the same for both loops")
+	fs.Float64Var(&o.noise, "noise", 0.02, "relative jitter of measured RTTs, in [0, 1) (sim.Options.Noise)")
 	fs.BoolVar(&o.verbose, "v", false, "print every decision that changes something")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -90,7 +92,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if o.short {
 		length = 30 * time.Minute
 	}
-	fmt.Fprintf(stdout, "anticipate: %s of %s on %s, seed %d, the same script for each loop\n", length, app.Metadata.Name, topo.Name(), o.seed)
+	fmt.Fprintf(stdout, "anticipate: %s of %s on %s, seed %d, RTT noise %g, the same script for each loop\n", length, app.Metadata.Name, topo.Name(), o.seed, o.noise)
 	var results []*result
 	for _, mode := range []string{"reactive", "anticipating"} {
 		res, err := simulate(ctx, topo, app, mode, length, o, stdout)
@@ -163,7 +165,7 @@ const flapWindow = 30 * time.Minute
 const warmUp = 2 * time.Minute
 
 func simulate(ctx context.Context, topo *topology.Topology, app placement.Application, mode string, length time.Duration, o options, stdout io.Writer) (*result, error) {
-	world, err := sim.New(sim.Options{Topology: topo, Seed: o.seed})
+	world, err := sim.New(sim.Options{Topology: topo, Seed: o.seed, Noise: o.noise})
 	if err != nil {
 		return nil, err
 	}

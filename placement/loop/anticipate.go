@@ -54,9 +54,11 @@ type Anticipation struct {
 	// means the trend is not told apart from the noise, and the series keeps its
 	// value of now. Zero means DefaultTrust; it must lie in (0, 1].
 	Trust float64
-	// Forecaster makes the forecaster of each series (link RTTs in ms, free CPU in
-	// cores and memory in bytes per cluster, demand per scaled component); nil
-	// means forecast.Holt with its defaults, and a daily season when Season is set.
+	// Forecaster makes the forecaster of each series, named "rtt A<->B" (ms),
+	// "free cpu C" (cores), "free memory C" (bytes) and "demand app/component"; nil
+	// means forecast.Holt, with alpha 0.3 and beta 0.1 for the measured series (RTT,
+	// free capacity: noisy, so smoothed more) and its defaults for demand, and a
+	// season when Season is set.
 	Forecaster forecast.NewFunc
 	// Season is the period of the default forecaster's season (24 h for a daily
 	// pattern); zero means none.
@@ -91,11 +93,23 @@ func (a *Anticipation) defaults() error {
 		return fmt.Errorf("loop: new: options.anticipate.season: must be >= 0, got %s: %w", a.Season, ErrInvalid)
 	}
 	if a.Forecaster == nil {
-		f, err := forecast.HoltFunc(forecast.HoltOptions{Season: a.Season})
+		// Measured series (RTTs from probes with jitter, free capacity as pods start
+		// and stop) are smoothed more than demand, so that a slow trend under noise
+		// gets an interval narrow enough to trust.
+		measured, err := forecast.HoltFunc(forecast.HoltOptions{Alpha: 0.3, Beta: 0.1, Season: a.Season})
 		if err != nil {
 			return fmt.Errorf("loop: new: options.anticipate.season: %w", err)
 		}
-		a.Forecaster = f
+		demand, err := forecast.HoltFunc(forecast.HoltOptions{Season: a.Season})
+		if err != nil {
+			return fmt.Errorf("loop: new: options.anticipate.season: %w", err)
+		}
+		a.Forecaster = func(series string) forecast.Forecaster {
+			if strings.HasPrefix(series, "demand ") {
+				return demand(series)
+			}
+			return measured(series)
+		}
 	}
 	if _, err := forecast.NewDetector(a.Detector); err != nil {
 		return fmt.Errorf("loop: new: options.anticipate.detector: %w", err)
