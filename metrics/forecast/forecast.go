@@ -202,10 +202,10 @@ func (h *Holt) Observe(p Point) error {
 		h.level, h.step = x-s, dt
 	} else {
 		e := x - (h.level + h.trend*dt + s)
-		if h.errs < 20 { // the mean of the first errors, then a moving mean of about 20
+		if h.errs < 10 { // the mean of the first errors, then a moving mean of about 10
 			h.mse = (float64(h.errs)*h.mse + e*e) / float64(h.errs+1)
 		} else {
-			h.mse = 0.95*h.mse + 0.05*e*e
+			h.mse = 0.9*h.mse + 0.1*e*e
 		}
 		h.errs++
 		prev := h.level
