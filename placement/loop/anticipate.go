@@ -68,6 +68,12 @@ type Anticipation struct {
 	// History bounds the points kept per series for the round report (the
 	// forecasters keep a constant state); zero means DefaultHistory.
 	History int
+	// ReturnAfter is how long re-optimisation leaves a replica away from a cluster
+	// it left (a repair or an anticipated move may still go there); zero means three
+	// times Options.Dwell. Going back and forth between two clusters as the
+	// objective swings (demand shifting between sites, a load that comes and goes)
+	// is a flap even when each move waited the dwell.
+	ReturnAfter time.Duration
 }
 
 func (a *Anticipation) defaults() error {
@@ -88,6 +94,9 @@ func (a *Anticipation) defaults() error {
 		return fmt.Errorf("loop: new: options.anticipate.history: must be >= 0, got %d: %w", a.History, ErrInvalid)
 	case a.History == 0:
 		a.History = DefaultHistory
+	}
+	if a.ReturnAfter < 0 {
+		return fmt.Errorf("loop: new: options.anticipate.returnAfter: must be >= 0, got %s: %w", a.ReturnAfter, ErrInvalid)
 	}
 	if a.Season < 0 {
 		return fmt.Errorf("loop: new: options.anticipate.season: must be >= 0, got %s: %w", a.Season, ErrInvalid)
@@ -139,7 +148,9 @@ type anticipator struct {
 	rtt    map[placement.Pair]*series
 	free   map[string]map[topology.ResourceName]*series
 	demand map[string]*series // by "app/component"
-	m      *anticipationMetrics
+	// gone is when each replica ("app/comp[i]") left each cluster.
+	gone map[string]map[string]time.Time
+	m    *anticipationMetrics
 }
 
 type anticipationMetrics struct {
@@ -171,7 +182,7 @@ func newAnticipator(o Anticipation, reg prometheus.Registerer) (*anticipator, er
 		}
 	}
 	return &anticipator{o: o, rtt: map[placement.Pair]*series{}, free: map[string]map[topology.ResourceName]*series{},
-		demand: map[string]*series{}, m: m}, nil
+		demand: map[string]*series{}, gone: map[string]map[string]time.Time{}, m: m}, nil
 }
 
 func (a *anticipator) newSeries(name string, detect bool) *series {
@@ -283,12 +294,12 @@ func (a *anticipator) trusted(s *series, now float64, at time.Time) (forecast.Fo
 // ahead returns the snapshot of the worst of now and the trusted forecasts at the
 // horizon (RTTs that grow, free capacity that shrinks), and the forecasts used, in
 // words; nil when no trusted forecast is worse than now.
-func (l *Loop) ahead(snap *placement.Snapshot) (*placement.Snapshot, []string) {
+func (l *Loop) ahead(snap *placement.Snapshot, horizon time.Duration) (*placement.Snapshot, []string) {
 	a := l.ant
 	if a.o.Reactive || a.fed.IsZero() {
 		return nil, nil
 	}
-	at := a.fed.Add(a.o.Horizon)
+	at := a.fed.Add(horizon)
 	out := *snap
 	var notes []string
 	rttCloned := false
@@ -307,7 +318,7 @@ func (l *Loop) ahead(snap *placement.Snapshot) (*placement.Snapshot, []string) {
 		}
 		out.RTT[p] = topology.Duration(f.Value * float64(time.Millisecond))
 		notes = append(notes, fmt.Sprintf("%s<->%s RTT forecast %.1fms ±%.1fms in %s (now %.1fms)",
-			p.A, p.B, f.Value, f.HalfWidth(), shortDuration(a.o.Horizon), now.Ms()))
+			p.A, p.B, f.Value, f.HalfWidth(), shortDuration(horizon), now.Ms()))
 	}
 	cloned := false
 	topo := snap.Topology
@@ -350,7 +361,7 @@ func (l *Loop) ahead(snap *placement.Snapshot) (*placement.Snapshot, []string) {
 				}
 			}
 			notes = append(notes, fmt.Sprintf("%s %s left for the applications forecast %s ±%s in %s (now %s%s)", c, res,
-				amount(res, free), amount(res, f.HalfWidth()), shortDuration(a.o.Horizon), amount(res, now), need))
+				amount(res, free), amount(res, f.HalfWidth()), shortDuration(horizon), amount(res, now), need))
 		}
 	}
 	if len(notes) == 0 {
@@ -377,7 +388,7 @@ func shortDuration(d time.Duration) string {
 // out now, make-before-break, with the forecasts as the reason. A plan found under
 // the worst of now and the forecasts holds now too.
 func (l *Loop) decideAhead(ctx context.Context, snap *placement.Snapshot, req *placement.Request, current []placement.Assignment, r *Round) *placement.Plan {
-	fs, notes := l.ahead(snap)
+	fs, notes := l.ahead(snap, l.ant.o.Horizon)
 	if fs == nil {
 		return nil
 	}
@@ -452,10 +463,11 @@ func (l *Loop) classifyViolation(ctx context.Context, snap *placement.Snapshot, 
 }
 
 // pessimistic is the snapshot re-optimisation judges by when anticipating: the
-// worst of the last dwell (worst) and of the trusted forecasts, so that a
-// component is not drawn back to where the forecast says it will break.
+// worst of the last dwell (worst) and of the trusted forecasts up to the longer of
+// the horizon and the dwell (a component re-optimisation moves stays at least the
+// dwell), so that a component is not drawn to where the forecast says it will break.
 func (l *Loop) pessimistic(snap *placement.Snapshot) *placement.Snapshot {
-	if fs, _ := l.ahead(snap); fs != nil {
+	if fs, _ := l.ahead(snap, max(l.ant.o.Horizon, l.opts.Dwell)); fs != nil {
 		return fs
 	}
 	return snap
@@ -491,4 +503,36 @@ func freeOf(ms *metrics.Snapshot, own map[string]topology.ResourceList) map[stri
 		}
 	}
 	return out
+}
+
+func replicaKey(a placement.Assignment) string {
+	return fmt.Sprintf("%s/%s[%d]", a.App, a.Component, a.Replica)
+}
+
+// left records that a replica left a cluster.
+func (l *Loop) left(m move, now time.Time) {
+	k := replicaKey(m.Assignment)
+	if l.ant.gone[k] == nil {
+		l.ant.gone[k] = map[string]time.Time{}
+	}
+	l.ant.gone[k][m.From] = now
+}
+
+// returning names a replica that re-optimisation would move back to a cluster it
+// left within Anticipation.ReturnAfter ("" when none, or when reactive).
+func (l *Loop) returning(current []placement.Assignment, plan *placement.Plan, now time.Time) string {
+	if l.ant.o.Reactive {
+		return ""
+	}
+	window := l.ant.o.ReturnAfter
+	if window == 0 {
+		window = 3 * l.opts.Dwell
+	}
+	for _, m := range moves(current, plan.Assignments) {
+		if t, ok := l.ant.gone[replicaKey(m.Assignment)][m.Cluster]; ok && now.Sub(t) < window {
+			return fmt.Sprintf("a better placement moves %s back to %s, which it left %s ago (return after %s)",
+				replicaKey(m.Assignment), m.Cluster, now.Sub(t).Round(time.Second), window)
+		}
+	}
+	return ""
 }

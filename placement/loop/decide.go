@@ -161,6 +161,10 @@ func (l *Loop) decide(ctx context.Context, topo *topology.Topology, snap *placem
 			return l.keep(repair, apps, d), nil, nil
 		}
 	}
+	if why := l.returning(current, re, now); why != "" {
+		d.Kind, d.Reason = DecideKeep, why
+		return l.keep(repair, apps, d), nil, nil
+	}
 	d.Kind, d.Moves, d.Objective, d.Changes = DecideReoptimize, re.Moves, re.Objective.Total, re.Changes
 	d.Reason = fmt.Sprintf("objective %.2f -> %.2f (better by more than %.0f%%, migration included): %s",
 		repair.Objective.Total, re.Objective.Total, 100*l.opts.Hysteresis, strings.Join(movedReplicas(current, re), "; "))
@@ -284,6 +288,7 @@ func (l *Loop) markMoved(app string, next []placement.Assignment, now time.Time)
 	for _, m := range moves(l.current, next) {
 		if m.App == app {
 			l.moved[m.App+"/"+m.Component] = now
+			l.left(m, now)
 			n++
 		}
 	}
