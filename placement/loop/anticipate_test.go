@@ -252,3 +252,51 @@ func TestAnticipationOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestReturnAfter: gva-edge<->mil-edge degrades from +3m to +5m, so session-sync
+// leaves gva-edge. The reactive loop moves it back by re-optimisation once the link
+// has held for the dwell (about +15m); the anticipating loop leaves it away from
+// gva-edge for ReturnAfter (three dwells, 30 minutes) after it left.
+func TestReturnAfter(t *testing.T) {
+	script := sim.Script{{After: 3 * time.Minute, Event: sim.DegradeLink("gva-edge", "mil-edge", 20*time.Millisecond)},
+		{After: 5 * time.Minute, Event: sim.RestoreLink("gva-edge", "mil-edge")}}
+	back := func(r *rig) (left, returned time.Duration) {
+		ms := r.moves["session-sync[0]"]
+		if len(ms) < 1 || ms[0].from != "gva-edge" {
+			t.Fatalf("session-sync moves %v, want one away from gva-edge first", ms)
+		}
+		for _, m := range ms[1:] {
+			if m.to == "gva-edge" {
+				return ms[0].at, m.at
+			}
+		}
+		return ms[0].at, -1
+	}
+	reactive := newRig(t, loop.Options{Anticipate: loop.Anticipation{Reactive: true}}, sim.Options{})
+	reactive.schedule(script)
+	reactive.run(25 * time.Minute)
+	left, returned := back(reactive)
+	if returned < 0 || returned-left >= 30*time.Minute {
+		t.Fatalf("reactive loop: session-sync left gva-edge at +%s and came back at +%s; want back within 30m (the scenario tests nothing otherwise)", left, returned)
+	}
+
+	r := newRig(t, loop.Options{}, sim.Options{})
+	r.schedule(script)
+	r.run(40 * time.Minute)
+	left, returned = back(r)
+	if returned >= 0 && returned-left < 30*time.Minute {
+		t.Errorf("anticipating loop: session-sync left gva-edge at +%s and came back at +%s, within ReturnAfter (30m)", left, returned)
+	}
+	if returned < 0 {
+		t.Errorf("anticipating loop: session-sync never came back to gva-edge by +40m (left at +%s)", left)
+	}
+	var kept []string
+	for _, why := range r.reasons(loop.DecideKeep) {
+		if strings.Contains(why, "back to gva-edge, which it left") {
+			kept = append(kept, why)
+		}
+	}
+	if len(kept) == 0 {
+		t.Errorf("no round said why session-sync stays away from gva-edge")
+	}
+}
