@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -60,13 +61,14 @@ type Anticipation struct {
 	// free capacity: noisy, so smoothed more) and its defaults for demand, and a
 	// season when Season is set.
 	Forecaster forecast.NewFunc
-	// Season is the period of the default forecaster's season (24 h for a daily
-	// pattern); zero means none.
+	// Season is the period of the default forecaster's season; zero means 24 h (a
+	// daily pattern, used once a series has a day of history: Holt is plain
+	// before), negative means none.
 	Season time.Duration
 	// Detector tunes the spike and shift detector of each RTT series.
 	Detector forecast.DetectorOptions
-	// History bounds the points kept per series for the round report (the
-	// forecasters keep a constant state); zero means DefaultHistory.
+	// History bounds the points kept per series for Loop.History (the forecasters
+	// keep a constant state); zero means DefaultHistory.
 	History int
 	// ReturnAfter is how long re-optimisation leaves a replica away from a cluster
 	// it left (a repair or an anticipated move may still go there); zero means three
@@ -98,8 +100,11 @@ func (a *Anticipation) defaults() error {
 	if a.ReturnAfter < 0 {
 		return fmt.Errorf("loop: new: options.anticipate.returnAfter: must be >= 0, got %s: %w", a.ReturnAfter, ErrInvalid)
 	}
-	if a.Season < 0 {
-		return fmt.Errorf("loop: new: options.anticipate.season: must be >= 0, got %s: %w", a.Season, ErrInvalid)
+	switch {
+	case a.Season == 0:
+		a.Season = 24 * time.Hour
+	case a.Season < 0:
+		a.Season = 0
 	}
 	if a.Forecaster == nil {
 		// Measured series (RTTs from probes with jitter, free capacity as pods start
@@ -143,6 +148,9 @@ type series struct {
 
 // anticipator is the loop's memory for looking ahead. The round lock guards it.
 type anticipator struct {
+	// hmu guards the maps of series and their histories against History; the
+	// round lock guards the rest.
+	hmu    sync.Mutex
 	o      Anticipation
 	fed    time.Time // SampleTime of the newest observation fed
 	rtt    map[placement.Pair]*series
@@ -217,6 +225,42 @@ func (s *series) add(p forecast.Point) forecast.Verdict {
 	return v
 }
 
+// add feeds a point to a series, with hmu held.
+func (a *anticipator) add(s *series, p forecast.Point) forecast.Verdict {
+	a.hmu.Lock()
+	defer a.hmu.Unlock()
+	return s.add(p)
+}
+
+// History returns the points the loop keeps of an observed series, oldest first
+// (spikes replaced by their level): "rtt gva-edge<->mil-edge" (ms), "free cpu
+// mil-edge" (cores), "free memory mil-edge" (bytes), "demand xr-live/render". It is
+// nil for a series the loop has not seen (and always when reactive). Safe to call
+// from OnRound and from any goroutine; Anticipation.History bounds the length.
+func (l *Loop) History(series string) []forecast.Point {
+	a := l.ant
+	a.hmu.Lock()
+	defer a.hmu.Unlock()
+	for _, s := range a.rtt {
+		if s.name == series {
+			return s.hist.Points()
+		}
+	}
+	for _, m := range a.free {
+		for _, s := range m {
+			if s.name == series {
+				return s.hist.Points()
+			}
+		}
+	}
+	for _, s := range a.demand {
+		if s.name == series {
+			return s.hist.Points()
+		}
+	}
+	return nil
+}
+
 // observe feeds the round's observation to the series, once per distinct sample
 // time, and reports spikes and shifts (Observation.Anomalies, Events, metrics).
 func (l *Loop) anticipateObserve(r *Round, snap *placement.Snapshot, apps []placement.Application) {
@@ -230,9 +274,11 @@ func (l *Loop) anticipateObserve(r *Round, snap *placement.Snapshot, apps []plac
 		s := a.rtt[p]
 		if s == nil {
 			s = a.newSeries("rtt "+p.A+"<->"+p.B, true)
+			a.hmu.Lock()
 			a.rtt[p] = s
+			a.hmu.Unlock()
 		}
-		v := s.add(forecast.Point{At: at, Value: snap.RTT[p].Ms()})
+		v := a.add(s, forecast.Point{At: at, Value: snap.RTT[p].Ms()})
 		if v.Kind == forecast.Normal {
 			continue
 		}
@@ -255,9 +301,11 @@ func (l *Loop) anticipateObserve(r *Round, snap *placement.Snapshot, apps []plac
 		if slices.Contains(r.Observed.Down, c) {
 			continue // a cluster that is down says nothing about its trend
 		}
+		a.hmu.Lock()
 		if a.free[c] == nil {
 			a.free[c] = map[topology.ResourceName]*series{}
 		}
+		a.hmu.Unlock()
 		for _, res := range []topology.ResourceName{topology.ResourceCPU, topology.ResourceMemory} {
 			q, ok := snap.Free[c][res]
 			if !ok {
@@ -266,9 +314,11 @@ func (l *Loop) anticipateObserve(r *Round, snap *placement.Snapshot, apps []plac
 			s := a.free[c][res]
 			if s == nil {
 				s = a.newSeries("free "+string(res)+" "+c, false)
+				a.hmu.Lock()
 				a.free[c][res] = s
+				a.hmu.Unlock()
 			}
-			s.add(forecast.Point{At: at, Value: q.AsApproximateFloat64()})
+			a.add(s, forecast.Point{At: at, Value: q.AsApproximateFloat64()})
 		}
 	}
 }

@@ -244,7 +244,7 @@ func TestAnticipationOptions(t *testing.T) {
 		{loop.Anticipation{Horizon: -time.Second}, "options.anticipate.horizon"},
 		{loop.Anticipation{Trust: 2}, "options.anticipate.trust"},
 		{loop.Anticipation{History: -1}, "options.anticipate.history"},
-		{loop.Anticipation{Season: -time.Hour}, "options.anticipate.season"},
+		{loop.Anticipation{ReturnAfter: -time.Hour}, "options.anticipate.returnAfter"},
 	} {
 		_, err := loop.New(&act.Actor{}, nil, loop.Options{Topology: func(context.Context) (*topology.Topology, error) { return topologytest.PaperFig1(), nil }, Anticipate: c.a})
 		if err == nil || !strings.Contains(err.Error(), c.field) {
@@ -298,5 +298,31 @@ func TestReturnAfter(t *testing.T) {
 	}
 	if len(kept) == 0 {
 		t.Errorf("no round said why session-sync stays away from gva-edge")
+	}
+}
+
+// TestHistory: the loop keeps the newest points of each series, up to
+// Anticipation.History, with a spike replaced by its level.
+func TestHistory(t *testing.T) {
+	r := newRig(t, loop.Options{Anticipate: loop.Anticipation{History: 6}}, sim.Options{})
+	r.schedule(sim.Spike("gva-edge", "mil-edge", 20*time.Millisecond, 2*time.Minute, 5*time.Second))
+	r.run(2*time.Minute + 30*time.Second)
+	h := r.loop.History("rtt gva-edge<->mil-edge")
+	if len(h) != 6 {
+		t.Fatalf("history of %d points, want the bound of 6: %v", len(h), h)
+	}
+	for i, p := range h {
+		if p.Value < 6 || p.Value > 6.2 { // declared 5.8 ms + 0.3 ms tunnel; the spike at +2m is replaced by the level
+			t.Errorf("point %d at %s: %gms, want the link's 6.1ms", i, p.At.Sub(r.world.Start()), p.Value)
+		}
+		if i > 0 && !p.At.After(h[i-1].At) {
+			t.Errorf("points out of order: %v", h)
+		}
+	}
+	if last := h[len(h)-1].At.Sub(r.world.Start()); last != 2*time.Minute+20*time.Second {
+		t.Errorf("newest point at +%s, want +2m20s", last)
+	}
+	if r.loop.History("rtt nowhere<->nothing") != nil {
+		t.Error("history of a series the loop never saw")
 	}
 }

@@ -160,11 +160,13 @@ func (l *Loop) scaleOne(key string, c *placement.Component, flows []placement.Fl
 		s := a.demand[key]
 		if s == nil {
 			s = a.newSeries("demand "+key, false)
+			a.hmu.Lock()
 			a.demand[key] = s
+			a.hmu.Unlock()
 		}
 		at := r.Observed.SampleTime
 		if last, ok := s.hist.Last(); !ok || at.After(last.At) {
-			s.add(forecast.Point{At: at, Value: demand})
+			a.add(s, forecast.Point{At: at, Value: demand})
 		}
 		if f, ok := a.trusted(s, demand, at.Add(a.o.Horizon)); ok && f.Value > demand {
 			target = f.Value
