@@ -7,7 +7,7 @@
 // migrations, replica-hours and flaps, and writes a plot of violation-seconds and
 // replicas over time:
 //
-//	go run ./examples/anticipate [-short] [-o anticipate.svg] [-seed 1] [-v]
+//	go run ./examples/anticipate [-short] [-o anticipate.svg] [-seed 1] [-noise 0.02] [-v]
 //
 // The scenario (times since 09:00 on a Monday; -short runs the first 30 minutes):
 // Geneva's users swing with the day and Milan's ramp from 20 to 180 between +8m and

@@ -455,7 +455,6 @@ func (l *Loop) decideAhead(ctx context.Context, snap *placement.Snapshot, req *p
 		parts[i] = fmt.Sprintf("%s/%s[%d] moved from %s to %s", m.App, m.Component, m.Replica, m.From, m.Cluster)
 	}
 	d.Kind, d.Moves, d.Changes, d.Objective = DecideAnticipate, plan.Moves, plan.Changes, plan.Objective.Total
-	d.Violations = movedReplicas(current, plan)
 	d.Reason = strings.Join(notes, "; ") + "; " + strings.Join(parts, "; ")
 	l.ant.m.ahead.Inc()
 	return plan

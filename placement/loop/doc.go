@@ -65,6 +65,10 @@
 //     between the component and its sites are weighted by each site's share of the
 //     demand, so the engine places replicas towards the sites that need them.
 //     Missing demand keeps the replicas as they are.
+//   - Not coming back: re-optimisation leaves a replica away from a cluster it
+//     left for Anticipation.ReturnAfter (three dwells), so that an objective that
+//     swings (demand moving between sites, a load that comes and goes) does not
+//     draw it back and forth; repairs and anticipated moves may still go there.
 //
 // examples/anticipate measures both loops side by side on sim.
 //

@@ -213,12 +213,11 @@ type Loop struct {
 	hist  map[placement.Pair][]rttAt
 	moved map[string]time.Time
 	// ant holds the series the loop forecasts and watches (anticipate.go); scaled
-	// the replicas of scaled components, scaleNote and scaleDown what this round's
-	// scaling changed (scale.go).
+	// the replicas of scaled components, scaleNote what this round's scaling
+	// changed (scale.go).
 	ant       *anticipator
 	scaled    map[string]*scaled
 	scaleNote string
-	scaleDown bool
 }
 
 // New returns a loop that carries decisions out through actor, for apps. Every

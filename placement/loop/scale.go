@@ -49,7 +49,7 @@ type scaled struct {
 // the horizon when anticipating); scaling down waits Dwell after the last change and
 // a demand below what one replica fewer serves less Hysteresis.
 func (l *Loop) scaleApps(ctx context.Context, apps []placement.Application, r *Round) []placement.Application {
-	l.scaleNote, l.scaleDown = "", false
+	l.scaleNote = ""
 	has := false
 	for _, a := range apps {
 		for _, c := range a.Components {
@@ -190,7 +190,6 @@ func (l *Loop) scaleOne(key string, c *placement.Component, flows []placement.Fl
 			return ""
 		}
 		st.replicas, st.changed = down, now
-		l.scaleDown = true
 		l.ant.m.scale.WithLabelValues("down").Inc()
 		return fmt.Sprintf("%s: %d -> %d replicas: %s fits in %d at %g per replica less %.0f%% hysteresis", key, have, down, why, down, sc.PerReplica, 100*l.opts.Hysteresis)
 	}
