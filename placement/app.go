@@ -79,6 +79,36 @@ type Component struct {
 	NodePool map[string]string `json:"nodePool,omitempty"`
 	// StateSize is the state moved when a replica migrates (the migration cost term).
 	StateSize resource.Quantity `json:"stateSize,omitempty"`
+	// Scale, when set, lets the loop (placement/loop) set Replicas from the demand
+	// at the sites the component serves; the engine places the Replicas it is given.
+	Scale *Scale `json:"scale,omitempty"`
+}
+
+// ScaleMetric is the demand a scaled component follows.
+type ScaleMetric string
+
+// The demand metrics.
+const (
+	// ScaleUsers: users connected at a site.
+	ScaleUsers ScaleMetric = "users"
+	// ScaleRequests: requests per second from a site.
+	ScaleRequests ScaleMetric = "requests"
+)
+
+// Scale says how a component's replicas follow demand: the loop keeps
+// ceil(demand / PerReplica) replicas within [Min, Max], where demand is the Metric
+// summed over Sites.
+type Scale struct {
+	// Min and Max bound the replicas; Min at least 1, Max at least Min.
+	Min int `json:"min"`
+	Max int `json:"max"`
+	// Metric is the demand followed; empty means users.
+	Metric ScaleMetric `json:"metric,omitempty"`
+	// PerReplica is the demand one replica serves (users, or requests per second).
+	PerReplica float64 `json:"perReplica"`
+	// Sites whose demand counts; empty means every site the component has a flow
+	// with.
+	Sites []string `json:"sites,omitempty"`
 }
 
 // Port is a port a component serves.

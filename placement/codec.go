@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -123,7 +124,7 @@ func (d appDecoder) application(v any) Application {
 func (d appDecoder) component(p string, v any) Component {
 	var c Component
 	m, ok := d.Item(p, v, "name", "replicas", "requests", "ports", "processingTime", "allowed", "spread",
-		"antiAffinity", "coLocate", "nodePool", "stateSize", "preferred", "tolerations")
+		"antiAffinity", "coLocate", "nodePool", "stateSize", "preferred", "tolerations", "scale")
 	if !ok {
 		return c
 	}
@@ -163,6 +164,12 @@ func (d appDecoder) component(p string, v any) Component {
 	c.NodePool = d.StringMap(field(p, "nodePool"), m["nodePool"])
 	if q, ok := d.Quantity(field(p, "stateSize"), m["stateSize"]); ok {
 		c.StateSize = q
+	}
+	sp := field(p, "scale")
+	if sm, ok := d.Object(sp, m["scale"], "min", "max", "metric", "perReplica", "sites"); ok {
+		c.Scale = &Scale{Min: d.Int(field(sp, "min"), sm["min"]), Max: d.Int(field(sp, "max"), sm["max"]),
+			Metric: ScaleMetric(d.Str(field(sp, "metric"), sm["metric"])), PerReplica: d.Number(field(sp, "perReplica"), sm["perReplica"]),
+			Sites: d.StringsMax(field(sp, "sites"), sm["sites"], MaxListEntries)}
 	}
 	return c
 }
@@ -356,6 +363,28 @@ func validateApp(prefix string, a *Application, skip map[string]bool) ErrorList 
 		}
 		if problem := topology.CheckResource(topology.ResourceMemory, c.StateSize); problem != "" {
 			add(p+".stateSize", "%s", problem)
+		}
+		if s := c.Scale; s != nil {
+			switch {
+			case s.Min < 1 || s.Min > MaxReplicas:
+				add(p+".scale.min", "%d is outside [1, %d]", s.Min, MaxReplicas)
+			case s.Max < s.Min || s.Max > MaxReplicas:
+				add(p+".scale.max", "%d is outside [min %d, %d]", s.Max, s.Min, MaxReplicas)
+			}
+			if s.Metric != "" && s.Metric != ScaleUsers && s.Metric != ScaleRequests {
+				add(p+".scale.metric", "must be users or requests, got %q", s.Metric)
+			}
+			if !(s.PerReplica > 0) || math.IsInf(s.PerReplica, 0) {
+				add(p+".scale.perReplica", "must be > 0 and finite, got %g", s.PerReplica)
+			}
+			if len(s.Sites) > MaxListEntries {
+				add(p+".scale.sites", "%d entries, more than the limit of %d", len(s.Sites), MaxListEntries)
+			}
+			for j, n := range s.Sites {
+				if !validName(n) {
+					add(index(p+".scale.sites", j), "%s must be a DNS-1123 label", quote(n))
+				}
+			}
 		}
 		labels(add, p+".nodePool", c.NodePool)
 		validatePolicy(add, p, c)

@@ -138,7 +138,9 @@
 // capacity (cpu and gpu up to 10^6, memory and others up to 1 PiB), processing times up
 // to 10 s, flows' maxRTT and chain budgets up to MaxBudget (1 hour: they are only
 // compared, never summed), all at least 1 us when set, flow bandwidths up to 1 Pbit/s ("unlimited" is a capacity, not a rate), weights finite in [0, 10^6];
-// Snapshot.RTT values 1 us to 10 s, Snapshot.Free like capacities. Sizes: MaxApps
+// Snapshot.RTT values 1 us to 10 s, Snapshot.Free like capacities; a component's Scale
+// (the loop sets Replicas from demand; the engine places what it is given) needs
+// 1 <= min <= max <= MaxReplicas, perReplica > 0, metric users or requests. Sizes: MaxApps
 // applications per request; MaxComponents, MaxFlows, MaxChains per application;
 // MaxReplicas per component and MaxInstances replicas per request; MaxFlowPairs replica
 // pairs per flow (a flow between two 10,000-replica components would be 10^8 pairs) and

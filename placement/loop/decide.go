@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -83,21 +84,44 @@ func (l *Loop) decide(ctx context.Context, topo *topology.Topology, snap *placem
 		if gone > 0 {
 			d.Reason += fmt.Sprintf(" (%d on clusters gone or down: %s)", gone, strings.Join(append(slices.Clone(r.Observed.Gone), r.Observed.Down...), ", "))
 		}
+		if l.scaleNote != "" && gone == 0 && len(l.current) > 0 {
+			d.Kind, d.Reason = DecideScale, l.scaleNote
+		}
+		l.seen = 0
+		return repair, nil, nil
+	}
+	if repair.Moves == 0 && surplus(l.current, apps) {
+		d.Kind, d.Reason = DecideScale, cmp.Or(l.scaleNote, "replicas beyond a scaled component's count stop")
 		l.seen = 0
 		return repair, nil, nil
 	}
 	if repair.Moves > 0 {
 		d.Violations = movedReplicas(current, repair)
+		verdict, why := l.classifyViolation(ctx, snap, req)
+		if verdict == "shift" {
+			l.seen = 0
+			d.Kind, d.Moves, d.Changes = DecideRepair, repair.Moves, repair.Changes
+			d.Reason = "placement breaks a constraint (" + why + ", acted on at once): " + strings.Join(d.Violations, "; ")
+			for _, app := range apps {
+				l.event(app, corev1.EventTypeWarning, "SLOViolation", "Decide", "%s", d.Reason)
+			}
+			return repair, nil, nil
+		}
 		// Only a new observation confirms: a round that read the samples an
 		// earlier round read (a full and a watch round on one tick) adds nothing.
 		if l.seen == 0 || r.Observed.SampleTime.After(l.seenAt) {
 			l.seen++
 			l.seenAt = r.Observed.SampleTime
 		}
-		if l.seen < l.opts.Confirm && !declared(repair) { // drain.go: taints need no confirming
+		// drain.go: taints are declared, not measured, and need no confirming; a lone
+		// spike (anticipate.go) never moves anything.
+		if !declared(repair) && (l.seen < l.opts.Confirm || verdict == "spike") {
 			d.Kind = DecideConfirming
 			d.Reason = fmt.Sprintf("violation seen in %d/%d distinct observations (newest sample %s): %s",
 				l.seen, l.opts.Confirm, l.seenAt.UTC().Format(time.RFC3339), strings.Join(d.Violations, "; "))
+			if verdict == "spike" {
+				d.Reason += "; " + why
+			}
 			return nil, nil, nil
 		}
 		l.seen = 0
@@ -109,13 +133,19 @@ func (l *Loop) decide(ctx context.Context, topo *topology.Topology, snap *placem
 		return repair, nil, nil
 	}
 	l.seen = 0
+	if plan := l.decideAhead(ctx, snap, req, current, r); plan != nil {
+		for _, app := range apps {
+			l.event(app, corev1.EventTypeNormal, "ForecastBreach", "Decide", "%s", d.Reason)
+		}
+		return plan, nil, nil
+	}
 	d.Previous = repair.Objective.Total
 	if !full {
 		d.Kind, d.Reason = DecideKeep, "every constraint holds"
 		return l.keep(repair, apps, d), nil, nil
 	}
 	req.Mode = placement.Reoptimize
-	re, err := l.worstRTT.place(ctx, l.opts.Engine, l.worst(snap), apps, req)
+	re, err := l.worstRTT.place(ctx, l.opts.Engine, l.pessimistic(l.worst(snap)), apps, req)
 	switch {
 	case errors.Is(err, placement.ErrUnplaceable), errors.Is(err, placement.ErrUndecided):
 		// Judged by the worst RTTs of the last dwell nothing fits, though the
@@ -138,6 +168,10 @@ func (l *Loop) decide(ctx context.Context, topo *topology.Topology, snap *placem
 			d.Reason = fmt.Sprintf("a better placement moves %s, which moved %s ago (dwell %s)", c, now.Sub(t).Round(time.Second), l.opts.Dwell)
 			return l.keep(repair, apps, d), nil, nil
 		}
+	}
+	if why := l.returning(current, re, now); why != "" {
+		d.Kind, d.Reason = DecideKeep, why
+		return l.keep(repair, apps, d), nil, nil
 	}
 	d.Kind, d.Moves, d.Objective, d.Changes = DecideReoptimize, re.Moves, re.Objective.Total, re.Changes
 	d.Reason = fmt.Sprintf("objective %.2f -> %.2f (better by more than %.0f%%, migration included): %s",
@@ -262,6 +296,7 @@ func (l *Loop) markMoved(app string, next []placement.Assignment, now time.Time)
 	for _, m := range moves(l.current, next) {
 		if m.App == app {
 			l.moved[m.App+"/"+m.Component] = now
+			l.left(m, now)
 			n++
 		}
 	}
@@ -276,6 +311,10 @@ func eventReason(k DecisionKind) string {
 		return "Migrated"
 	case DecideReoptimize:
 		return "Reoptimized"
+	case DecideAnticipate:
+		return "Anticipated"
+	case DecideScale:
+		return "Scaled"
 	}
 	return "Acted"
 }

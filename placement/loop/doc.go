@@ -48,6 +48,46 @@
 //     last Options.Dwell, so a link that keeps degrading and recovering does not draw
 //     a component back each time it looks good (repairs use the latest measurement).
 //
+// # Looking ahead
+//
+// Unless Options.Anticipate.Reactive is set, the loop also looks ahead (issue 18):
+//
+//   - Forecasts: every distinct observation feeds, per link RTT, per cluster's free
+//     CPU and memory (with the applications' own replicas given back) and per scaled
+//     component's demand, a forecaster (metrics/forecast.Holt by default, any
+//     Anticipation.Forecaster) with a bounded state and history. When the placement in
+//     force holds now, the round builds the snapshot of the worst of now and the
+//     forecasts at Anticipation.Horizon (5 minutes) and, if the placement breaks
+//     there, carries the repair of that snapshot out at once, make-before-break
+//     (DecideAnticipate; Event ForecastBreach; the reason names each forecast and
+//     move: "gva-edge cpu left for the applications forecast 10.00 cores ±0.01 cores
+//     in 5m (now 10.14 cores, ...); xr-live/session-sync[0] moved from gva-edge to
+//     mil-edge"). A forecast counts only when its prediction interval's half-width is
+//     at most Anticipation.Trust (0.5) times the change it predicts: a trend not told
+//     apart from the noise moves nothing. Re-optimisation judges by that snapshot
+//     too, so a component is not drawn to where the forecast says it will break.
+//   - Spikes and shifts: each RTT series has a forecast.Detector. A violation that
+//     disappears when every spiking RTT is put back at its level (the median of the
+//     recent window) is a lone spike: reported (Observation.Anomalies, Event
+//     SpikeSeen, continuum_loop_anomalies_total) and never acted on, whatever
+//     Confirm says; spikes are also kept out of the dwell's worst RTTs and out of the
+//     forecasts. A violation while an RTT's upward level shift was confirmed within
+//     the last Dwell is repaired at once, without waiting Confirm observations.
+//   - Demand: a component with a placement.Scale gets ceil(demand / PerReplica)
+//     replicas in [Min, Max], from Options.Demand (users or requests per second per
+//     site). Up at once (to the forecast demand at the horizon when it is trusted and
+//     higher); down only Dwell after the last change and when one replica fewer,
+//     less Hysteresis, still covers the demand (DecideScale, Event Scaled). The flows
+//     between the component and its sites are weighted by each site's share of the
+//     demand, so the engine places replicas towards the sites that need them.
+//     Missing demand keeps the replicas as they are.
+//   - Not coming back: re-optimisation leaves a replica away from a cluster it
+//     left for Anticipation.ReturnAfter (three dwells), so that an objective that
+//     swings (demand moving between sites, a load that comes and goes) does not
+//     draw it back and forth; repairs and anticipated moves may still go there.
+//
+// examples/anticipate measures both loops side by side on sim.
+//
 // # Telemetry
 //
 // Every round is logged (logr), reported to Options.OnRound (a Round: what was

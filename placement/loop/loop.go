@@ -80,6 +80,13 @@ type Options struct {
 	OnRound func(*Round)
 	// NoLeaderElection makes the Runnable run on every replica of the manager.
 	NoLeaderElection bool
+	// Anticipate tunes forecasts, spike and shift detection and demand forecasts
+	// (see Anticipation); the zero value anticipates with the defaults, and
+	// Anticipate.Reactive turns it off.
+	Anticipate Anticipation
+	// Demand reports the demand at sites that components with a placement.Scale
+	// follow; nil leaves them at their replicas (reported as a problem).
+	Demand DemandSource
 }
 
 // DecisionKind is what a round decided.
@@ -152,6 +159,10 @@ type Observation struct {
 	// (metrics.ErrUnreachable): nothing is placed there, and what ran there is
 	// placed again at once.
 	Down []string `json:"down,omitempty"`
+	// Anomalies are the spikes and confirmed level shifts of the measured RTTs in
+	// this observation (anticipating loops only): "spike gva-edge<->mil-edge:
+	// 20.00ms (level 5.80ms, robust z 46.1)".
+	Anomalies []string `json:"anomalies,omitempty"`
 }
 
 // Decision is what a round decided, and why.
@@ -204,6 +215,12 @@ type Loop struct {
 	// now and worstRTT keep the engine's problem across rounds: on the measured
 	// snapshot (repairs) and on the worst RTTs of the last Dwell (re-optimisation).
 	now, worstRTT prepared
+	// ant holds the series the loop forecasts and watches (anticipate.go); scaled
+	// the replicas of scaled components, scaleNote what this round's scaling
+	// changed (scale.go).
+	ant       *anticipator
+	scaled    map[string]*scaled
+	scaleNote string
 }
 
 // New returns a loop that carries decisions out through actor, for apps. Every
@@ -252,8 +269,14 @@ func New(actor *act.Actor, apps []placement.Application, opts Options) (*Loop, e
 	if err != nil {
 		return nil, err
 	}
+	ant, err := newAnticipator(opts.Anticipate, opts.Registry)
+	if err != nil {
+		return nil, err
+	}
+	opts.Anticipate = ant.o
 	l := &Loop{actor: actor, opts: opts, m: m, trig: make(chan string, 1), apps: map[string]placement.Application{},
-		removing: map[string]placement.Application{}, known: map[string]bool{}, unsettled: map[string]bool{}, moved: map[string]time.Time{}, hist: map[placement.Pair][]rttAt{}}
+		removing: map[string]placement.Application{}, known: map[string]bool{}, unsettled: map[string]bool{}, moved: map[string]time.Time{}, hist: map[placement.Pair][]rttAt{},
+		ant: ant, scaled: map[string]*scaled{}}
 	for i, a := range apps {
 		if err := l.SetApplication(a); err != nil {
 			return nil, fmt.Errorf("loop: new: apps[%d]: %w", i, err)
@@ -364,7 +387,11 @@ func (l *Loop) RunOnceWith(ctx context.Context, trigger string, full bool) *Roun
 	if r.Err != nil && ctx.Err() == nil {
 		l.opts.Log.Error(r.Err, "round failed", "round", r.Number, "trigger", r.Trigger, "decision", r.Decision.Kind)
 	} else {
-		l.opts.Log.Info("round", "round", r.Number, "trigger", r.Trigger, "decision", r.Decision.Kind, "moves", r.Decision.Moves, "reason", r.Decision.Reason)
+		kv := []any{"round", r.Number, "trigger", r.Trigger, "decision", r.Decision.Kind, "moves", r.Decision.Moves, "reason", r.Decision.Reason}
+		if len(r.Observed.Anomalies) > 0 {
+			kv = append(kv, "anomalies", r.Observed.Anomalies)
+		}
+		l.opts.Log.Info("round", kv...)
 	}
 	if l.opts.OnRound != nil {
 		l.opts.OnRound(r)
@@ -401,6 +428,8 @@ func (l *Loop) round1(ctx context.Context, r *Round, full bool) error {
 	if err != nil {
 		return err
 	}
+	l.anticipateObserve(r, snap, apps)
+	apps = l.scaleApps(ctx, apps, r)
 	// A cluster that appeared, went or went down makes any round a full one.
 	if changed := l.clustersChanged(topo, r.Observed.Down); changed != "" && !full {
 		full = true
@@ -545,22 +574,9 @@ func (l *Loop) observe(ctx context.Context, topo *topology.Topology, apps []plac
 		obs.SampleTime = l.opts.Clock.Now()
 	}
 	l.remember(snap.RTT)
-	snap.Free = ms.Free()
 	// The placement in force uses some of the free capacity measured: give it back,
-	// or the engine would count the applications' own replicas twice.
-	own := ownUse(l.current, apps)
-	for c, use := range own {
-		free, ok := snap.Free[c]
-		if !ok {
-			continue
-		}
-		for r, q := range use {
-			if f, ok := free[r]; ok {
-				f.Add(q)
-				free[r] = f
-			}
-		}
-	}
+	// or the engine would count the applications' own replicas twice (freeOf).
+	snap.Free = freeOf(ms, ownUse(l.current, apps))
 	// Clusters every source says are down offer nothing (after the give-back above:
 	// what ran there is not running).
 	for _, p := range ms.Problems {

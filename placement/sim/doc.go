@@ -25,6 +25,11 @@
 //     UntaintCluster, Cordon, DrainCluster, Uncordon (taints of the declared
 //     topology, which the loop reads) and Do for anything else.
 //
+// Demand (NewDemand) is the users (or requests per second) at each site, scripted
+// (SetDemand, RampDemand) and diurnal (Diurnal): a loop.DemandSource for components
+// with a placement.Scale. DegradeSlowly, Flap, Spike and DiurnalLoad are scripts of
+// the scenarios examples/anticipate measures the loop on.
+//
 // Wire registers applications and returns, in one call, what placement/act and
 // placement/loop need to run on the world: the home cluster's Workloads with a
 // template per component, an Actor over the world's fakes and clock, and
