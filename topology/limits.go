@@ -41,7 +41,7 @@ const (
 // (RTT and predecessor), so MaxClusters keeps them at 12 MB; see the package doc for
 // what a topology of that size costs to load.
 const (
-	MaxClusters  = 1000
+	MaxClusters  = 10_000
 	MaxSites     = 1000
 	MaxOwners    = 1000
 	MaxNodePools = 100     // per cluster
