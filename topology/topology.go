@@ -34,6 +34,7 @@ type Topology struct {
 type adjEntry struct {
 	to   int
 	link int
+	rtt  Duration // the link's effective RTT
 }
 
 // Link is a link between two clusters, normalised so that A < B by name.
@@ -159,8 +160,8 @@ func build(spec Spec, allPairsMax, cacheRows int) (*Topology, error) {
 		a, b := t.cidx[l.A], t.cidx[l.B]
 		t.direct[t.pair(a, b)] = k
 		t.direct[t.pair(b, a)] = k
-		t.adj[a] = append(t.adj[a], adjEntry{to: b, link: k})
-		t.adj[b] = append(t.adj[b], adjEntry{to: a, link: k})
+		t.adj[a] = append(t.adj[a], adjEntry{to: b, link: k, rtt: l.EffectiveRTT()})
+		t.adj[b] = append(t.adj[b], adjEntry{to: a, link: k, rtt: l.EffectiveRTT()})
 	}
 	for i := range t.adj {
 		slices.SortFunc(t.adj[i], func(x, y adjEntry) int { return cmp.Compare(x.to, y.to) })
@@ -230,7 +231,7 @@ func (t *Topology) computeClusterRow(s int, row []Duration, pr []int32, h *distH
 			continue
 		}
 		for _, e := range t.adj[it.node] {
-			nd := satAdd(it.d, t.links[e.link].EffectiveRTT())
+			nd := satAdd(it.d, e.rtt)
 			if row[e.to] < 0 || nd < row[e.to] {
 				row[e.to] = nd
 				pr[e.to] = int32(it.node)
@@ -239,7 +240,7 @@ func (t *Topology) computeClusterRow(s int, row []Duration, pr []int32, h *distH
 		}
 	}
 	for _, e := range t.adj[s] {
-		row[e.to] = t.links[e.link].EffectiveRTT()
+		row[e.to] = e.rtt
 	}
 	row[s] = t.clusters[s].IntraRTT
 }
