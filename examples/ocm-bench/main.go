@@ -68,13 +68,12 @@ func parseFlags(w io.Writer, args []string) (options, error) {
 // row is one size's result.
 type row struct {
 	size
-	components    int // as generated (approximately the size asked for)
-	ocm, cont     time.Duration
-	ratio         float64 // median of the per-round ratios OCM / continuum
-	ocmVerdict    verdict
-	contVerdict   verdict
-	contFeasible  bool
-	ocmRoundTimes []time.Duration
+	components   int // as generated (approximately the size asked for)
+	ocm, cont    time.Duration
+	ratio        float64 // median of the per-round ratios OCM / continuum
+	ocmVerdict   verdict
+	contVerdict  verdict
+	contFeasible bool
 }
 
 func run(ctx context.Context, w io.Writer, args []string) error {
