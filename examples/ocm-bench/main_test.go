@@ -55,7 +55,7 @@ func TestOCMHonoursSelectors(t *testing.T) {
 	app.Components[1].Allowed.Tiers = []topology.Tier{topology.TierEdge}
 	app.Components[1].Ports = []placement.Port{{Port: 4000, Protocol: placement.UDP, Expose: true}}
 	inst = retranslate(inst)
-	as, err := inst.ocm(context.Background())
+	as, _, err := inst.ocm(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,5 +151,5 @@ func Example_table() {
 	// |---|---|---|---|---|---|---|
 	// | 100 x 12 | 1500.0 us | 1000.0 us | 1.50x | 12 | 1 / 0 / 0 / 2 / 0 (3 replicas, 25%) | 0 |
 	//
-	// Medians of 5 interleaved rounds (ratio: median of the per-round ratios). Broken: replicas that continuum's Repair finds breaking a constraint of that kind.
+	// Medians of 5 interleaved rounds (ratio: median of the per-round ratios); OCM's time is its Schedule calls only. Broken: replicas that continuum's Repair must move off OCM's choice, by the first constraint each breaks (latency: a site's or flow's RTT bound; chain: an end-to-end budget; capacity: CPU, memory or GPU; policy: allowed lists, UDP, spread, affinity).
 }

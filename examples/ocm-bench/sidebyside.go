@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clusterfake "open-cluster-management.io/api/client/cluster/clientset/versioned/fake"
 	clusterapiv1 "open-cluster-management.io/api/cluster/v1"
@@ -34,6 +36,7 @@ const (
 type component struct {
 	app, name string
 	replicas  int
+	cpu, mem  resource.Quantity // per replica
 	placement *clusterapiv1beta1.Placement
 }
 
@@ -91,7 +94,8 @@ func translate(app string, comp placement.Component) component {
 		p.Spec.Predicates = []clusterapiv1beta1.ClusterPredicate{{RequiredClusterSelector: clusterapiv1beta1.ClusterSelector{
 			LabelSelector: metav1.LabelSelector{MatchExpressions: sel}}}}
 	}
-	return component{app: app, name: comp.Name, replicas: replicas, placement: p}
+	return component{app: app, name: comp.Name, replicas: replicas, placement: p,
+		cpu: comp.Requests[topology.ResourceCPU], mem: comp.Requests[topology.ResourceMemory]}
 }
 
 // selector is what OCM can express of where a component may run: its Allowed lists
@@ -118,25 +122,51 @@ func selector(c placement.Component) []metav1.LabelSelectorRequirement {
 }
 
 // ocm schedules every component with OCM's scheduler, one Placement at a time, and
-// returns the replicas' clusters: replica r on the r-th decision (round robin when
-// OCM decides fewer clusters than there are replicas; unplaced when it decides none).
-func (inst instance) ocm(ctx context.Context) ([]placement.Assignment, error) {
+// returns the replicas' clusters (replica r on the r-th decision, round robin when OCM
+// decides fewer clusters than there are replicas; unplaced when it decides none) and
+// the time spent in Schedule. OCM is given its best case: after each Placement the
+// chosen clusters' allocatable CPU and memory drop by what the component requests, as
+// if their agents had reported the new workload at once (in a real hub that takes a
+// status update; the bookkeeping is not timed).
+func (inst instance) ocm(ctx context.Context) ([]placement.Assignment, time.Duration, error) {
+	clusters := make([]*clusterapiv1.ManagedCluster, len(inst.clusters))
+	byName := make(map[string]*clusterapiv1.ManagedCluster, len(clusters))
+	for i, c := range inst.clusters {
+		clusters[i] = c.DeepCopy()
+		byName[c.Name] = clusters[i]
+	}
 	var out []placement.Assignment
+	var spent time.Duration
 	for _, c := range inst.components {
-		res, status := inst.scheduler.Schedule(ctx, c.placement, slices.Clone(inst.clusters))
+		start := time.Now()
+		res, status := inst.scheduler.Schedule(ctx, c.placement, slices.Clone(clusters))
+		spent += time.Since(start)
 		if status.IsError() {
-			return nil, fmt.Errorf("ocm-bench: OCM's scheduler on %s/%s: %v", c.app, c.name, status.AsError())
+			return nil, spent, fmt.Errorf("ocm-bench: OCM's scheduler on %s/%s: %v", c.app, c.name, status.AsError())
 		}
 		decisions := res.Decisions()
 		for r := range c.replicas {
 			a := placement.Assignment{App: c.app, Component: c.name, Replica: r}
 			if len(decisions) > 0 {
 				a.Cluster = decisions[r%len(decisions)].Name
+				mc := byName[a.Cluster]
+				take(mc.Status.Allocatable, clusterapiv1.ResourceCPU, c.cpu)
+				take(mc.Status.Allocatable, clusterapiv1.ResourceMemory, c.mem)
 			}
 			out = append(out, a)
 		}
 	}
-	return out, nil
+	return out, spent, nil
+}
+
+// take subtracts q from list[name], stopping at zero.
+func take(list clusterapiv1.ResourceList, name clusterapiv1.ResourceName, q resource.Quantity) {
+	v := list[name]
+	v.Sub(q)
+	if v.Sign() < 0 {
+		v = resource.Quantity{}
+	}
+	list[name] = v
 }
 
 // continuum places the whole request with continuum's engine.
