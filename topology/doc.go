@@ -27,10 +27,12 @@
 // evicted by CLOCK (second chance, an approximation of least recently used). A site's
 // row is built from the rows of its access clusters and cached the same way. Answers
 // are identical to the all-pairs table's: same RTT, same route among equal-cost ones,
-// same bottleneck (a test compares every query on random continuums with many ties). A
-// query whose row is cached costs one atomic load and no allocation; RTTAt also answers
-// from the other end's row when that one is cached (RTTs are symmetric; routes always
-// come from their first end's row). Measured on 10,000 generated clusters (2 cores,
+// same bottleneck (a test compares every RTT and route, and thousands of paths, on
+// random continuums of up to 300 clusters with many ties). A query whose row is cached
+// costs one atomic load and no allocation; RTTAt also answers from the other end's row
+// when that one is cached (RTTs are symmetric; routes always come from their first
+// end's row). A query whose row is not cached computes it: an engine that asks about
+// more sources at once than the cache holds recomputes rows. Measured on 10,000 generated clusters (2 cores,
 // loaded; BenchmarkNew, BenchmarkRTTLarge): New 0.19 s and 60 MB allocated; as a
 // separate process that first decodes the 4.6 MB file, New 0.2 s and 217 MB peak RSS,
 // most of it the decoder's (with the all-pairs table: 43 s and 1.37 GB); a cached
