@@ -112,9 +112,13 @@ func (t *Topology) clusterRowOf(s int) *cachedRow {
 // demand, either end's row answers (RTTs are symmetric), so a row held for j saves
 // computing one for i.
 func (t *Topology) rtt(i, j int) Duration {
-	if t.rows == nil {
+	if t.rows == nil { // small enough to inline: the all-pairs path stays a table read
 		return t.dist[i*t.n+j]
 	}
+	return t.rttOnDemand(i, j)
+}
+
+func (t *Topology) rttOnDemand(i, j int) Duration {
 	if r := t.rows.lookup(i); r != nil {
 		return r.dist[j]
 	}
@@ -154,6 +158,10 @@ func (t *Topology) siteRTT(si, c int) Duration {
 	if t.rows == nil {
 		return t.site[si*t.n+c]
 	}
+	return t.siteRTTOnDemand(si, c)
+}
+
+func (t *Topology) siteRTTOnDemand(si, c int) Duration {
 	d, _ := t.siteRow(si)
 	return d[c]
 }

@@ -393,10 +393,14 @@ func (t *Topology) Link(a, b string) (Link, bool) {
 // cluster RTT when i == j, the direct link's effective RTT when there is one, else the
 // cheapest path's. ok is false when no path joins them, or an index is out of range.
 func (t *Topology) RTTAt(i, j int) (rtt Duration, ok bool) {
-	if !t.inRange(i) || !t.inRange(j) {
+	if uint(i) >= uint(t.n) || uint(j) >= uint(t.n) {
 		return 0, false
 	}
-	d := t.rtt(i, j)
+	if t.rows == nil { // kept small enough for the compiler to inline
+		d := t.dist[i*t.n+j]
+		return d, d >= 0
+	}
+	d := t.rttOnDemand(i, j)
 	return d, d >= 0
 }
 
@@ -404,10 +408,14 @@ func (t *Topology) RTTAt(i, j int) (rtt Duration, ok bool) {
 // cluster with index c in O(1): the cheapest access link plus route. ok is false when
 // no route joins them, or an index is out of range.
 func (t *Topology) SiteRTTAt(si, c int) (rtt Duration, ok bool) {
-	if si < 0 || si >= len(t.sites) || !t.inRange(c) {
+	if uint(si) >= uint(len(t.sites)) || uint(c) >= uint(t.n) {
 		return 0, false
 	}
-	d := t.siteRTT(si, c)
+	if t.rows == nil { // kept small enough for the compiler to inline
+		d := t.site[si*t.n+c]
+		return d, d >= 0
+	}
+	d := t.siteRTTOnDemand(si, c)
 	return d, d >= 0
 }
 
