@@ -101,7 +101,7 @@ func TestHostileSizes(t *testing.T) {
 		fmt.Fprintf(&b, "  - {name: c%d, owner: o, tier: edge}\n", i)
 	}
 	_, err := topology.Decode([]byte(b.String()))
-	if list, _ := topology.AsErrorList(err); len(list) != 1 || list[0].Field != "clusters" || !strings.Contains(list[0].Detail, "limit of 1000") {
+	if list, _ := topology.AsErrorList(err); len(list) != 1 || list[0].Field != "clusters" || !strings.Contains(list[0].Detail, fmt.Sprintf("limit of %d", topology.MaxClusters)) {
 		t.Errorf("%d clusters: %v", topology.MaxClusters+1, err)
 	}
 

@@ -37,11 +37,11 @@ const (
 	MaxAmount = 1 << 50
 )
 
-// Size limits of a topology. The route tables take 12 bytes per pair of clusters
-// (RTT and predecessor), so MaxClusters keeps them at 12 MB; see the package doc for
-// what a topology of that size costs to load.
+// Size limits of a topology. Routes take 12 bytes per pair of clusters (RTT and
+// predecessor) up to AllPairsMax clusters, and a bounded cache of rows above it, so
+// memory stays bounded up to MaxClusters; see the package doc (Routes).
 const (
-	MaxClusters  = 1000
+	MaxClusters  = 10_000
 	MaxSites     = 1000
 	MaxOwners    = 1000
 	MaxNodePools = 100     // per cluster
