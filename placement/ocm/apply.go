@@ -3,6 +3,7 @@ package ocm
 import (
 	"context"
 	"fmt"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"slices"
 	"strings"
 
@@ -105,10 +106,11 @@ func applyPlacement(ctx context.Context, c client.Client, want *clusterv1beta1.P
 	return pl, nil
 }
 
-// specEqual compares the fields Objects sets (the apiserver defaults others).
+// specEqual compares the fields Objects sets (the apiserver defaults others), by value
+// (pointers followed, nil and empty lists alike).
 func specEqual(a, b clusterv1beta1.PlacementSpec) bool {
 	return slices.Equal(a.ClusterSets, b.ClusterSets) && ptr.Deref(a.NumberOfClusters, -1) == ptr.Deref(b.NumberOfClusters, -1) &&
-		fmt.Sprint(a.Predicates) == fmt.Sprint(b.Predicates) && fmt.Sprint(a.Tolerations) == fmt.Sprint(b.Tolerations)
+		equality.Semantic.DeepEqual(a.Predicates, b.Predicates) && equality.Semantic.DeepEqual(a.Tolerations, b.Tolerations)
 }
 
 func setKey(m map[string]string, k, v string) map[string]string {

@@ -148,7 +148,7 @@ func TestOCMRoundTrip(t *testing.T) {
 	// render needs nvidia (not cloud), and edge-b takes no new replicas: edge-a.
 	// store goes to the cheapest cluster, cloud.
 	app := pt.NewApp("xr").Component("render", "2", "1Gi", pt.Replicas(2), pt.Selector(pt.In("gpu.vendor", "nvidia"))).
-		Component("store", "1", "1Gi").Build()
+		Component("store", "1", "1Gi", pt.Tolerate("evacuate", topology.NoExecute, 60)).Build() // a toleration with a period (a pointer field) in the round trip
 	plan, err := placement.Place(ctx, &placement.Snapshot{Topology: topo}, &placement.Request{Apps: []placement.Application{app}})
 	if err != nil {
 		t.Fatal(err)

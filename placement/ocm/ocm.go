@@ -161,7 +161,7 @@ func TaintEffectFromOCM(e clusterv1.TaintEffect) topology.TaintEffect { return f
 func tolerations(ts []placement.Toleration) []clusterv1beta1.Toleration {
 	var out []clusterv1beta1.Toleration
 	for _, t := range ts {
-		out = append(out, clusterv1beta1.Toleration{Key: t.Key, Operator: clusterv1beta1.TolerationOperator(t.Operator), Value: t.Value,
+		out = append(out, clusterv1beta1.Toleration{Key: t.Key, Operator: clusterv1beta1.TolerationOperator(cmp.Or(t.Operator, placement.TolerationEqual)), Value: t.Value,
 			Effect: toOCM[t.Effect], TolerationSeconds: t.TolerationSeconds})
 	}
 	return out
