@@ -33,7 +33,11 @@ type bb struct {
 
 	best   float64 // incumbent's cost of the free set (optimize)
 	bestAt []int   // clusters of free, nil until a solution is found
-	cost   float64 // cost so far of the placed free instances
+	// path holds the free indices in the order they are placed on the current branch,
+	// bestOrder that order for bestAt: node pools are first-fit, so a plan is rebuilt
+	// in the order the search placed it (replay).
+	path, bestOrder []int
+	cost            float64 // cost so far of the placed free instances
 
 	// part[f][n] is the cost of free[f] on dom[n] given its placed partners (static
 	// cost plus flows to placed instances); bad[f][n] counts the placed partners that
@@ -256,6 +260,20 @@ func (b *bb) unplace(f int) {
 	b.placed--
 }
 
+// replay places b's best solution into st (where the free instances are unplaced and
+// the rest is as during the search) in the order the search placed it, checking each
+// placement; it reports false, leaving st partly placed, if one does not hold.
+func (b *bb) replay(st *state) bool {
+	for _, f := range b.bestOrder {
+		i, c := b.free[f], b.bestAt[f]
+		if ok, _ := st.check(i, c, false); !ok {
+			return false
+		}
+		st.place(i, c)
+	}
+	return true
+}
+
 // run searches. In optimize mode it looks for the cheapest completion cheaper than
 // b.best (set it to the incumbent's cost first); otherwise for any completion. It
 // reports whether it exhausted the tree (then, in optimize mode, b.bestAt is optimal
@@ -278,6 +296,7 @@ func (b *bb) dfs(depth int) bool {
 	if b.placed == len(b.free) {
 		if !b.optimize || better(b.cost, b.best) {
 			b.best = b.cost
+			b.bestOrder = append(b.bestOrder[:0], b.path...)
 			b.bestAt = b.bestAt[:0]
 			for _, i := range b.free {
 				b.bestAt = append(b.bestAt, b.st.at[i])
@@ -342,8 +361,7 @@ func (b *bb) dfs(depth int) bool {
 		}
 	}
 	rest := total - pickLB - pickPairs
-	for n := range len(buf) {
-		e := b.bufs[depth][n]
+	for _, e := range buf {
 		if b.optimize && !better(rest+e.cost, b.best) {
 			if b.noise > 0 {
 				continue // not in cost order
@@ -354,9 +372,11 @@ func (b *bb) dfs(depth int) bool {
 			continue
 		}
 		b.place(pick, e.c)
+		b.path = append(b.path, pick)
 		b.cost += e.cost
 		stop := b.dfs(depth + 1)
 		b.cost -= e.cost
+		b.path = b.path[:len(b.path)-1]
 		b.unplace(pick)
 		if stop {
 			return true

@@ -50,8 +50,8 @@ type problem struct {
 	scorers  []WeightedScorer
 	filters  []Filter
 	clusters []topology.Cluster // by index
-	// appliedRTT holds the measured pairs written into the topology's links.
-	appliedRTT map[Pair]bool
+	// appliedRTT holds the measured RTTs written into the topology's links.
+	appliedRTT map[Pair]topology.Duration
 	// prepared, when set, remembers valid applications and the re-routed topology.
 	prepared  *Prepared
 	rankState *state // an empty state to price candidates in
@@ -209,37 +209,22 @@ func compile(snap *Snapshot, req *Request, scorers []WeightedScorer, pp *Prepare
 // measurement too. A measurement is the link's whole RTT (tunnel included). Pairs
 // without a direct link stay end-to-end overrides of that pair only.
 func (p *problem) applyMeasuredLinks() error {
-	if len(p.snap.RTT) == 0 {
+	key := linkKey(p.snap)
+	if len(key) == 0 {
 		return nil
 	}
 	pp := p.prepared
-	var key map[Pair]topology.Duration
-	if pp != nil {
-		key = linkKey(p.snap)
-		if len(key) == 0 {
-			return nil
-		}
-		if pp.routed != nil && maps.Equal(key, pp.routedKey) {
-			p.topo, p.appliedRTT = pp.routed, pp.routedApplied
-			return nil
-		}
+	if pp != nil && pp.routed != nil && maps.Equal(key, pp.routedKey) {
+		p.topo, p.appliedRTT = pp.routed, pp.routedKey
+		return nil
 	}
-	defer func() {
-		if pp != nil && p.appliedRTT != nil {
-			pp.routed, pp.routedKey, pp.routedApplied = p.topo, key, p.appliedRTT
-			pp.stats.Reroutes++
-		}
-	}()
 	spec := p.topo.Spec()
-	changed := false
-	applied := map[Pair]bool{}
 	for ci := range spec.Clusters {
 		c := &spec.Clusters[ci]
 		for li := range c.Links {
 			l := &c.Links[li]
-			if d, ok := p.snap.RTT[MakePair(c.Name, l.To)]; ok {
+			if d, ok := key[MakePair(c.Name, l.To)]; ok {
 				l.RTT, l.Tunnel, l.P99 = d, nil, 0
-				changed, applied[MakePair(c.Name, l.To)] = true, true
 			}
 		}
 	}
@@ -247,14 +232,10 @@ func (p *problem) applyMeasuredLinks() error {
 		s := &spec.Sites[si]
 		for ai := range s.Access {
 			a := &s.Access[ai]
-			if d, ok := p.snap.RTT[MakePair(s.Name, a.Cluster)]; ok {
+			if d, ok := key[MakePair(s.Name, a.Cluster)]; ok {
 				a.RTT, a.P99 = d, 0
-				changed, applied[MakePair(s.Name, a.Cluster)] = true, true
 			}
 		}
-	}
-	if !changed {
-		return nil
 	}
 	topo, err := topology.New(spec)
 	if err != nil {
@@ -267,7 +248,11 @@ func (p *problem) applyMeasuredLinks() error {
 		}
 		return fmt.Errorf("placement: applying measured RTTs: %w", err)
 	}
-	p.topo, p.appliedRTT = topo, applied
+	p.topo, p.appliedRTT = topo, key
+	if pp != nil {
+		pp.routed, pp.routedKey = topo, key
+		pp.stats.Reroutes++
+	}
 	return nil
 }
 
@@ -543,7 +528,7 @@ func (p *problem) compileResources() {
 		}
 	}
 	for k, d := range p.snap.RTT {
-		if p.appliedRTT[k] {
+		if _, ok := p.appliedRTT[k]; ok {
 			continue // written into the topology's links
 		}
 		ca, sa, _ := p.endpoint(k.A)

@@ -51,7 +51,9 @@ func TestExplainOnRequestEqualsFull(t *testing.T) {
 	}
 }
 
-// Explain after a Repair sees the repaired plan; concurrent calls agree (run with -race).
+// Explain agrees with the plan's assignments, concurrent calls agree (run with -race)
+// and leave the plan's state as it was; decoded and nil plans and unknown replicas are
+// errors.
 func TestExplainConcurrentAndErrors(t *testing.T) {
 	in := pt.Generate(4, pt.GenOptions{Clusters: 20, Components: 6, Planted: true})
 	plan, err := placement.Place(context.Background(), in.Snapshot(), in.Request())

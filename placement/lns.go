@@ -110,10 +110,21 @@ func (sr *search) lns(st *state, movable []int, maxNodes int) {
 		used += b.nodes
 		sr.phaseNodes += b.nodes
 		if b.bestAt != nil && (perturb || better(b.best, oldCost)) {
-			at := slices.Clone(b.bestAt)
+			if !b.replay(st) {
+				// Cannot happen: st is as during the search. Undo and go on.
+				for _, j := range group {
+					if st.at[j] >= 0 {
+						st.unplace(j)
+					}
+				}
+				for k := len(group) - 1; k >= 0; k-- {
+					st.restore(group[k], old[k], oldPool[k])
+				}
+				stall++
+				continue
+			}
 			for k, j := range group {
-				st.place(j, at[k])
-				sr.lx.move(j, old[k], at[k])
+				sr.lx.move(j, old[k], st.at[j])
 			}
 			cur += b.best - oldCost
 			if better(cur, bestObj) {
@@ -311,7 +322,6 @@ type lnsIndex struct {
 	byCluster [][]int // placed movable instances per cluster, ascending
 	byApp     [][]int // movable instances per application, ascending
 	pairs     []int32 // flow pairs between two movable-side replicas (a movable), in instance order
-	scratch   []int
 }
 
 func newLNSIndex(p *problem, st *state, movable []int, isMov []bool) *lnsIndex {
@@ -356,7 +366,7 @@ func (lx *lnsIndex) move(i, from, to int) {
 // on returns the placed movable instances on the clusters that keep, ascending (the
 // order of a scan of the movable list).
 func (lx *lnsIndex) on(clusters []int, keep func(int) bool) []int {
-	out := lx.scratch[:0]
+	var out []int
 	for _, c := range clusters {
 		if c < 0 {
 			continue
@@ -368,9 +378,7 @@ func (lx *lnsIndex) on(clusters []int, keep func(int) bool) []int {
 		}
 	}
 	slices.Sort(out)
-	out = slices.Compact(out)
-	lx.scratch = out
-	return slices.Clone(out)
+	return slices.Compact(out)
 }
 
 // lnsPairSample bounds how many flow pairs a costly-pair step prices: all of them up to

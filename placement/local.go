@@ -37,7 +37,7 @@ func (sr *search) improve(st *state, movable []int) {
 	for pass := 0; pass < 100; pass++ {
 		improved := false
 		for n, i := range movable {
-			if n%64 == 0 && sr.ctx.Err() != nil {
+			if n%64 == 0 && sr.timeUp() {
 				return
 			}
 			if !active[i] || st.at[i] < 0 || sr.leaderOf(i) != i {

@@ -31,10 +31,9 @@ type Prepared struct {
 	// valid[i] says apps[i] passed validateApp and the topology checks.
 	valid []bool
 	// The topology with the measured link RTTs of routedKey applied (nil: not built).
-	routed        *topology.Topology
-	routedApplied map[Pair]bool
-	routedKey     map[Pair]topology.Duration
-	stats         PreparedStats
+	routed    *topology.Topology
+	routedKey map[Pair]topology.Duration
+	stats     PreparedStats
 }
 
 // PreparedStats counts what a Prepared reused and rebuilt, for tests and tuning.
@@ -74,7 +73,7 @@ func (pp *Prepared) Update(snap *Snapshot, apps []Application) error {
 		}
 		if snap.Topology != pp.snap.Topology {
 			pp.valid = make([]bool, len(pp.apps))
-			pp.routed, pp.routedKey, pp.routedApplied = nil, nil, nil
+			pp.routed, pp.routedKey = nil, nil
 		}
 		pp.snap = Snapshot{Topology: snap.Topology, RTT: maps.Clone(snap.RTT), Free: maps.Clone(snap.Free), Now: snap.Now}
 	}
@@ -210,6 +209,9 @@ func (pp *Prepared) markValid(i int) {
 // linkKey returns the measured RTTs of snap that fall on links or access links: what
 // applyMeasuredLinks writes into the topology.
 func linkKey(snap *Snapshot) map[Pair]topology.Duration {
+	if len(snap.RTT) == 0 {
+		return nil
+	}
 	key := map[Pair]topology.Duration{}
 	t := snap.Topology
 	for k, d := range snap.RTT {

@@ -137,6 +137,11 @@ func TestPreparedMatchesStateless(t *testing.T) {
 				t.Fatalf("only %d of 40 steps placed: the comparison is mostly of errors", placed)
 			}
 			st := pp.Stats()
+			// Validations: every application once, plus once per change (at most one
+			// per step); without the cache it would be every application on every call.
+			if st.AppsValidated > len(in.Apps)+2*40 || st.AppsValidated >= st.Calls*len(in.Apps) {
+				t.Fatalf("stats %+v: %d validations, the validation cache was not used", st, st.AppsValidated)
+			}
 			if st.Calls < 40 || st.Reroutes == 0 || st.Reroutes >= st.Calls {
 				t.Fatalf("stats %+v: expected some re-routes and some reuse (links %d, kinds %v)", st, len(links), kinds)
 			}

@@ -292,16 +292,13 @@ func (sr *search) findFeasible(st *state, movable, all []int, repair bool) *stat
 			used += b.nodes
 		}
 		sr.phase("dive", !exhausted)
-		if b.bestAt != nil {
-			for k, i := range movable {
-				base.place(i, b.bestAt[k])
-			}
-			if out := sr.verify(base); out != nil {
-				return out
-			}
+		if b.bestAt != nil && b.replay(base) {
+			return base
 		}
-		if exhausted && !sr.halted && len(movable) == len(all) {
-			sr.proof = exhaustedProof(b.nodes)
+		// A tree exhausted without a plan proves there is none; one whose plan did not
+		// replay proves nothing (the later phases go on).
+		if exhausted && b.bestAt == nil && !sr.halted && len(movable) == len(all) {
+			sr.proof = exhaustedProof(used)
 			return st
 		}
 	}
@@ -327,7 +324,11 @@ func (sr *search) findFeasible(st *state, movable, all []int, repair bool) *stat
 	sr.phaseNodes += b.nodes
 	sr.phase("complete-search", !exhausted)
 	if b.bestAt != nil {
-		return sr.stateOf(all, b.bestAt)
+		if out := newState(sr.p); b.replay(out) {
+			return out
+		}
+		sr.stopped = true
+		return st
 	}
 	if exhausted && !sr.halted {
 		sr.proof = exhaustedProof(b.nodes)
@@ -353,15 +354,6 @@ func (sr *search) moved(st *state, todo []int) []int {
 		}
 	}
 	slices.Sort(out)
-	return out
-}
-
-// stateOf builds a state with insts[k] on at[k], in that order.
-func (sr *search) stateOf(insts, at []int) *state {
-	out := newState(sr.p)
-	for k, i := range insts {
-		out.place(i, at[k])
-	}
 	return out
 }
 
@@ -391,7 +383,10 @@ func (sr *search) exact(all []int, st *state) *state {
 	if b.bestAt == nil {
 		return st
 	}
-	return sr.stateOf(all, b.bestAt)
+	if out := newState(p); b.replay(out) {
+		return out
+	}
+	return st
 }
 
 // fill puts every unplaced instance on a cluster that takes it with the others as they
