@@ -165,17 +165,16 @@ func registeredLocked() []string {
 // BuiltinFilters returns the names of the built-in filters, in the order they run.
 func BuiltinFilters() []string { return slices.Clone(builtins) }
 
-// Compile-time checks that the built-ins are filters.
+// Compile-time checks that the built-in filters have the fast check (without it the
+// filter pass would quietly format every reason); that they are Filters the list of
+// builtins already checks.
 var (
-	_ Filter = allowedFilter{}
-	_ Filter = resourcesFilter{}
-	_ Filter = udpFilter{}
-	_ Filter = siteLatencyFilter{}
-
 	_ fastFilter = allowedFilter{}
 	_ fastFilter = resourcesFilter{}
 	_ fastFilter = udpFilter{}
 	_ fastFilter = siteLatencyFilter{}
+	_ fastFilter = labelsFilter{}
+	_ fastFilter = taintsFilter{}
 )
 
 // allowedFilter enforces Component.Allowed.

@@ -367,16 +367,6 @@ func (a appScaled) Score(c *Candidate) float64 {
 	return a.s.Score(c)
 }
 
-var (
-	_ Filter     = labelsFilter{}
-	_ Filter     = taintsFilter{}
-	_ fastFilter = labelsFilter{}
-	_ fastFilter = taintsFilter{}
-	_ Scorer     = preferredScorer{}
-	_ Scorer     = taintsScorer{}
-	_ Scorer     = appScaled{}
-)
-
 // policyScorers returns the scorers of a compiled request: the engine's, then the
 // built-in policy scorers the request needs ("preferred" when a component has
 // preferred terms, "taints" when a cluster has a taint), each scaled by the
