@@ -491,7 +491,7 @@ func (l *Loop) classifyViolation(ctx context.Context, snap *placement.Snapshot, 
 		q := *req
 		q.Mode = placement.Repair
 		if plan, err := l.opts.Engine.Place(ctx, despiked, &q); err == nil && plan.Moves == 0 {
-			return "spike", "lone spike on " + strings.Join(spikes, ", ") + ": the placement holds at the level, nothing moves"
+			return "spike", "lone spike on " + strings.Join(spikes, ", ") + " (or a shift's first point: the next sample tells): the placement holds at the level, nothing moves"
 		}
 	}
 	now := l.opts.Clock.Now()

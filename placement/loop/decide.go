@@ -147,11 +147,16 @@ func (l *Loop) decide(ctx context.Context, topo *topology.Topology, snap *placem
 	req.Mode = placement.Reoptimize
 	re, err := l.worstRTT.place(ctx, l.opts.Engine, l.pessimistic(l.worst(snap)), apps, req)
 	switch {
-	case errors.Is(err, placement.ErrUnplaceable), errors.Is(err, placement.ErrUndecided):
+	case errors.Is(err, placement.ErrUnplaceable):
 		// Judged by the worst RTTs of the last dwell nothing fits, though the
 		// placement in force holds now: too early to move anything.
 		d.Kind = DecideKeep
 		d.Reason = fmt.Sprintf("every constraint holds; no placement holds under the worst RTTs of the last %s", l.opts.Dwell)
+		return l.keep(repair, apps, d), nil, nil
+	case errors.Is(err, placement.ErrUndecided):
+		// The engine's budget ran out: nothing was proven either way.
+		d.Kind = DecideKeep
+		d.Reason = fmt.Sprintf("every constraint holds; under the worst RTTs of the last %s the engine found no complete placement within its budget (undecided)", l.opts.Dwell)
 		return l.keep(repair, apps, d), nil, nil
 	case err != nil:
 		return nil, nil, fmt.Errorf("loop: decide: reoptimize: %w", err)

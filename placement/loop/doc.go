@@ -68,7 +68,8 @@
 //     too, so a component is not drawn to where the forecast says it will break.
 //   - Spikes and shifts: each RTT series has a forecast.Detector. A violation that
 //     disappears when every spiking RTT is put back at its level (the median of the
-//     recent window) is a lone spike: reported (Observation.Anomalies, Event
+//     recent window) is held as a lone spike (it may be a shift's first point: the
+//     next sample tells): reported (Observation.Anomalies, Event
 //     SpikeSeen, continuum_loop_anomalies_total) and never acted on, whatever
 //     Confirm says; spikes are also kept out of the dwell's worst RTTs and out of the
 //     forecasts. A violation while an RTT's upward level shift was confirmed within

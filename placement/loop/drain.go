@@ -3,6 +3,7 @@ package loop
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -110,13 +111,7 @@ func (l *Loop) drainAround(ctx context.Context, snap *placement.Snapshot, req *p
 		return nil
 	}
 	d := &r.Decision
-	names := slices.Sorted(func(yield func(string) bool) {
-		for n := range stuck {
-			if !yield(n) {
-				return
-			}
-		}
-	})
+	names := slices.Sorted(maps.Keys(stuck))
 	var stays []string
 	for _, n := range names {
 		stays = append(stays, n+" stays: "+stuck[n])

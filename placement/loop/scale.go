@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -123,10 +124,10 @@ func sitesOf(c *placement.Component, flows []placement.Flow) []string {
 // demandOf sums the component's metric over its sites; ok is false when a site has
 // no sample.
 func demandOf(c *placement.Component, flows []placement.Flow, samples []DemandSample) (total float64, per map[string]float64, ok bool) {
-	metric := cmpOr(c.Scale.Metric, placement.ScaleUsers)
+	metric := cmp.Or(c.Scale.Metric, placement.ScaleUsers)
 	per = map[string]float64{}
 	for _, site := range sitesOf(c, flows) {
-		i := slices.IndexFunc(samples, func(s DemandSample) bool { return s.Site == site && cmpOr(s.Metric, placement.ScaleUsers) == metric })
+		i := slices.IndexFunc(samples, func(s DemandSample) bool { return s.Site == site && cmp.Or(s.Metric, placement.ScaleUsers) == metric })
 		if i < 0 {
 			continue // a component's other end, or a site without demand data
 		}
@@ -134,13 +135,6 @@ func demandOf(c *placement.Component, flows []placement.Flow, samples []DemandSa
 		total += samples[i].Value
 	}
 	return total, per, len(per) > 0
-}
-
-func cmpOr(m, def placement.ScaleMetric) placement.ScaleMetric {
-	if m == "" {
-		return def
-	}
-	return m
 }
 
 // scaleOne decides the replicas of one scaled component; it returns the change in
@@ -151,7 +145,7 @@ func (l *Loop) scaleOne(key string, c *placement.Component, flows []placement.Fl
 	if !ok {
 		return ""
 	}
-	unit := string(cmpOr(sc.Metric, placement.ScaleUsers))
+	unit := string(cmp.Or(sc.Metric, placement.ScaleUsers))
 	if unit == string(placement.ScaleRequests) {
 		unit = "requests/s"
 	}
