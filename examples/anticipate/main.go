@@ -426,9 +426,12 @@ func usedClusters(at map[string][]string) []string {
 	return out
 }
 
-// over reports whether any pair of ends is further apart than budget (a component
-// with no ready replica has no pair).
+// over reports whether any pair of ends is further apart than budget, or an end has
+// no ready replica (the flow is not served at all).
 func (j *judge) over(ctx context.Context, as, bs []string, budget time.Duration) bool {
+	if len(as) == 0 || len(bs) == 0 {
+		return true
+	}
 	for _, a := range as {
 		for _, b := range bs {
 			if d, ok := j.rtt(ctx, a, b); !ok || d > budget {
@@ -458,7 +461,7 @@ func (j *judge) chainOver(ctx context.Context, ch placement.Chain) bool {
 			here = []string{name}
 		}
 		if len(here) == 0 {
-			return false // no ready replica: the flows' judge has no pair either
+			return true // no ready replica: the chain is not served at all
 		}
 		var next []state
 		for _, h := range here {
