@@ -73,7 +73,6 @@ type row struct {
 	ratio        float64 // median of the per-round ratios OCM / continuum
 	ocmVerdict   verdict
 	contVerdict  verdict
-	contFeasible bool
 }
 
 func run(ctx context.Context, w io.Writer, args []string) error {
@@ -142,7 +141,6 @@ func measure(ctx context.Context, sz size, rounds int) (row, error) {
 	if r.contVerdict, err = inst.judge(ctx, plan.Assignments); err != nil {
 		return r, err
 	}
-	r.contFeasible = plan.Feasible
 	return r, nil
 }
 
@@ -155,16 +153,24 @@ func median[T int64 | float64 | time.Duration](xs []T) T {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
+// undecidedNote marks a judgement whose Repair search ran out of budget.
+func undecidedNote(v verdict) string {
+	if v.undecided {
+		return ", at least: the judge's search was undecided"
+	}
+	return ""
+}
+
 func table(rows []row, rounds int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "| clusters x components | OCM per component | continuum per component | OCM / continuum | replicas | broken by OCM's choice: latency / bandwidth / chain / capacity / policy | by continuum's |\n")
 	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		v := r.ocmVerdict
-		fmt.Fprintf(&b, "| %d x %d | %s | %s | %.2fx | %d | %d / %d / %d / %d / %d (%d replicas, %.0f%%) | %d |\n",
+		fmt.Fprintf(&b, "| %d x %d | %s | %s | %.2fx | %d | %d / %d / %d / %d / %d (%d replicas, %.0f%%)%s | %d%s |\n",
 			r.clusters, r.components, us(r.ocm), us(r.cont), r.ratio, v.replicas,
 			v.latency, v.bandwidth, v.chain, v.capacity, v.policy, v.broken(),
-			100*float64(v.broken())/float64(max(v.replicas, 1)), r.contVerdict.broken())
+			100*float64(v.broken())/float64(max(v.replicas, 1)), undecidedNote(v), r.contVerdict.broken(), undecidedNote(r.contVerdict))
 	}
 	fmt.Fprintf(&b, "\nMedians of %d interleaved rounds (ratio: median of the per-round ratios); OCM's time is its Schedule calls only. "+
 		"Broken: replicas that continuum's Repair must move off OCM's choice, by the first constraint each breaks "+

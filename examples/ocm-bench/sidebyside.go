@@ -183,6 +183,9 @@ func (inst instance) continuum(ctx context.Context) (*placement.Plan, error) {
 type verdict struct {
 	replicas, unplaced                          int
 	latency, bandwidth, chain, capacity, policy int
+	// undecided: the Repair's search ran out of budget; the counts are what its
+	// partial plan moved, not a complete judgement.
+	undecided bool
 }
 
 func (v verdict) broken() int { return v.latency + v.bandwidth + v.chain + v.capacity + v.policy }
@@ -203,6 +206,7 @@ func (inst instance) judge(ctx context.Context, as []placement.Assignment) (verd
 	if err != nil && !errors.As(err, &unplaceable) && !errors.As(err, &undecided) {
 		return v, fmt.Errorf("ocm-bench: judging: %w", err)
 	}
+	v.undecided = errors.As(err, &undecided)
 	for _, a := range as {
 		if a.Cluster == "" {
 			v.unplaced++
