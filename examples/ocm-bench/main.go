@@ -68,11 +68,11 @@ func parseFlags(w io.Writer, args []string) (options, error) {
 // row is one size's result.
 type row struct {
 	size
-	components   int // as generated (approximately the size asked for)
-	ocm, cont    time.Duration
-	ratio        float64 // median of the per-round ratios OCM / continuum
-	ocmVerdict   verdict
-	contVerdict  verdict
+	components  int // as generated (approximately the size asked for)
+	ocm, cont   time.Duration
+	ratio       float64 // median of the per-round ratios OCM / continuum
+	ocmVerdict  verdict
+	contVerdict verdict
 }
 
 func run(ctx context.Context, w io.Writer, args []string) error {
