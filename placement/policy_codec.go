@@ -3,9 +3,6 @@ package placement
 import (
 	"maps"
 	"slices"
-	"strings"
-
-	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/continuum-xr/continuum/internal/decode"
 	"github.com/continuum-xr/continuum/topology"
@@ -164,10 +161,10 @@ func validateSelector(add func(string, string, ...any), p string, s *LabelSelect
 		add(p+".matchLabels", "%d entries, more than the limit of %d", len(s.MatchLabels), MaxListEntries)
 	} else {
 		for _, k := range slices.Sorted(maps.Keys(s.MatchLabels)) {
-			if problems := validation.IsQualifiedName(k); len(problems) > 0 {
-				add(p+".matchLabels", "key %s is not a Kubernetes label key: %s", quote(k), strings.Join(problems, "; "))
-			} else if problems := validation.IsValidLabelValue(s.MatchLabels[k]); len(problems) > 0 {
-				add(p+".matchLabels."+k, "%s is not a Kubernetes label value: %s", quote(s.MatchLabels[k]), strings.Join(problems, "; "))
+			if problem := topology.CheckLabelKey(k); problem != "" {
+				add(p+".matchLabels", "%s", problem)
+			} else if problem := topology.CheckLabelValue(s.MatchLabels[k]); problem != "" {
+				add(p+".matchLabels."+k, "%s", problem)
 			}
 		}
 	}
@@ -179,8 +176,8 @@ func validateSelector(add func(string, string, ...any), p string, s *LabelSelect
 		ep := index(p+".matchExpressions", i)
 		if e.Key == "" {
 			add(ep+".key", "required")
-		} else if problems := validation.IsQualifiedName(e.Key); len(problems) > 0 {
-			add(ep+".key", "%s is not a Kubernetes label key: %s", quote(e.Key), strings.Join(problems, "; "))
+		} else if problem := topology.CheckLabelKey(e.Key); problem != "" {
+			add(ep+".key", "%s", problem)
 		}
 		switch e.Operator {
 		case SelectorIn, SelectorNotIn:
@@ -201,8 +198,8 @@ func validateSelector(add func(string, string, ...any), p string, s *LabelSelect
 			continue
 		}
 		for j, v := range e.Values {
-			if problems := validation.IsValidLabelValue(v); len(problems) > 0 {
-				add(index(ep+".values", j), "%s is not a Kubernetes label value: %s", quote(v), strings.Join(problems, "; "))
+			if problem := topology.CheckLabelValue(v); problem != "" {
+				add(index(ep+".values", j), "%s", problem)
 			}
 		}
 	}

@@ -47,8 +47,8 @@ type validator struct {
 	skip map[string]bool
 }
 
-// add records a problem; string arguments are quoted and cut when long (write %s, not
-// %s, for them).
+// add records a problem; string arguments are cut when long (decode.Clip), so pass
+// names and values, not composed messages (use check for those).
 func (v *validator) add(path, format string, args ...any) {
 	if v.skip[path] {
 		return
@@ -104,35 +104,45 @@ func (v *validator) k8sLabels(path string, m map[string]string) {
 		if k == "" || len(k) > 253 {
 			continue // reported by labels
 		}
-		if problems := validation.IsQualifiedName(k); len(problems) > 0 {
-			v.add(path, "label key %q is not a Kubernetes label key: %s", k, strings.Join(problems, "; "))
+		if problem := CheckLabelKey(k); problem != "" {
+			v.check(path, problem) // the whole list of apimachinery's problems, not clipped
 			continue
 		}
-		if problems := validation.IsValidLabelValue(m[k]); len(problems) > 0 && len(m[k]) <= decode.MaxString {
-			v.add(decode.Field(path, k), "%q is not a Kubernetes label value: %s", m[k], strings.Join(problems, "; "))
+		if len(m[k]) <= decode.MaxString {
+			v.check(decode.Field(path, k), CheckLabelValue(m[k]))
 		}
 	}
 }
 
-// CheckTaintKey returns "" when key is a valid taint (Kubernetes label) key, else the
-// problem.
-func CheckTaintKey(key string) string {
-	if key == "" {
-		return "required"
-	}
+// CheckLabelKey returns "" when key is a Kubernetes label key (apimachinery's
+// qualified-name rules), else the problem.
+func CheckLabelKey(key string) string {
 	if problems := validation.IsQualifiedName(key); len(problems) > 0 {
 		return fmt.Sprintf("%s is not a Kubernetes label key: %s", decode.Quote(decode.Clip(key)), strings.Join(problems, "; "))
 	}
 	return ""
 }
 
-// CheckTaintValue returns "" when value is a valid taint (Kubernetes label) value.
-func CheckTaintValue(value string) string {
+// CheckLabelValue returns "" when value is a Kubernetes label value, else the problem.
+func CheckLabelValue(value string) string {
 	if problems := validation.IsValidLabelValue(value); len(problems) > 0 {
 		return fmt.Sprintf("%s is not a Kubernetes label value: %s", decode.Quote(decode.Clip(value)), strings.Join(problems, "; "))
 	}
 	return ""
 }
+
+// CheckTaintKey returns "" when key is a valid taint key (a Kubernetes label key),
+// else the problem.
+func CheckTaintKey(key string) string {
+	if key == "" {
+		return "required"
+	}
+	return CheckLabelKey(key)
+}
+
+// CheckTaintValue returns "" when value is a valid taint value (a Kubernetes label
+// value).
+func CheckTaintValue(value string) string { return CheckLabelValue(value) }
 
 // taints checks a cluster's taints: keys and values in label syntax, a known effect,
 // and no two taints with one key and effect.
