@@ -7,9 +7,11 @@ import (
 )
 
 // bb is a depth-first branch and bound over a free set of instances, every other
-// instance fixed where the state has it. It serves three phases: the exact strategy
-// (everything free), large-neighbourhood search (a few instances free, the rest fixed)
-// and the complete search that proves infeasibility (everything free, no objective).
+// instance fixed where the state has it. It serves four phases: the dive that looks for
+// a first plan on tight instances (the movable instances free, with restarts), the
+// exact strategy (everything free), large-neighbourhood search (a few instances free,
+// the rest fixed) and the complete search that proves infeasibility (everything free,
+// no objective).
 //
 // Branching is fail-first: at every node the free instance with the fewest clusters
 // left is placed next, its clusters tried cheapest first. A cluster is left for an

@@ -5,9 +5,11 @@ import "slices"
 // Large-neighbourhood search: how the default strategy gets near the optimum. Each step
 // frees a small group of replicas, re-solves where they go exactly by branch and bound
 // (everything else fixed; bb.go) and keeps the result when it is cheaper. The groups
-// are chosen three ways in turn: related replicas (joined by flows or chains, with their
-// co-located partners), replicas sharing a cluster with those of another cluster they
-// could move to (exchanges that free capacity), and replicas at random. A group grows
+// are chosen five ways in turn (neighbourhoodLNS): related replicas (joined by flows or
+// chains, with their co-located partners), replicas sharing a cluster with those of
+// another cluster they could move to (exchanges that free capacity), replicas at random,
+// a costly flow pair with the replicas on its two clusters, and a whole application with
+// the replicas in its way. A group grows
 // from three replicas up to lnsMaxGroup while steps keep failing, and shrinks back after
 // an improvement. Single moves, swaps and neighbourhood moves (local.go) cannot move
 // three dependent components together; a group re-solved exactly can.
@@ -160,7 +162,9 @@ func (sr *search) lns(st *state, movable []int, maxNodes int) {
 }
 
 // neighbourhoodLNS picks a group of about size movable, placed instances: kind 0
-// related by flows and chains, 1 sharing clusters, 2 at random.
+// related by flows and chains, 1 sharing clusters, 3 a costly flow pair and the
+// replicas on its clusters, 4 the seed's application and the replicas in its way,
+// others (2) at random.
 func (sr *search) neighbourhoodLNS(st *state, movable []int, isMov []bool, size, kind int, out []int) []int {
 	p := sr.p
 	seed := movable[sr.rng.IntN(len(movable))]

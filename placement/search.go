@@ -17,11 +17,13 @@ import (
 //     infeasibility (proof.go).
 //  2. Greedy construction in constraint-tightness order, each replica on its cheapest
 //     feasible cluster.
-//  3. When that gets stuck: weighted-violation local search (wls.go), then a complete
+//  3. When that gets stuck: a bounded fail-first branch-and-bound dive with randomised
+//     restarts (bb.go), then weighted-violation local search (wls.go), then a complete
 //     depth-first search with forward checking (bb.go) that either finds a plan or,
 //     when it exhausts the tree, proves that none exists.
 //  4. Improvement: local moves (local.go), then large-neighbourhood search with exact
-//     sub-solves (lns.go).
+//     sub-solves (lns.go); on an instance that needed step 3, a second independent
+//     large-neighbourhood run, the better plan standing.
 //
 // The exact strategy then runs branch and bound over every replica with the default
 // plan as incumbent and a bound that counts compute, flows to sites and, per flow pair,
@@ -264,9 +266,9 @@ func (sr *search) run() (*state, SearchStats, error) {
 }
 
 // findFeasible runs the phases that look for a complete plan when the greedy one got
-// stuck: weighted-violation search (in a repair, first with the kept replicas fixed,
-// then with everything movable), then a complete search that finds a plan or proves
-// there is none.
+// stuck: a bounded branch-and-bound dive with restarts, weighted-violation search (in a
+// repair, first with the kept replicas fixed, then with everything movable), then a
+// complete search that finds a plan or proves there is none.
 func (sr *search) findFeasible(st *state, movable, all []int, repair bool) *state {
 	// First a bounded branch and bound from scratch over the movable replicas (the
 	// others as st has them): fail-first with forward checking finds plans on tight
