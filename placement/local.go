@@ -87,9 +87,21 @@ func (sr *search) improve(st *state, movable []int) {
 // and one instance j on c makes room by moving to another of its candidates. It tries
 // each i's 8 cheapest targets and each j's 8 cheapest alternatives, and applies the
 // first move pair that lowers the objective.
+//
+// The state does not change until a move is applied, so each single move's cost change
+// is computed once: when i and j share no flow the pair's change is the sum of the two,
+// and a pair whose sum does not lower the objective is not tried (try would price it
+// the same and refuse it). Which move is applied is the same as trying every pair.
 func (sr *search) eject(st *state, movable []int) bool {
 	p := sr.p
 	const width = 8
+	on := map[int][]int{} // cluster -> solo movable instances there, in movable order
+	for _, j := range movable {
+		if c := st.at[j]; c >= 0 && sr.solo(j) {
+			on[c] = append(on[c], j)
+		}
+	}
+	jDelta := map[[2]int]float64{} // (j, d) -> cost change of moving j alone to d
 	for _, i := range movable {
 		if sr.ctx.Err() != nil {
 			return false
@@ -100,23 +112,57 @@ func (sr *search) eject(st *state, movable []int) bool {
 		}
 		for n, c32 := range p.cands(p.insts[i].comp).top {
 			c := int(c32)
-			if n >= width || c == ci {
+			if n >= width || c == ci || len(on[c]) == 0 {
 				continue
 			}
-			for _, j := range movable {
-				if st.at[j] != c || j == i || !sr.solo(j) {
+			di := sr.moveDelta(st, i, c)
+			for _, j := range on[c] {
+				if j == i {
 					continue
 				}
+				separate := !sr.linked(i, j)
 				for m, d32 := range p.cands(p.insts[j].comp).top {
 					d := int(d32)
 					if m >= width || d == c {
 						continue
+					}
+					if separate {
+						dj, ok := jDelta[[2]int{j, d}]
+						if !ok {
+							dj = sr.moveDelta(st, j, d)
+							jDelta[[2]int{j, d}] = dj
+						}
+						if di+dj >= 0 {
+							continue
+						}
 					}
 					if sr.try(st, []int{j, i}, []int{d, c}) {
 						return true
 					}
 				}
 			}
+		}
+	}
+	return false
+}
+
+// moveDelta is the change of the objective when placed instance i alone moves to c
+// (capacity not checked).
+func (sr *search) moveDelta(st *state, i, c int) float64 {
+	ci := st.at[i]
+	st.at[i] = -1
+	d := st.cost(i, c).total() - st.cost(i, ci).total()
+	st.at[i] = ci
+	return d
+}
+
+// linked reports whether instances i and j exchange a flow (their costs then depend
+// on each other's cluster).
+func (sr *search) linked(i, j int) bool {
+	p := sr.p
+	for _, pid := range p.insts[i].pairs {
+		if fp := &p.pairs[pid]; fp.b >= 0 && (fp.a == j || fp.b == j) {
+			return true
 		}
 	}
 	return false
