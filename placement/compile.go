@@ -50,6 +50,7 @@ type problem struct {
 	scorers  []WeightedScorer
 	filters  []Filter
 	clusters []topology.Cluster // by index
+	tainted  int8               // anyTaints: 0 not computed, 1 no, 2 yes
 	// appliedRTT holds the measured RTTs written into the topology's links.
 	appliedRTT map[Pair]topology.Duration
 	// prepared, when set, remembers valid applications and the re-routed topology.

@@ -146,9 +146,18 @@ func (p *problem) cands(k int) *comp {
 	var cand Candidate
 	comp.allowed = make([]bool, p.n)
 	comp.filtered = map[string]int{}
+	// Only the filters that can rule a cluster out for this component run; when they
+	// are all built-in (they read the candidate, never change it) one candidate is
+	// reused with only its cluster changing.
+	active, allFast := p.activeFilters(k)
+	p.setCandidate(&cand, k, 0)
 	for c := range p.n {
-		p.setCandidate(&cand, k, c)
-		if name := p.firstRejection(&cand); name != "" {
+		if allFast {
+			cand.Cluster, cand.ClusterIndex = &p.clusters[c], c
+		} else {
+			p.setCandidate(&cand, k, c)
+		}
+		if name := firstRejectionIn(active, &cand); name != "" {
 			comp.filtered[name]++
 			continue
 		}
@@ -222,6 +231,47 @@ func (p *problem) firstRejection(cand *Candidate) string {
 		}
 		if f.Filter(cand) != "" {
 			return f.Name()
+		}
+	}
+	return ""
+}
+
+// activeFilter is a filter of the pass, with its fast check when it has one.
+type activeFilter struct {
+	f    Filter
+	fast fastFilter
+}
+
+// passer is implemented by built-in filters that can tell, from the component alone,
+// that they pass every cluster for it (no allowed lists, no selector, ...).
+type passer interface{ passesAll(p *problem, k int) bool }
+
+// activeFilters returns the filters that may rule a cluster out for component k, in
+// order, and whether all of them are built-in fast filters.
+func (p *problem) activeFilters(k int) ([]activeFilter, bool) {
+	out, allFast := make([]activeFilter, 0, len(p.filters)), true
+	for _, f := range p.filters {
+		if ps, ok := f.(passer); ok && ps.passesAll(p, k) {
+			continue
+		}
+		ff, isFast := f.(fastFilter)
+		allFast = allFast && isFast
+		out = append(out, activeFilter{f, ff})
+	}
+	return out, allFast
+}
+
+// firstRejectionIn is firstRejection over the given filters.
+func firstRejectionIn(fs []activeFilter, cand *Candidate) string {
+	for _, af := range fs {
+		if af.fast != nil {
+			if !af.fast.ok(cand) {
+				return af.f.Name()
+			}
+			continue
+		}
+		if af.f.Filter(cand) != "" {
+			return af.f.Name()
 		}
 	}
 	return ""

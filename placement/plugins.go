@@ -182,6 +182,11 @@ type allowedFilter struct{}
 
 func (allowedFilter) Name() string { return "allowed" }
 
+func (allowedFilter) passesAll(p *problem, k int) bool {
+	a := &p.comps[k].c.Allowed
+	return len(a.Clusters) == 0 && len(a.Tiers) == 0 && len(a.Owners) == 0 && len(a.Regions) == 0
+}
+
 func (f allowedFilter) ok(c *Candidate) bool {
 	a, cl := &c.Component.Allowed, c.Cluster
 	return (len(a.Clusters) == 0 || slices.Contains(a.Clusters, cl.Name)) &&
@@ -277,6 +282,8 @@ type udpFilter struct{}
 
 func (udpFilter) Name() string { return "udp" }
 
+func (udpFilter) passesAll(p *problem, k int) bool { return !p.comps[k].udpUser }
+
 func (f udpFilter) ok(c *Candidate) bool { return f.Filter(c) == "" }
 
 func (udpFilter) Filter(c *Candidate) string {
@@ -291,6 +298,10 @@ func (udpFilter) Filter(c *Candidate) string {
 type siteLatencyFilter struct{}
 
 func (siteLatencyFilter) Name() string { return "site-latency" }
+
+func (siteLatencyFilter) passesAll(p *problem, k int) bool {
+	return len(p.comps[k].siteFlows) == 0 && len(p.comps[k].soloChains) == 0
+}
 
 func (siteLatencyFilter) ok(c *Candidate) bool {
 	p, ci := c.p, c.ClusterIndex

@@ -274,6 +274,11 @@ type labelsFilter struct{}
 
 func (labelsFilter) Name() string { return FilterLabels }
 
+func (labelsFilter) passesAll(p *problem, k int) bool {
+	sel := p.comps[k].c.Allowed.Selector
+	return sel == nil || len(sel.MatchLabels) == 0 && len(sel.MatchExpressions) == 0
+}
+
 func (labelsFilter) ok(c *Candidate) bool {
 	return c.Component.Allowed.Selector.Matches(c.Cluster.Labels)
 }
@@ -294,6 +299,8 @@ func (labelsFilter) Filter(c *Candidate) string {
 type taintsFilter struct{}
 
 func (taintsFilter) Name() string { return FilterTaints }
+
+func (taintsFilter) passesAll(p *problem, _ int) bool { return !p.anyTaints() }
 
 func (f taintsFilter) ok(c *Candidate) bool {
 	if len(c.Cluster.Taints) == 0 {
@@ -447,4 +454,18 @@ func appWeight(a *Application, term string) float64 {
 func MayStay(c *Component, taint topology.Taint, now time.Time) bool {
 	v, _ := judgeTaint(c.Tolerations, taint, now)
 	return v != taintExclude
+}
+
+// anyTaints reports whether some cluster has a taint (computed once per problem).
+func (p *problem) anyTaints() bool {
+	if p.tainted == 0 {
+		p.tainted = 1
+		for i := range p.clusters {
+			if len(p.clusters[i].Taints) > 0 {
+				p.tainted = 2
+				break
+			}
+		}
+	}
+	return p.tainted == 2
 }
