@@ -206,7 +206,7 @@ func compile(snap *Snapshot, req *Request, scorers []WeightedScorer, pp *Prepare
 }
 
 // applyMeasuredLinks writes measured RTTs of direct links and access links into a copy
-// of the topology and re-routes it, so that routes through a degraded link see the
+// of the topology and re-routes what they change (topology.WithLinkRTTs), so that routes through a degraded link see the
 // measurement too. A measurement is the link's whole RTT (tunnel included). Pairs
 // without a direct link stay end-to-end overrides of that pair only.
 func (p *problem) applyMeasuredLinks() error {
@@ -219,26 +219,13 @@ func (p *problem) applyMeasuredLinks() error {
 		p.topo, p.appliedRTT = pp.routed, pp.routedKey
 		return nil
 	}
-	spec := p.topo.Spec()
-	for ci := range spec.Clusters {
-		c := &spec.Clusters[ci]
-		for li := range c.Links {
-			l := &c.Links[li]
-			if d, ok := key[MakePair(c.Name, l.To)]; ok {
-				l.RTT, l.Tunnel, l.P99 = d, nil, 0
-			}
-		}
+	// Derive from the topology routed for the previous call when there is one (only
+	// what changed since is re-routed), else from the snapshot's.
+	from, prev := p.topo, map[Pair]topology.Duration(nil)
+	if pp != nil && pp.routed != nil {
+		from, prev = pp.routed, pp.routedKey
 	}
-	for si := range spec.Sites {
-		s := &spec.Sites[si]
-		for ai := range s.Access {
-			a := &s.Access[ai]
-			if d, ok := key[MakePair(s.Name, a.Cluster)]; ok {
-				a.RTT, a.P99 = d, 0
-			}
-		}
-	}
-	topo, err := topology.New(spec)
+	topo, err := from.WithLinkRTTs(rttChanges(p.topo, prev, key))
 	if err != nil {
 		var errs ErrorList
 		if list, ok := topology.AsErrorList(err); ok {
@@ -256,6 +243,45 @@ func (p *problem) applyMeasuredLinks() error {
 	}
 	return nil
 }
+
+// rttChanges returns the link changes that turn the topology with the measurements
+// prev applied into the one with key applied, in pair order: a measurement new or
+// changed sets the link's RTT (its p99 and tunnel cleared: the measurement is the whole
+// round trip); one no longer measured gets base's figures back.
+func rttChanges(base *topology.Topology, prev, key map[Pair]topology.Duration) []topology.LinkRTT {
+	var out []topology.LinkRTT
+	for _, k := range slices.SortedFunc(maps.Keys(key), cmpPair) {
+		if d, ok := prev[k]; !ok || d != key[k] {
+			out = append(out, topology.LinkRTT{A: k.A, B: k.B, RTT: key[k]})
+		}
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(prev), cmpPair) {
+		if _, ok := key[k]; ok {
+			continue
+		}
+		if l, ok := base.Link(k.A, k.B); ok {
+			ch := topology.LinkRTT{A: k.A, B: k.B, RTT: l.RTT, P99: l.P99}
+			if l.Tunnel != nil {
+				tun := *l.Tunnel
+				ch.Tunnel = &tun
+			}
+			out = append(out, ch)
+			continue
+		}
+		for _, s := range [2][2]string{{k.A, k.B}, {k.B, k.A}} {
+			if site, ok := base.Site(s[0]); ok {
+				for _, a := range site.Access {
+					if a.Cluster == s[1] {
+						out = append(out, topology.LinkRTT{A: k.A, B: k.B, RTT: a.RTT, P99: a.P99})
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func cmpPair(a, b Pair) int { return cmp.Or(cmpStr(a.A, b.A), cmpStr(a.B, b.B)) }
 
 func (p *problem) validate() ErrorList {
 	var errs ErrorList

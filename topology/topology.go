@@ -29,6 +29,8 @@ type Topology struct {
 	site   []Duration // len(sites)*n: RTT from site to cluster; -1 unreachable
 	siteAt []int32    // len(sites)*n: access cluster used
 	rows   *rowCache
+	// cacheRows is build's cache size argument, kept for WithLinkRTTs.
+	cacheRows int
 }
 
 type adjEntry struct {
@@ -99,7 +101,7 @@ func build(spec Spec, allPairsMax, cacheRows int) (*Topology, error) {
 	if spec.Kind == "" {
 		spec.Kind = Kind
 	}
-	t := &Topology{spec: spec, cidx: map[string]int{}, sidx: map[string]int{}, direct: map[int]int{}}
+	t := &Topology{spec: spec, cidx: map[string]int{}, sidx: map[string]int{}, direct: map[int]int{}, cacheRows: cacheRows}
 	t.clusters = slices.Clone(spec.Clusters)
 	slices.SortFunc(t.clusters, func(a, b Cluster) int { return cmp.Compare(a.Name, b.Name) })
 	for i := range t.clusters {

@@ -1,0 +1,176 @@
+package topology
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+)
+
+// randomChanges draws 1-3 changes of t's links and access links: RTTs from a handful
+// of values (ties), both cheaper and dearer than before, tunnels dropped, p99 set.
+func randomChanges(rng *rand.Rand, t *Topology) []LinkRTT {
+	var out []LinkRTT
+	for range 1 + rng.IntN(3) {
+		rtt := Millis(float64(1 + rng.IntN(4)))
+		if rng.IntN(3) == 0 || t.NumSites() == 0 {
+			if len(t.links) == 0 {
+				continue
+			}
+			l := t.links[rng.IntN(len(t.links))]
+			ch := LinkRTT{A: l.A, B: l.B, RTT: rtt, Tunnel: l.Tunnel}
+			if rng.IntN(2) == 0 {
+				ch.A, ch.B = ch.B, ch.A
+				ch.Tunnel = nil
+			}
+			if rng.IntN(3) == 0 {
+				ch.P99 = rtt + Millis(1)
+			}
+			out = append(out, ch)
+			continue
+		}
+		s := t.sites[rng.IntN(len(t.sites))]
+		a := s.Access[rng.IntN(len(s.Access))]
+		out = append(out, LinkRTT{A: s.Name, B: a.Cluster, RTT: rtt})
+	}
+	return out
+}
+
+// TestWithLinkRTTsSameAsNew: a random walk of link and access-link changes, each step
+// applied to the previous derived topology, answers every query (RTTs, routes, site
+// routes, hop-by-hop paths) exactly as New on the changed spec, and keeps that spec;
+// ties and islands included, in both route representations. The oracle is New, which
+// routes from scratch.
+func TestWithLinkRTTsSameAsNew(t *testing.T) {
+	for _, n := range []int{2, 5, 17, 60, 150} {
+		for seed := range uint64(3) {
+			t.Run(fmt.Sprintf("clusters=%d/seed=%d", n, seed), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(seed+100, uint64(n)))
+				spec := tieSpec(rng, n, seed == 2)
+				table, err := build(spec, n, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				onDemand, err := build(spec, n-1, 4)
+				if err != nil {
+					t.Fatal(err)
+				}
+				steps := 12
+				if n >= 150 {
+					steps = 4
+				}
+				for step := range steps {
+					chs := randomChanges(rng, table)
+					for _, ch := range chs {
+						if found, problem := setSpecRTT(&spec, ch); !found || problem != "" {
+							t.Fatalf("step %d: change %+v does not apply: %s", step, ch, problem)
+						}
+					}
+					want, err := New(spec)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if table, err = table.WithLinkRTTs(chs); err != nil {
+						t.Fatalf("step %d: %v", step, err)
+					}
+					if onDemand, err = onDemand.WithLinkRTTs(chs); err != nil {
+						t.Fatalf("step %d: %v", step, err)
+					}
+					if table.rows != nil || onDemand.rows == nil {
+						t.Fatal("a derived topology changed its route representation")
+					}
+					for _, got := range []*Topology{table, onDemand} {
+						if !reflect.DeepEqual(got.Spec(), want.Spec()) {
+							t.Fatalf("step %d: the derived spec differs from the changed spec", step)
+						}
+						if !reflect.DeepEqual(got.Links(), want.Links()) || !reflect.DeepEqual(got.Sites(), want.Sites()) {
+							t.Fatalf("step %d: links or sites differ", step)
+						}
+						sameAnswers(t, rng, want, got, true, 400)
+					}
+					if t.Failed() {
+						t.Fatalf("step %d: changes %+v", step, chs)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestWithLinkRTTsLeavesOriginal: deriving does not change the topology it starts from.
+func TestWithLinkRTTsLeavesOriginal(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	spec := tieSpec(rng, 40, false)
+	orig, err := New(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same, err := New(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		if _, err := orig.WithLinkRTTs(randomChanges(rng, orig)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sameAnswers(t, rng, same, orig, true, 400)
+	if !reflect.DeepEqual(orig.Spec(), same.Spec()) || !reflect.DeepEqual(orig.Sites(), same.Sites()) {
+		t.Fatal("the original topology changed")
+	}
+}
+
+// TestWithLinkRTTsErrors: an invalid figure gives New's error for the changed spec
+// (the field named as in a file); a pair without a link, or a tunnel on an access
+// link, names the change.
+func TestWithLinkRTTsErrors(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	spec := tieSpec(rng, 10, false)
+	topo, err := New(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := topo.LinkAt(0)
+	site := topo.SiteAt(0)
+	for _, tc := range []struct {
+		name string
+		ch   LinkRTT
+	}{
+		{"zero rtt", LinkRTT{A: l.A, B: l.B}},
+		{"p99 below rtt", LinkRTT{A: l.B, B: l.A, RTT: Millis(5), P99: Millis(2)}},
+		{"negative access rtt", LinkRTT{A: site.Name, B: site.Access[0].Cluster, RTT: -Millis(1)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, got := topo.WithLinkRTTs([]LinkRTT{tc.ch})
+			changed := topo.Spec()
+			setSpecRTT(&changed, tc.ch)
+			_, want := New(changed)
+			if got == nil || want == nil || got.Error() != want.Error() {
+				t.Fatalf("error %v, New says %v", got, want)
+			}
+			var list ErrorList
+			if !errors.As(got, &list) {
+				t.Fatalf("%T is not an ErrorList", got)
+			}
+		})
+	}
+	field := func(err error) string {
+		var list ErrorList
+		if !errors.As(err, &list) || len(list) != 1 {
+			t.Fatalf("want one field error, got %v", err)
+		}
+		return list[0].Field + ": " + list[0].Detail
+	}
+	_, err = topo.WithLinkRTTs([]LinkRTT{{A: l.A, B: l.B, RTT: Millis(2)}, {A: "x", B: "y", RTT: Millis(1)}})
+	if got := field(err); got != `changes[1]: no link or access link joins "x" and "y"` {
+		t.Fatalf("unknown pair: %s", got)
+	}
+	_, err = topo.WithLinkRTTs([]LinkRTT{{A: site.Access[0].Cluster, B: site.Name, RTT: Millis(1), Tunnel: &TunnelOverhead{}}})
+	if got := field(err); got != "changes[0]: an access link has no tunnel" {
+		t.Fatalf("tunnel on an access link: %s", got)
+	}
+	if d, err := topo.WithLinkRTTs(nil); err != nil || d != topo {
+		t.Fatalf("no change: %v %v", d == topo, err)
+	}
+}
