@@ -196,7 +196,9 @@ func compile(snap *Snapshot, req *Request, scorers []WeightedScorer, pp *Prepare
 		return nil, err
 	}
 	p.compileResources()
-	p.compileComponents()
+	if !p.reuseComponents() {
+		p.keepComponents(p.compileComponents())
+	}
 	p.compileBandwidth()
 	var err error
 	if p.scorers, err = p.policyScorers(scorers); err != nil {
@@ -453,42 +455,46 @@ func (p *problem) validateCurrent() ErrorList {
 	for i := range p.req.Apps {
 		apps[p.req.Apps[i].Metadata.Name] = &p.req.Apps[i]
 	}
-	seen := map[[3]string]int{}
+	type replicaKey struct {
+		app, comp string
+		rep       int
+	}
+	seen := make(map[replicaKey]int, len(p.req.Current))
 	for i, as := range p.req.Current {
-		path := index("current", i)
+		path := func() string { return index("current", i) } // built only for an error
 		a, ok := apps[as.App]
 		if !ok {
-			errs.Add(path+".app", fmt.Sprintf("no application %s in the request", quote(as.App)))
+			errs.Add(path()+".app", fmt.Sprintf("no application %s in the request", quote(as.App)))
 			continue
 		}
 		ci := slices.IndexFunc(a.Components, func(c Component) bool { return c.Name == as.Component })
 		if ci < 0 {
-			errs.Add(path+".component", fmt.Sprintf("application %s has no component %s", quote(as.App), quote(as.Component)))
+			errs.Add(path()+".component", fmt.Sprintf("application %s has no component %s", quote(as.App), quote(as.Component)))
 			continue
 		}
 		if n := a.Components[ci].replicas(); as.Replica < 0 || as.Replica >= n {
-			errs.Add(path+".replica", fmt.Sprintf("%d is outside [0, %d): %s/%s has %d replicas", as.Replica, n, as.App, as.Component, n))
+			errs.Add(path()+".replica", fmt.Sprintf("%d is outside [0, %d): %s/%s has %d replicas", as.Replica, n, as.App, as.Component, n))
 			continue
 		}
-		key := [3]string{as.App, as.Component, strconv.Itoa(as.Replica)}
+		key := replicaKey{as.App, as.Component, as.Replica}
 		if j, dup := seen[key]; dup {
-			errs.Add(path, fmt.Sprintf("replica %s/%s[%d] is given twice (also current[%d])", as.App, as.Component, as.Replica, j))
+			errs.Add(path(), fmt.Sprintf("replica %s/%s[%d] is given twice (also current[%d])", as.App, as.Component, as.Replica, j))
 			continue
 		}
 		seen[key] = i
 		if as.Cluster == "" {
 			if as.NodePool != "" {
-				errs.Add(path+".nodePool", "set on an unplaced replica")
+				errs.Add(path()+".nodePool", "set on an unplaced replica")
 			}
 			continue
 		}
-		c, ok := p.topo.Cluster(as.Cluster)
+		ix, ok := p.topo.ClusterIndex(as.Cluster)
 		if !ok {
-			errs.Add(path+".cluster", fmt.Sprintf("unknown cluster %s", quote(as.Cluster)))
+			errs.Add(path()+".cluster", fmt.Sprintf("unknown cluster %s", quote(as.Cluster)))
 			continue
 		}
-		if as.NodePool != "" && !slices.ContainsFunc(c.NodePools, func(np topology.NodePool) bool { return np.Name == as.NodePool }) {
-			errs.Add(path+".nodePool", fmt.Sprintf("cluster %s has no node pool %s", as.Cluster, quote(as.NodePool)))
+		if as.NodePool != "" && !slices.ContainsFunc(p.topo.ClusterAt(ix).NodePools, func(np topology.NodePool) bool { return np.Name == as.NodePool }) {
+			errs.Add(path()+".nodePool", fmt.Sprintf("cluster %s has no node pool %s", as.Cluster, quote(as.NodePool)))
 		}
 	}
 	return errs
@@ -609,14 +615,26 @@ func (p *problem) rttSC(s, c int) topology.Duration {
 	return d
 }
 
-func (p *problem) compileComponents() {
-	current := map[[3]string]int{}
+func (p *problem) compileComponents() map[[2]string]int {
+	type replicaKey struct {
+		app, comp string
+		rep       int
+	}
+	current := make(map[replicaKey]int, len(p.req.Current))
 	for _, as := range p.req.Current {
 		if c, ok := p.topo.ClusterIndex(as.Cluster); ok {
-			current[[3]string{as.App, as.Component, strconv.Itoa(as.Replica)}] = c
+			current[replicaKey{as.App, as.Component, as.Replica}] = c
 		}
 	}
-	compIdx := map[[2]string]int{}
+	nComps, nInsts := 0, 0
+	for ai := range p.req.Apps {
+		nComps += len(p.req.Apps[ai].Components)
+		for ci := range p.req.Apps[ai].Components {
+			nInsts += p.req.Apps[ai].Components[ci].replicas()
+		}
+	}
+	p.comps, p.insts = make([]comp, 0, nComps), make([]inst, 0, nInsts)
+	compIdx := make(map[[2]string]int, nComps)
 	for ai := range p.req.Apps {
 		a := &p.req.Apps[ai]
 		for ci := range a.Components {
@@ -634,7 +652,7 @@ func (p *problem) compileComponents() {
 			k.wCompute = appWeight(a, "compute")
 			compIdx[[2]string{a.Metadata.Name, c.Name}] = len(p.comps)
 			for r := range k.n {
-				cur, ok := current[[3]string{a.Metadata.Name, c.Name, strconv.Itoa(r)}]
+				cur, ok := current[replicaKey{a.Metadata.Name, c.Name, r}]
 				if !ok {
 					cur = -1
 				}
@@ -716,6 +734,7 @@ func (p *problem) compileComponents() {
 			}
 		}
 	}
+	return compIdx
 }
 
 func siteName(f Flow, cidx func(string) int) string {

@@ -33,14 +33,34 @@ type Prepared struct {
 	// The topology with the measured link RTTs of routedKey applied (nil: not built).
 	routed    *topology.Topology
 	routedKey map[Pair]topology.Duration
-	stats     PreparedStats
+	// appsGen counts changes of apps; cc holds the components compiled from them.
+	appsGen int
+	cc      *compiledComps
+	stats   PreparedStats
+}
+
+// compiledComps is what compileComponents built for a generation of the applications
+// on a topology, before any call added to it: the components (their filter results
+// not computed), the instances (no current cluster), flow pairs, chains, and the
+// component index by application and name. Calls copy comps and insts; the rest they
+// only read.
+type compiledComps struct {
+	gen    int
+	base   *topology.Topology
+	dims   []topology.ResourceName
+	comps  []comp
+	insts  []inst
+	pairs  []flowPair
+	chains []chainC
+	index  map[[2]string]int
 }
 
 // PreparedStats counts what a Prepared reused and rebuilt, for tests and tuning.
 type PreparedStats struct {
 	// Calls counts Place calls; Reroutes how many of them re-routed the topology (the
-	// measured link RTTs changed); AppsValidated the applications validated.
-	Calls, Reroutes, AppsValidated int
+	// measured link RTTs changed); AppsValidated the applications validated;
+	// Compiles how many compiled the applications' components (the others reused them).
+	Calls, Reroutes, AppsValidated, Compiles int
 }
 
 // Prepare returns a Prepared problem over snap and apps with the engine's plugins.
@@ -73,7 +93,7 @@ func (pp *Prepared) Update(snap *Snapshot, apps []Application) error {
 		}
 		if snap.Topology != pp.snap.Topology {
 			pp.valid = make([]bool, len(pp.apps))
-			pp.routed, pp.routedKey = nil, nil
+			pp.routed, pp.routedKey, pp.cc = nil, nil, nil
 		}
 		pp.snap = Snapshot{Topology: snap.Topology, RTT: maps.Clone(snap.RTT), Free: maps.Clone(snap.Free), Now: snap.Now}
 	}
@@ -85,6 +105,7 @@ func (pp *Prepared) Update(snap *Snapshot, apps []Application) error {
 			}
 		}
 		pp.apps, pp.valid = slices.Clone(apps), valid
+		pp.appsGen++
 	}
 	if pp.snap.Topology == nil {
 		return ErrorList{{Field: "snapshot.topology", Detail: "required"}}
@@ -130,12 +151,14 @@ func (pp *Prepared) SetApplication(app Application) {
 		if pp.apps[i].Metadata.Name == app.Metadata.Name {
 			if !reflect.DeepEqual(&pp.apps[i], &app) {
 				pp.apps[i], pp.valid[i] = app, false
+				pp.appsGen++
 			}
 			return
 		}
 	}
 	pp.apps = append(pp.apps, app)
 	pp.valid = append(pp.valid, false)
+	pp.appsGen++
 }
 
 // RemoveApplication removes the application with that name; it reports whether there
@@ -147,6 +170,7 @@ func (pp *Prepared) RemoveApplication(name string) bool {
 		if pp.apps[i].Metadata.Name == name {
 			pp.apps = slices.Delete(pp.apps, i, i+1)
 			pp.valid = slices.Delete(pp.valid, i, i+1)
+			pp.appsGen++
 			return true
 		}
 	}
@@ -204,6 +228,48 @@ func (pp *Prepared) markValid(i int) {
 		pp.valid[i] = true
 		pp.stats.AppsValidated++
 	}
+}
+
+// reuseComponents sets p's components, instances, pairs and chains from the ones
+// compiled for the same applications, topology and resource dimensions, with the
+// current clusters of this request; it reports false when there are none.
+func (p *problem) reuseComponents() bool {
+	pp := p.prepared
+	if pp == nil || pp.cc == nil {
+		return false
+	}
+	cc := pp.cc
+	if cc.gen != pp.appsGen || cc.base != p.snap.Topology || !slices.Equal(cc.dims, p.dims) {
+		return false
+	}
+	p.comps, p.insts = slices.Clone(cc.comps), slices.Clone(cc.insts)
+	p.pairs, p.chains = cc.pairs, cc.chains
+	for _, as := range p.req.Current {
+		c, ok := p.topo.ClusterIndex(as.Cluster)
+		if !ok {
+			continue
+		}
+		if k, ok := cc.index[[2]string{as.App, as.Component}]; ok && as.Replica >= 0 && as.Replica < p.comps[k].n {
+			p.insts[p.comps[k].first+as.Replica].current = c
+		}
+	}
+	return true
+}
+
+// keepComponents stores what compileComponents built (index: the component index by
+// application and name) for the next calls of a Prepared.
+func (p *problem) keepComponents(index map[[2]string]int) {
+	pp := p.prepared
+	if pp == nil {
+		return
+	}
+	cc := &compiledComps{gen: pp.appsGen, base: p.snap.Topology, dims: p.dims, comps: slices.Clone(p.comps),
+		insts: slices.Clone(p.insts), pairs: p.pairs, chains: p.chains, index: index}
+	for i := range cc.insts {
+		cc.insts[i].current = -1
+	}
+	pp.cc = cc
+	pp.stats.Compiles++
 }
 
 // linkKey returns the measured RTTs of snap that fall on links or access links: what

@@ -142,6 +142,9 @@ func TestPreparedMatchesStateless(t *testing.T) {
 			if st.AppsValidated > len(in.Apps)+2*40 || st.AppsValidated >= st.Calls*len(in.Apps) {
 				t.Fatalf("stats %+v: %d validations, the validation cache was not used", st, st.AppsValidated)
 			}
+			if st.Compiles == 0 || st.Compiles >= st.Calls-10 {
+				t.Fatalf("stats %+v: the compiled components were not reused (kinds %v)", st, kinds)
+			}
 			if st.Calls < 40 || st.Reroutes == 0 || st.Reroutes >= st.Calls {
 				t.Fatalf("stats %+v: expected some re-routes and some reuse (links %d, kinds %v)", st, len(links), kinds)
 			}
