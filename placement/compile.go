@@ -112,6 +112,10 @@ type comp struct {
 	topStatic []float64
 	// filtered counts the clusters each filter ruled out.
 	filtered map[string]int
+	// active holds the filters that can rule a cluster out for the component (nil
+	// until computed), allFast whether all are built-in.
+	active  []activeFilter
+	allFast bool
 	coLocate []int // component indices
 	anti     []int
 

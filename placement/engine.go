@@ -149,7 +149,7 @@ func (p *problem) cands(k int) *comp {
 	// Only the filters that can rule a cluster out for this component run; when they
 	// are all built-in (they read the candidate, never change it) one candidate is
 	// reused with only its cluster changing.
-	active, allFast := p.activeFilters(k)
+	active, allFast := p.activeFiltersOf(k), p.comps[k].allFast
 	p.setCandidate(&cand, k, 0)
 	for c := range p.n {
 		if allFast {
@@ -176,7 +176,7 @@ func (p *problem) allowedAt(k, c int) bool {
 	}
 	var cand Candidate
 	p.setCandidate(&cand, k, c)
-	return p.firstRejection(&cand) == ""
+	return firstRejectionIn(p.activeFiltersOf(k), &cand) == ""
 }
 
 // topK is how many candidates per component local search tries by static cost (it
@@ -220,22 +220,6 @@ func (p *problem) rank(st *state, comp *comp) ([]int32, []float64) {
 // reason, for the filter pass.
 type fastFilter interface{ ok(c *Candidate) bool }
 
-// firstRejection returns the name of the first filter that rejects the candidate.
-func (p *problem) firstRejection(cand *Candidate) string {
-	for _, f := range p.filters {
-		if ff, isFast := f.(fastFilter); isFast {
-			if !ff.ok(cand) {
-				return f.Name()
-			}
-			continue
-		}
-		if f.Filter(cand) != "" {
-			return f.Name()
-		}
-	}
-	return ""
-}
-
 // activeFilter is a filter of the pass, with its fast check when it has one.
 type activeFilter struct {
 	f    Filter
@@ -261,7 +245,17 @@ func (p *problem) activeFilters(k int) ([]activeFilter, bool) {
 	return out, allFast
 }
 
-// firstRejectionIn is firstRejection over the given filters.
+// activeFiltersOf returns activeFilters(k), computed once per component.
+func (p *problem) activeFiltersOf(k int) []activeFilter {
+	comp := &p.comps[k]
+	if comp.active == nil {
+		comp.active, comp.allFast = p.activeFilters(k)
+	}
+	return comp.active
+}
+
+// firstRejectionIn returns the name of the first of the filters that rejects the
+// candidate, or "".
 func firstRejectionIn(fs []activeFilter, cand *Candidate) string {
 	for _, af := range fs {
 		if af.fast != nil {
