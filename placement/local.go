@@ -60,6 +60,19 @@ func (sr *search) improve(st *state, movable []int) {
 			}
 		}
 		if len(movable) <= swapLimit {
+			// A swap of two replicas without a flow between them changes the objective
+			// by the sum of the two single moves; those are priced once until a swap is
+			// applied, and a swap whose sum does not lower the objective is not tried
+			// (try would price it the same and refuse it).
+			delta := map[[2]int]float64{}
+			single := func(j, c int) float64 {
+				d, ok := delta[[2]int{j, c}]
+				if !ok {
+					d = sr.moveDelta(st, j, c)
+					delta[[2]int{j, c}] = d
+				}
+				return d
+			}
 			for x, i := range movable {
 				if sr.ctx.Err() != nil {
 					return
@@ -68,11 +81,17 @@ func (sr *search) improve(st *state, movable []int) {
 					continue
 				}
 				for _, j := range movable[x+1:] {
-					if st.at[i] >= 0 && st.at[j] >= 0 && st.at[i] != st.at[j] && sr.solo(j) &&
-						p.allowedAt(p.insts[i].comp, st.at[j]) && p.allowedAt(p.insts[j].comp, st.at[i]) &&
-						sr.try(st, []int{i, j}, []int{st.at[j], st.at[i]}) {
+					if st.at[i] < 0 || st.at[j] < 0 || st.at[i] == st.at[j] || !sr.solo(j) ||
+						!p.allowedAt(p.insts[i].comp, st.at[j]) || !p.allowedAt(p.insts[j].comp, st.at[i]) {
+						continue
+					}
+					if !sr.linked(i, j) && single(i, st.at[j])+single(j, st.at[i]) >= 0 {
+						continue
+					}
+					if sr.try(st, []int{i, j}, []int{st.at[j], st.at[i]}) {
 						improved = true
 						wake([]int{i, j})
+						clear(delta)
 					}
 				}
 			}
