@@ -2,6 +2,7 @@ package placement
 
 import (
 	"cmp"
+	"math"
 	"slices"
 )
 
@@ -34,6 +35,7 @@ func (sr *search) improve(st *state, movable []int) {
 			}
 		}
 	}
+	var cols []int32 // cluster -> column of the swap table, -1 when none
 	for pass := 0; pass < 100; pass++ {
 		improved := false
 		for n, i := range movable {
@@ -64,36 +66,63 @@ func (sr *search) improve(st *state, movable []int) {
 			// by the sum of the two single moves; those are priced once until a swap is
 			// applied, and a swap whose sum does not lower the objective is not tried
 			// (try would price it the same and refuse it).
-			delta := map[[2]int]float64{}
-			single := func(j, c int) float64 {
-				d, ok := delta[[2]int{j, c}]
-				if !ok {
-					d = sr.moveDelta(st, j, c)
-					delta[[2]int{j, c}] = d
+			// The table is over the movable replicas and the clusters they occupy, a
+			// set that swaps do not change.
+			if cols == nil {
+				cols = make([]int32, p.n)
+				for c := range cols {
+					cols[c] = -1
 				}
-				return d
+			}
+			var used []int
+			for _, j := range movable {
+				if c := st.at[j]; c >= 0 && cols[c] < 0 {
+					cols[c] = int32(len(used))
+					used = append(used, c)
+				}
+			}
+			delta := make([]float64, len(movable)*len(used))
+			reset := func() {
+				for k := range delta {
+					delta[k] = math.NaN()
+				}
+			}
+			reset()
+			single := func(x, c int) float64 {
+				k := x*len(used) + int(cols[c])
+				if math.IsNaN(delta[k]) {
+					delta[k] = sr.moveDelta(st, movable[x], c)
+				}
+				return delta[k]
 			}
 			for x, i := range movable {
 				if sr.ctx.Err() != nil {
-					return
+					break
 				}
 				if !sr.solo(i) {
 					continue
 				}
-				for _, j := range movable[x+1:] {
+				for y := x + 1; y < len(movable); y++ {
+					j := movable[y]
 					if st.at[i] < 0 || st.at[j] < 0 || st.at[i] == st.at[j] || !sr.solo(j) ||
 						!p.allowedAt(p.insts[i].comp, st.at[j]) || !p.allowedAt(p.insts[j].comp, st.at[i]) {
 						continue
 					}
-					if !sr.linked(i, j) && single(i, st.at[j])+single(j, st.at[i]) >= 0 {
+					if !sr.linked(i, j) && single(x, st.at[j])+single(y, st.at[i]) >= 0 {
 						continue
 					}
 					if sr.try(st, []int{i, j}, []int{st.at[j], st.at[i]}) {
 						improved = true
 						wake([]int{i, j})
-						clear(delta)
+						reset()
 					}
 				}
+			}
+			for _, c := range used {
+				cols[c] = -1
+			}
+			if sr.ctx.Err() != nil {
+				return
 			}
 		}
 		if !improved {
@@ -120,7 +149,9 @@ func (sr *search) eject(st *state, movable []int) bool {
 			on[c] = append(on[c], j)
 		}
 	}
-	jDelta := map[[2]int]float64{} // (j, d) -> cost change of moving j alone to d
+	// onDelta[c][x*width+m]: the cost change of moving on[c][x] alone to its m-th
+	// cheapest candidate (NaN until priced).
+	onDelta := map[int][]float64{}
 	for _, i := range movable {
 		if sr.ctx.Err() != nil {
 			return false
@@ -135,7 +166,15 @@ func (sr *search) eject(st *state, movable []int) bool {
 				continue
 			}
 			di := sr.moveDelta(st, i, c)
-			for _, j := range on[c] {
+			deltas := onDelta[c]
+			if deltas == nil {
+				deltas = make([]float64, len(on[c])*width)
+				for x := range deltas {
+					deltas[x] = math.NaN()
+				}
+				onDelta[c] = deltas
+			}
+			for x, j := range on[c] {
 				if j == i {
 					continue
 				}
@@ -146,10 +185,10 @@ func (sr *search) eject(st *state, movable []int) bool {
 						continue
 					}
 					if separate {
-						dj, ok := jDelta[[2]int{j, d}]
-						if !ok {
+						dj := deltas[x*width+m]
+						if math.IsNaN(dj) {
 							dj = sr.moveDelta(st, j, d)
-							jDelta[[2]int{j, d}] = dj
+							deltas[x*width+m] = dj
 						}
 						if di+dj >= 0 {
 							continue
