@@ -1,6 +1,9 @@
 package placement
 
-import "slices"
+import (
+	"encoding/binary"
+	"slices"
+)
 
 // Large-neighbourhood search: how the default strategy gets near the optimum. Each step
 // frees a small group of replicas, re-solves where they go exactly by branch and bound
@@ -71,6 +74,8 @@ func (sr *search) lns(st *state, movable []int, maxNodes int) {
 	cur := p.objective(st).total()
 	bestObj, bestSt := cur, (*state)(nil)
 	var group []int
+	var keyBuf []byte
+	tried := map[string]lnsTried{} // groups re-solved without success since the plan last changed
 	sr.lx = newLNSIndex(p, st, movable, isMov)
 	defer func() { sr.lx = nil }()
 	for step := 0; used < maxNodes && stall < stallLimit; step++ {
@@ -87,6 +92,24 @@ func (sr *search) lns(st *state, movable []int, maxNodes int) {
 		// it costs a little more (up to lnsSlack of the best objective), to leave a local
 		// optimum; the best plan seen is what the search returns.
 		perturb := sr.hard && stall >= lnsPerturbAfter && step%2 == 1
+		// A group re-solved before from this same plan, whose tree was exhausted without
+		// a better completion, would be searched again node for node: its nodes and work
+		// are counted as if it ran (so budgets and what follows are unchanged) and the
+		// step fails.
+		key := lnsKey(keyBuf[:0], group, perturb)
+		keyBuf = key
+		budget := min(sr.lnsSub, maxNodes-used)
+		if m, ok := tried[string(key)]; ok && m.nodes <= budget && sr.work+m.work <= maxWork {
+			used += m.nodes
+			sr.phaseNodes += m.nodes
+			sr.nodes += m.nodes
+			sr.work += m.work
+			stall++
+			if stall%(4+len(movable)/4) == 0 && size < sr.lnsGroup {
+				size++
+			}
+			continue
+		}
 		old, oldPool := lift(st, group)
 		oldCost := sr.setCost(st, group, old)
 		for k, j := range group {
@@ -103,15 +126,17 @@ func (sr *search) lns(st *state, movable []int, maxNodes int) {
 		for _, j := range group {
 			st.unplace(j)
 		}
-		b := sr.newBBIn(st, group, doms, true, min(sr.lnsSub, maxNodes-used))
+		work0, fill0 := sr.work, sr.workFill
+		b := sr.newBBIn(st, group, doms, true, budget)
 		b.best = oldCost
 		if perturb {
 			b.best = oldCost + lnsSlack*max(bestObj, 0)
 		}
-		b.run()
+		exhausted := b.run()
 		used += b.nodes
 		sr.phaseNodes += b.nodes
 		if b.bestAt != nil && (perturb || better(b.best, oldCost)) {
+			clear(tried) // the plan changes
 			if !b.replay(st) {
 				// Cannot happen: st is as during the search. Undo and go on.
 				for _, j := range group {
@@ -151,6 +176,10 @@ func (sr *search) lns(st *state, movable []int, maxNodes int) {
 		for k := len(group) - 1; k >= 0; k-- {
 			st.restore(group[k], old[k], oldPool[k])
 		}
+		if exhausted && !sr.halted {
+			// The work of filling shared caches (pair bounds) is not repeated.
+			tried[string(key)] = lnsTried{nodes: b.nodes, work: sr.work - work0 - (sr.workFill - fill0)}
+		}
 		stall++
 		if stall%(4+len(movable)/4) == 0 && size < sr.lnsGroup {
 			size++
@@ -159,6 +188,24 @@ func (sr *search) lns(st *state, movable []int, maxNodes int) {
 	if bestSt != nil {
 		*st = *bestSt
 	}
+}
+
+// lnsTried is what re-solving a group cost when it found nothing better.
+type lnsTried struct {
+	nodes int
+	work  int64
+}
+
+// lnsKey appends the group (in order: the search depends on it) and whether the step
+// perturbs to buf.
+func lnsKey(buf []byte, group []int, perturb bool) []byte {
+	for _, i := range group {
+		buf = binary.AppendUvarint(buf, uint64(i))
+	}
+	if perturb {
+		buf = append(buf, 0xff)
+	}
+	return buf
 }
 
 // neighbourhoodLNS picks a group of about size movable, placed instances: kind 0

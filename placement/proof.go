@@ -301,7 +301,9 @@ func (sr *search) pairLB(pid int32) float64 {
 	}
 	p := sr.p
 	fp := &p.pairs[pid]
+	w0 := sr.work
 	v := sr.pairLBIn(fp, sr.dom[p.insts[fp.a].comp], sr.dom[p.insts[fp.b].comp])
+	sr.workFill += sr.work - w0
 	sr.pairMin[pid] = v
 	return v
 }

@@ -60,6 +60,7 @@ type search struct {
 	propagated   bool
 	hard         bool  // the greedy construction got stuck: improvement gets the full effort
 	work         int64 // inner-loop steps spent (workUp)
+	workFill     int64 // the part of work that filled shared caches (pair bounds)
 	staticCache  [][]float64
 	workOut      bool
 	// LNS group sizes and sub-solve budget in force
