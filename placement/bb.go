@@ -58,6 +58,10 @@ type bb struct {
 	// choice go at random, and each cluster's cost is scaled by a random factor in
 	// [1, 1+noise) for the order in which clusters are tried (never for bounds).
 	noise float64
+	// Scratch for the noisy order.
+	keys   []float64
+	idx    []int
+	sorted []candCost
 	// unmetered: the search is not bound by the work budget (the exact strategy, which
 	// has its own node budget).
 	unmetered bool
@@ -333,20 +337,23 @@ func (b *bb) dfs(depth int) bool {
 	}
 	if b.noise > 0 {
 		// Shuffle by noisy keys, but keep the true cost for the bound below.
-		keys := make([]float64, len(buf))
+		// The scratch slices are shared by all depths: they are used up before the
+		// recursion.
+		keys := b.keys[:0]
 		for n := range buf {
-			keys[n] = buf[n].cost * (1 + b.noise*b.sr.rng.Float64())
+			keys = append(keys, buf[n].cost*(1+b.noise*b.sr.rng.Float64()))
 		}
-		idx := make([]int, len(buf))
-		for n := range idx {
-			idx[n] = n
+		idx := b.idx[:0]
+		for n := range buf {
+			idx = append(idx, n)
 		}
 		slices.SortFunc(idx, func(x, y int) int { return cmp.Or(cmp.Compare(keys[x], keys[y]), cmp.Compare(buf[x].c, buf[y].c)) })
-		sorted := make([]candCost, len(buf))
-		for n, j := range idx {
-			sorted[n] = buf[j]
+		sorted := b.sorted[:0]
+		for _, j := range idx {
+			sorted = append(sorted, buf[j])
 		}
 		copy(buf, sorted)
+		b.keys, b.idx, b.sorted = keys, idx, sorted
 	} else {
 		slices.SortFunc(buf, func(x, y candCost) int { return cmp.Or(cmp.Compare(x.cost, y.cost), cmp.Compare(x.c, y.c)) })
 	}

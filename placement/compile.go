@@ -114,8 +114,8 @@ type comp struct {
 	filtered map[string]int
 	// active holds the filters that can rule a cluster out for the component (nil
 	// until computed), allFast whether all are built-in.
-	active  []activeFilter
-	allFast bool
+	active   []activeFilter
+	allFast  bool
 	coLocate []int // component indices
 	anti     []int
 

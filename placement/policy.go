@@ -101,7 +101,24 @@ const (
 )
 
 // Matches reports whether the labels satisfy the selector; a nil selector matches.
-func (s *LabelSelector) Matches(l map[string]string) bool { return s.firstUnmatched(l) == "" }
+// It allocates nothing (the filter pass calls it for every cluster); firstUnmatched
+// says which requirement failed.
+func (s *LabelSelector) Matches(l map[string]string) bool {
+	if s == nil {
+		return true
+	}
+	for k, want := range s.MatchLabels {
+		if v, ok := l[k]; !ok || v != want {
+			return false
+		}
+	}
+	for i := range s.MatchExpressions {
+		if !s.MatchExpressions[i].matches(l) {
+			return false
+		}
+	}
+	return true
+}
 
 // firstUnmatched returns the first requirement the labels do not meet, in Kubernetes'
 // selector syntax ("gpu.vendor in (nvidia)"), or "".
