@@ -562,4 +562,13 @@ func (sr *search) group(i int) []int {
 func (sr *search) solo(i int) bool { return len(sr.p.comps[sr.p.insts[i].comp].coLocate) == 0 }
 
 // leaderOf returns the instance that moves a co-location group: the lowest index.
-func (sr *search) leaderOf(i int) int { return slices.Min(sr.group(i)) }
+// It builds no group.
+func (sr *search) leaderOf(i int) int {
+	p := sr.p
+	in := &p.insts[i]
+	m := i
+	for _, o := range p.comps[in.comp].coLocate {
+		m = min(m, p.comps[o].first+in.rep)
+	}
+	return m
+}
