@@ -28,6 +28,14 @@
 // cluster, then the site rows), so a query is a table lookup: 12 bytes per pair of
 // clusters, 12 MB at 1,000 and 48 MB at 2,000 clusters.
 //
+// WithLinkRTTs derives a topology with some links' or access links' latency figures
+// changed (a measurement) without validating or routing everything again: it
+// recomputes the rows of the link's two ends and their neighbours, and of the sources
+// whose routes the change can alter — for a cheaper link, those from which it shortens
+// or ties a route to one of its ends; for a dearer one, those whose cheapest-path tree
+// uses it — then the site rows built on them. The answers are New's on the changed spec
+// (a test walks random changes, ties and islands included, against New).
+//
 // Above AllPairsMax that table would grow as n^2 (1.2 GB at 10,000 clusters, and 14 s
 // or more to fill), so New computes no route: the routes from a cluster (its row: the
 // RTT to every cluster and the predecessor on the cheapest-path tree) are computed on
