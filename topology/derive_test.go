@@ -43,8 +43,11 @@ func randomChanges(rng *rand.Rand, t *Topology) []LinkRTT {
 // ties and islands included, in both route representations. The oracle is New, which
 // routes from scratch.
 func TestWithLinkRTTsSameAsNew(t *testing.T) {
-	for _, n := range []int{2, 5, 17, 60, 150} {
+	for _, n := range []int{2, 5, 17, 60, 120} {
 		for seed := range uint64(3) {
+			if n > 60 && seed > 0 {
+				continue // one large continuum: every pair is compared at every step
+			}
 			t.Run(fmt.Sprintf("clusters=%d/seed=%d", n, seed), func(t *testing.T) {
 				rng := rand.New(rand.NewPCG(seed+100, uint64(n)))
 				spec := tieSpec(rng, n, seed == 2)
@@ -57,8 +60,8 @@ func TestWithLinkRTTsSameAsNew(t *testing.T) {
 					t.Fatal(err)
 				}
 				steps := 12
-				if n >= 150 {
-					steps = 4
+				if n > 60 {
+					steps = 3
 				}
 				for step := range steps {
 					chs := randomChanges(rng, table)
