@@ -70,12 +70,26 @@ func (l *Loop) decide(ctx context.Context, topo *topology.Topology, snap *placem
 			return nil, nil, fmt.Errorf("loop: decide: %w", err)
 		}
 		plan, specs, err := l.shortfall(ctx, topo, apps, un, r)
-		if err == nil && len(specs) == 0 {
-			if drained := l.drainAround(ctx, snap, req, un, r); drained != nil {
-				return drained, nil, nil // drain.go: move what can move, report what stays
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(specs) == 0 {
+			// drain.go: move what can move, report what stays.
+			plan = cmp.Or(l.drainAround(ctx, snap, req, un, r), plan)
+		}
+		// The events say what was decided, after the drain had its say.
+		d := &r.Decision
+		for _, app := range apps {
+			switch d.Kind {
+			case DecideProvision:
+				l.event(app, corev1.EventTypeNormal, "Provisioning", "Decide", "%s", d.Reason)
+			case DecideUnplaceable:
+				l.event(app, corev1.EventTypeWarning, "Unplaceable", "Decide", "%s", d.Reason)
+			default: // a drain that leaves replicas on NoExecute clusters
+				l.event(app, corev1.EventTypeWarning, "DrainBlocked", "Decide", "%s", d.Reason)
 			}
 		}
-		return plan, specs, err
+		return plan, specs, nil
 	}
 	d.Objective = repair.Objective.Total
 	if missing {
@@ -203,6 +217,9 @@ func (l *Loop) keep(repair *placement.Plan, apps []placement.Application, d *Dec
 	return repair
 }
 
+// shortfall records an unplaceable round's decision: provisioning when the policy
+// proposes clusters, else unplaceable. The caller emits the events once the drain has
+// had its say.
 func (l *Loop) shortfall(ctx context.Context, topo *topology.Topology, apps []placement.Application, un *placement.UnplaceableError, r *Round) (*placement.Plan, []provision.ClusterSpec, error) {
 	d := &r.Decision
 	d.Kind = DecideUnplaceable
@@ -219,13 +236,6 @@ func (l *Loop) shortfall(ctx context.Context, topo *topology.Topology, apps []pl
 				names[i] = fmt.Sprintf("%s (%s, %d workers)", s.Name, s.Distribution, s.Workers)
 			}
 			d.Reason = fmt.Sprintf("%s; provisioning %s", d.Reason, strings.Join(names, ", "))
-		}
-	}
-	for _, app := range apps {
-		if d.Kind == DecideProvision {
-			l.event(app, corev1.EventTypeNormal, "Provisioning", "Decide", "%s", d.Reason)
-		} else {
-			l.event(app, corev1.EventTypeWarning, "Unplaceable", "Decide", "%s", d.Reason)
 		}
 	}
 	if d.Kind == DecideProvision {

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/client-go/tools/events"
+
 	"github.com/continuum-xr/continuum/placement/act"
 	"github.com/continuum-xr/continuum/placement/loop"
 	"github.com/continuum-xr/continuum/topology"
@@ -17,7 +19,8 @@ import (
 // nothing: analytics stays, and the round says so and why.
 func TestLoopRealDrain(t *testing.T) {
 	s := newScenario(t)
-	l, _ := s.newLoop(loop.Options{})
+	rec := events.NewFakeRecorder(100)
+	l, _ := s.newLoop(loop.Options{Recorder: rec})
 	roundsUntil(t, l, 40, succeeded(loop.DecidePlace))
 	s.waitState("placing", wantPlaced, 60*time.Second, nil)
 	s.sampler.armed.Store(true)
@@ -54,6 +57,15 @@ func TestLoopRealDrain(t *testing.T) {
 	if r.Err != nil || r.Decision.Kind != loop.DecideKeep || !strings.Contains(r.Decision.Reason, s.name+"/analytics[0] stays") ||
 		!strings.Contains(r.Decision.Reason, "allowed") {
 		t.Errorf("draining w3: %s (%s) err=%v; want keep, naming analytics and why", r.Decision.Kind, r.Decision.Reason, r.Err)
+	}
+	// Its event says the drain is blocked, not that the applications fit nowhere.
+	var seen []string
+	for len(rec.Events) > 0 {
+		seen = append(seen, <-rec.Events)
+	}
+	all := strings.Join(seen, "\n")
+	if !strings.Contains(all, "DrainBlocked") || strings.Contains(all, "Unplaceable") {
+		t.Errorf("events after draining w3:\n%s\nwant a DrainBlocked warning and no Unplaceable", all)
 	}
 	s.waitState("after draining w3", wantMigrated, 5*time.Second, nil)
 	s.sampler.armed.Store(false)
