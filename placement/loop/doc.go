@@ -95,7 +95,13 @@
 // observed, and the Decision with its reason and the plan's typed Changes), counted
 // in Prometheus metrics registered on Options.Registry (continuum_loop_*), and
 // decisions that change something are recorded as Kubernetes Events
-// (Options.Recorder) in the application's namespace on its home cluster.
+// (Options.Recorder) in the application's namespace on its home cluster. Their
+// reasons: after an act, Placed, Migrated, Reoptimized, Anticipated, Scaled (Normal) or
+// ActFailed (Warning); when deciding, SLOViolation, PlacementUndecided (the engine's
+// budget ran out: nothing provisioned), Unplaceable, DrainBlocked (a drain leaves
+// replicas that fit nowhere else) as Warnings, Provisioning, ForecastBreach and
+// SpikeSeen or ShiftConfirmed (anomalies) as Normal; Removed when an application is
+// gone.
 //
 // # Errors
 //
