@@ -28,6 +28,11 @@ func (l *Loop) decide(ctx context.Context, topo *topology.Topology, snap *placem
 			replicas[[2]string{a.Metadata.Name, c.Name}] = max(c.Replicas, 1)
 		}
 	}
+	type replicaKey struct {
+		app, comp string
+		rep       int
+	}
+	kept := make(map[replicaKey]bool, len(l.current)) // what current holds
 	for _, a := range l.current {
 		// Instances read back beyond the application's replicas (old ones a
 		// make-before-break has not stopped yet, after a crash) are not part of the
@@ -35,13 +40,13 @@ func (l *Loop) decide(ctx context.Context, topo *topology.Topology, snap *placem
 		if n, ok := replicas[[2]string{a.App, a.Component}]; !ok || a.Replica < 0 || a.Replica >= n {
 			continue
 		}
-		if slices.ContainsFunc(current, func(b placement.Assignment) bool {
-			return b.App == a.App && b.Component == a.Component && b.Replica == a.Replica
-		}) {
+		key := replicaKey{a.App, a.Component, a.Replica}
+		if kept[key] {
 			continue // a replica read back twice mid-migration: the first one stands
 		}
-		if _, ok := topo.Cluster(a.Cluster); ok && !slices.Contains(r.Observed.Down, a.Cluster) {
+		if _, ok := topo.ClusterIndex(a.Cluster); ok && !slices.Contains(r.Observed.Down, a.Cluster) {
 			current = append(current, a)
+			kept[key] = true
 		} else {
 			gone++
 		}
