@@ -62,6 +62,7 @@ func (sr *search) propagate() string {
 	for i := range sr.pairMin {
 		sr.pairMin[i] = math.NaN()
 	}
+	clear(sr.flowMin)
 	return sr.proof
 }
 
@@ -301,9 +302,19 @@ func (sr *search) pairLB(pid int32) float64 {
 	}
 	p := sr.p
 	fp := &p.pairs[pid]
-	w0 := sr.work
-	v := sr.pairLBIn(fp, sr.dom[p.insts[fp.a].comp], sr.dom[p.insts[fp.b].comp])
-	sr.workFill += sr.work - w0
+	// Every replica pair of a flow has the same domains, RTT bound and weight: the
+	// bound is computed once per flow.
+	key := [2]int{fp.app, fp.flow}
+	v, ok := sr.flowMin[key]
+	if !ok {
+		w0 := sr.work
+		v = sr.pairLBIn(fp, sr.dom[p.insts[fp.a].comp], sr.dom[p.insts[fp.b].comp])
+		sr.workFill += sr.work - w0
+		if sr.flowMin == nil {
+			sr.flowMin = map[[2]int]float64{}
+		}
+		sr.flowMin[key] = v
+	}
 	sr.pairMin[pid] = v
 	return v
 }

@@ -283,7 +283,9 @@ type SearchStats struct {
 	Proof string `json:"proof,omitempty"`
 	// Nodes counts the search steps of every phase together.
 	Nodes int `json:"nodes"`
-	// Optimal is true when the exact strategy proved the plan optimal.
+	// Optimal is true when a search that exhausted its tree proved the plan optimal:
+	// the exact strategy, or the default's bounded proof (phase "prove") on small and
+	// medium instances.
 	Optimal bool `json:"optimal"`
 	// StoppedEarly is true when a node budget or the deadline cut a phase short that
 	// would have gone on: the exact search, the complete search, or the search for a
