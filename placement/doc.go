@@ -46,10 +46,13 @@
 //     a bounded branch and bound (fail-first, forward checking, randomised restarts);
 //     weighted-violation local search; and a complete search that finds a plan or
 //     proves there is none;
-//  3. improvement: single, neighbourhood and swap moves, then large-neighbourhood
-//     search that frees a group of related replicas (joined by flows, sharing
-//     clusters, a costly flow pair and the replicas in its way, a whole application)
-//     and re-solves it exactly by branch and bound.
+//  3. improvement: single, neighbourhood, swap and ejection moves; then, on instances
+//     that needed step 2, a bounded exact search with that plan as the incumbent
+//     (phase "prove", 5,000 nodes): when it exhausts its tree the plan is optimal
+//     (SearchStats.Optimal) and the rest is skipped; else large-neighbourhood search
+//     that frees a group of related replicas (joined by flows, sharing clusters, a
+//     costly flow pair and the replicas in its way, a whole application) and re-solves
+//     it exactly by branch and bound.
 //
 // StrategyExact then runs branch and bound over every replica, seeded by the default
 // plan, with a bound that counts compute, flows to sites and the least RTT each flow
