@@ -772,8 +772,8 @@ func (p *problem) compileBandwidth() {
 		p.bwCap = append(p.bwCap, int64(l.Capacity))
 		p.bwName = append(p.bwName, l.A+"<->"+l.B)
 	}
-	for i := range p.n {
-		c := p.topo.ClusterAt(i)
+	for i := range p.clusters {
+		c := &p.clusters[i]
 		p.bwCap = append(p.bwCap, int64(c.Uplink))
 		p.bwName = append(p.bwName, c.Name)
 	}

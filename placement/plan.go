@@ -20,7 +20,7 @@ func (p *problem) plan(st *state, stats SearchStats) *Plan {
 		k := &p.comps[in.comp]
 		a := Assignment{App: p.req.Apps[k.app].Metadata.Name, Component: k.c.Name, Replica: in.rep}
 		if c := st.at[i]; c >= 0 {
-			a.Cluster = p.topo.ClusterAt(c).Name
+			a.Cluster = p.clusters[c].Name
 			if st.pool[i] >= 0 {
 				a.NodePool = p.pools[c][st.pool[i]].name
 			}
@@ -72,7 +72,7 @@ func (p *problem) plan(st *state, stats SearchStats) *Plan {
 		if n == 0 {
 			continue
 		}
-		load := ClusterLoad{Cluster: p.topo.ClusterAt(c).Name, Replicas: n, Used: map[string]float64{}, Capacity: map[string]float64{}}
+		load := ClusterLoad{Cluster: p.clusters[c].Name, Replicas: n, Used: map[string]float64{}, Capacity: map[string]float64{}}
 		for d, name := range p.dims {
 			if st.used[c][d] == 0 && p.capc[c][d] == 0 {
 				continue
@@ -118,9 +118,9 @@ func (p *problem) flowResults(st *state) []FlowResult {
 		if rtt > out[k].RTT {
 			out[k].RTT = rtt
 			// Report clusters in the flow's own direction.
-			from, to := p.topo.ClusterAt(ca).Name, ""
+			from, to := p.clusters[ca].Name, ""
 			if cb >= 0 {
-				to = p.topo.ClusterAt(cb).Name
+				to = p.clusters[cb].Name
 			}
 			if p.req.Apps[fp.app].Flows[fp.flow].From != p.comps[p.insts[fp.a].comp].c.Name {
 				from, to = to, from
@@ -135,7 +135,10 @@ func (p *problem) flowResults(st *state) []FlowResult {
 }
 
 func (p *problem) chainResults(st *state) []ChainResult {
-	var out []ChainResult
+	var out []ChainResult // nil without chains
+	if len(p.chains) > 0 {
+		out = make([]ChainResult, 0, len(p.chains))
+	}
 	for ci := range p.chains {
 		ch := &p.chains[ci]
 		a := &p.req.Apps[ch.app]
@@ -147,8 +150,8 @@ func (p *problem) chainResults(st *state) []ChainResult {
 			var cs []string
 			k := &p.comps[e.comp]
 			for rep := range k.n {
-				if c := st.at[k.first+rep]; c >= 0 && !slices.Contains(cs, p.topo.ClusterAt(c).Name) {
-					cs = append(cs, p.topo.ClusterAt(c).Name)
+				if c := st.at[k.first+rep]; c >= 0 && !slices.Contains(cs, p.clusters[c].Name) {
+					cs = append(cs, p.clusters[c].Name)
 				}
 			}
 			if len(cs) == 0 {
@@ -156,19 +159,22 @@ func (p *problem) chainResults(st *state) []ChainResult {
 			}
 			return strings.Join(cs, "|")
 		}
+		prevWhere := ""
 		for h, e := range ch.elems {
 			name := a.Chains[ch.idx].Path[h]
+			here := where(e)
 			if h > 0 {
 				rtt, _ := st.hopRTT(ch.elems[h-1], e)
 				r.Hops = append(r.Hops, ChainHop{From: a.Chains[ch.idx].Path[h-1], To: name,
-					Where: where(ch.elems[h-1]) + " -> " + where(e), Latency: rtt / 2})
+					Where: prevWhere + " -> " + here, Latency: rtt / 2})
 				r.Used += rtt / 2
 			}
 			if e.comp >= 0 && p.comps[e.comp].c.ProcessingTime > 0 {
 				pt := p.comps[e.comp].c.ProcessingTime
-				r.Hops = append(r.Hops, ChainHop{From: name, Where: where(e), Latency: pt})
+				r.Hops = append(r.Hops, ChainHop{From: name, Where: here, Latency: pt})
 				r.Used += pt
 			}
+			prevWhere = here
 		}
 		out = append(out, r)
 	}
@@ -304,7 +310,7 @@ func (pl *Plan) Explain(app, component string, replica int) (Explanation, error)
 
 func (p *problem) score(st *state, i, c int) *Score {
 	cp := st.cost(i, c)
-	s := &Score{Cluster: p.topo.ClusterAt(c).Name, Total: cp.total(), Network: cp.network, Compute: cp.compute, Migration: cp.migration}
+	s := &Score{Cluster: p.clusters[c].Name, Total: cp.total(), Network: cp.network, Compute: cp.compute, Migration: cp.migration}
 	if len(p.scorers) > 0 {
 		s.Plugins = map[string]float64{}
 		var cand Candidate
