@@ -190,11 +190,39 @@ func (p *problem) rank(st *state, comp *comp) ([]int32, []float64) {
 		c    int32
 		cost float64
 	}
+	byCost := func(a, b cs) int { return cmp.Or(cmp.Compare(a.cost, b.cost), cmp.Compare(a.c, b.c)) }
+	if len(comp.cand) > 2*topK && len(p.scorers) == 0 && (len(comp.siteFlows) == 0 || p.filtersSites()) {
+		// Keep the topK smallest as they come. Without scorers a cluster costs at
+		// least its compute cost (the rest, flows to sites, is not negative once the
+		// site-latency filter has ruled out the clusters without a route to a site), so
+		// one whose compute cost alone is above the topK-th is not priced further.
+		top := make([]cs, 0, topK)
+		wc := p.w.Compute * comp.wCompute * comp.cores
+		for _, c := range comp.cand {
+			if len(top) == topK && wc*p.price[c] > top[topK-1].cost {
+				continue
+			}
+			x := cs{c, st.staticCost(comp.first, int(c), false).total()}
+			if len(top) == topK && byCost(x, top[topK-1]) >= 0 {
+				continue
+			}
+			j, _ := slices.BinarySearchFunc(top, x, byCost)
+			if len(top) < topK {
+				top = append(top, cs{})
+			}
+			copy(top[j+1:], top[j:len(top)-1])
+			top[j] = x
+		}
+		ids, static := make([]int32, len(top)), make([]float64, len(top))
+		for n, x := range top {
+			ids[n], static[n] = x.c, x.cost
+		}
+		return ids, static
+	}
 	all := make([]cs, len(comp.cand))
 	for n, c := range comp.cand {
 		all[n] = cs{c, st.staticCost(comp.first, int(c), false).total()}
 	}
-	byCost := func(a, b cs) int { return cmp.Or(cmp.Compare(a.cost, b.cost), cmp.Compare(a.c, b.c)) }
 	if len(all) > topK {
 		// Partial selection: keep the topK smallest without sorting them all.
 		slices.SortFunc(all[:topK], byCost)
@@ -243,6 +271,11 @@ func (p *problem) activeFilters(k int) ([]activeFilter, bool) {
 		out = append(out, activeFilter{f, ff})
 	}
 	return out, allFast
+}
+
+// filtersSites reports whether the site-latency filter is among the engine's filters.
+func (p *problem) filtersSites() bool {
+	return slices.ContainsFunc(p.filters, func(f Filter) bool { _, ok := f.(siteLatencyFilter); return ok })
 }
 
 // activeFiltersOf returns activeFilters(k), computed once per component.
