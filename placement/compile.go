@@ -51,6 +51,7 @@ type problem struct {
 	filters  []Filter
 	clusters []topology.Cluster // by index
 	tainted  int8               // anyTaints: 0 not computed, 1 no, 2 yes
+	minInter topology.Duration  // minInterRTT: 0 not computed
 	// appliedRTT holds the measured RTTs written into the topology's links.
 	appliedRTT map[Pair]topology.Duration
 	// prepared, when set, remembers valid applications and the re-routed topology.
@@ -603,6 +604,29 @@ func (p *problem) rtt(a, b int) topology.Duration {
 		return -1
 	}
 	return d
+}
+
+// minInterRTT returns a lower bound of the RTT between two different clusters: the
+// least effective RTT of a link (a path costs at least its cheapest link) and of the
+// measured cluster-to-cluster overrides; -1 when there is neither. Computed once.
+func (p *problem) minInterRTT() topology.Duration {
+	if p.minInter == 0 {
+		p.minInter = -1
+		for k := range p.nLinks {
+			if d := p.topo.LinkAt(k).EffectiveRTT(); p.minInter < 0 || d < p.minInter {
+				p.minInter = d
+			}
+		}
+		for _, d := range p.rttCC {
+			if p.minInter < 0 || d < p.minInter {
+				p.minInter = d
+			}
+		}
+		if p.minInter == 0 {
+			p.minInter = -1 // a zero RTT would read as "not computed"
+		}
+	}
+	return p.minInter
 }
 
 // rttSC returns the RTT between a site and a cluster, -1 if unreachable.

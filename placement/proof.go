@@ -327,6 +327,14 @@ func (sr *search) pairLBIn(fp *flowPair, da, db []int32) float64 {
 	if w <= 0 || len(da)*len(db) > propagationLimit {
 		return 0
 	}
+	if m, ok := sr.minShared(da, db); ok {
+		// The least RTT is a cluster's own, when both ends may share one whose
+		// intra-cluster RTT is at most every RTT between two clusters.
+		if fp.maxRTT > 0 && m > fp.maxRTT {
+			return 0 // every pair is at least m: none is within the bound
+		}
+		return w * m.Ms()
+	}
 	sr.work += int64(len(da) * len(db))
 	best := math.Inf(1)
 	for _, a := range da {
@@ -340,6 +348,36 @@ func (sr *search) pairLBIn(fp *flowPair, da, db []int32) float64 {
 		return 0
 	}
 	return w * best
+}
+
+// minShared returns the least intra-cluster RTT over the clusters in both da and db,
+// and whether it is at most the least RTT between two different clusters (then it is
+// the least RTT over da x db). It costs len(da) + len(db) steps.
+func (sr *search) minShared(da, db []int32) (topology.Duration, bool) {
+	p := sr.p
+	floor := p.minInterRTT()
+	if floor < 0 {
+		return 0, false
+	}
+	sr.work += int64(len(da) + len(db))
+	if sr.markB == nil {
+		sr.markB = make([]bool, p.n)
+	}
+	for _, c := range db {
+		sr.markB[c] = true
+	}
+	m := topology.Duration(-1)
+	for _, c := range da {
+		if sr.markB[c] {
+			if d := p.rtt(int(c), int(c)); d >= 0 && (m < 0 || d < m) {
+				m = d
+			}
+		}
+	}
+	for _, c := range db {
+		sr.markB[c] = false
+	}
+	return m, m >= 0 && m <= floor
 }
 
 func satAdd(a, b int64) int64 {

@@ -78,6 +78,7 @@ type search struct {
 	domSet                   [][]bool
 	pairMin                  []float64
 	flowMin                  map[[2]int]float64 // pairLB per flow (app, flow)
+	markB                    []bool             // minShared's scratch
 	slots                    []int32
 }
 
