@@ -22,7 +22,9 @@ type LinkRTT struct {
 // costs less than New: nothing else is validated again, and of the all-pairs routes
 // only the rows a changed link can alter are recomputed (for a cheaper link, the rows
 // whose routes it can shorten or tie; for a dearer one, the rows whose route tree
-// uses it; its two ends and their neighbours always). Above AllPairsMax the derived
+// uses it; its two ends and their neighbours always; once the changes have
+// recomputed more than half of the rows, every row is routed once after the last).
+// Above AllPairsMax the derived
 // topology starts with an empty row cache. A pair that names no link or access link
 // is an error naming the change.
 func (t *Topology) WithLinkRTTs(changes []LinkRTT) (*Topology, error) {
@@ -57,6 +59,7 @@ func (t *Topology) WithLinkRTTs(changes []LinkRTT) (*Topology, error) {
 	var siteDirty []bool
 	var clusterDirty []bool
 	owned := false // d.dist and d.pred are copies
+	full, rerouted := false, 0
 	h := &distHeap{}
 	for _, ch := range changes {
 		i, iok := t.cidx[ch.A]
@@ -89,7 +92,12 @@ func (t *Topology) WithLinkRTTs(changes []LinkRTT) (*Topology, error) {
 				clusterDirty = make([]bool, d.n)
 				owned = true
 			}
-			d.reroute(i, j, after < before, clusterDirty, h)
+			if !full {
+				// Many changes at once (a round of measurements) can touch most rows:
+				// past half of them, every row is routed once at the end instead.
+				rerouted += d.reroute(i, j, after < before, clusterDirty, h)
+				full = rerouted > d.n/2
+			}
 			continue
 		}
 		// An access link (site, cluster) in either order.
@@ -116,6 +124,13 @@ func (t *Topology) WithLinkRTTs(changes []LinkRTT) (*Topology, error) {
 	if d.rows != nil {
 		d.rows = newRowCache(d.n, len(d.sites), t.cacheRows)
 		return &d, nil
+	}
+	if full {
+		n := d.n
+		for s := range n {
+			d.computeClusterRow(s, d.dist[s*n:(s+1)*n], d.pred[s*n:(s+1)*n], h)
+			clusterDirty[s] = true
+		}
 	}
 	// Site rows: those whose access link changed or whose access clusters' rows were
 	// recomputed.
@@ -150,7 +165,7 @@ func (t *Topology) WithLinkRTTs(changes []LinkRTT) (*Topology, error) {
 // distances except at the row's own cluster and its direct neighbours (the direct link
 // and the intra-cluster RTT override them), so the rows of i, j and their neighbours
 // are always recomputed, and the others are judged on their distances to i and j.
-func (t *Topology) reroute(i, j int, cheaper bool, dirty []bool, h *distHeap) {
+func (t *Topology) reroute(i, j int, cheaper bool, dirty []bool, h *distHeap) int {
 	n := t.n
 	redo := make([]bool, n)
 	redo[i], redo[j] = true, true
@@ -177,12 +192,15 @@ func (t *Topology) reroute(i, j int, cheaper bool, dirty []bool, h *distHeap) {
 			redo[s] = int(t.pred[s*n+j]) == i || int(t.pred[s*n+i]) == j
 		}
 	}
+	count := 0
 	for s := range n {
 		if redo[s] {
 			t.computeClusterRow(s, t.dist[s*n:(s+1)*n], t.pred[s*n:(s+1)*n], h)
 			dirty[s] = true
+			count++
 		}
 	}
+	return count
 }
 
 // setSpecRTT applies ch to the spec; it reports whether a link or access link matched,

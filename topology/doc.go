@@ -33,8 +33,10 @@
 // recomputes the rows of the link's two ends and their neighbours, and of the sources
 // whose routes the change can alter — for a cheaper link, those from which it shortens
 // or ties a route to one of its ends; for a dearer one, those whose cheapest-path tree
-// uses it — then the site rows built on them. The answers are New's on the changed spec
-// (a test walks random changes, ties and islands included, against New).
+// uses it — then the site rows built on them; a batch of changes that has recomputed
+// more than half of the rows routes every row once instead. The answers are New's on
+// the changed spec (a test walks random changes, ties and islands included, against
+// New).
 //
 // Above AllPairsMax that table would grow as n^2 (1.2 GB at 10,000 clusters, and 14 s
 // or more to fill), so New computes no route: the routes from a cluster (its row: the
