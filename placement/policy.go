@@ -236,11 +236,11 @@ const (
 	taintExclude                     // must not run there
 )
 
-// judgeTaint says what taint means for a component with tolerations ts at time now
-// (zero: unknown), and why when it is not tolerated.
-func judgeTaint(ts []Toleration, taint topology.Taint, now time.Time) (taintVerdict, string) {
+// taintJudge is judgeTaint without the reason: the verdict and, for a NoExecute
+// taint tolerated for a while, the toleration with the longest period.
+func taintJudge(ts []Toleration, taint topology.Taint, now time.Time) (taintVerdict, *Toleration) {
 	if taint.Effect == topology.PreferNoSelect {
-		return taintOK, ""
+		return taintOK, nil
 	}
 	var best *Toleration
 	for i := range ts {
@@ -248,7 +248,7 @@ func judgeTaint(ts []Toleration, taint topology.Taint, now time.Time) (taintVerd
 			continue
 		}
 		if ts[i].TolerationSeconds == nil || taint.Effect != topology.NoExecute {
-			return taintOK, ""
+			return taintOK, nil
 		}
 		if best == nil || *ts[i].TolerationSeconds > *best.TolerationSeconds {
 			best = &ts[i]
@@ -256,18 +256,38 @@ func judgeTaint(ts []Toleration, taint topology.Taint, now time.Time) (taintVerd
 	}
 	switch {
 	case best != nil:
-		if now.IsZero() || taint.Added.IsZero() {
-			return taintNoNew, fmt.Sprintf("taint %s tolerated for %ds (period running)", taint, *best.TolerationSeconds)
+		if now.IsZero() || taint.Added.IsZero() || now.Before(tolerationEnd(taint, best)) {
+			return taintNoNew, best
 		}
-		until := taint.Added.Add(time.Duration(*best.TolerationSeconds) * time.Second)
-		if now.Before(until) {
-			return taintNoNew, fmt.Sprintf("taint %s tolerated until %s", taint, until.UTC().Format(time.RFC3339))
-		}
-		return taintExclude, fmt.Sprintf("taint %s: toleration of %ds expired at %s", taint, *best.TolerationSeconds, until.UTC().Format(time.RFC3339))
+		return taintExclude, best
 	case taint.Effect == topology.NoSelect:
-		return taintNoNew, fmt.Sprintf("taint %s not tolerated (no new replicas)", taint)
+		return taintNoNew, nil
 	default:
-		return taintExclude, fmt.Sprintf("taint %s not tolerated (replicas must leave)", taint)
+		return taintExclude, nil
+	}
+}
+
+func tolerationEnd(taint topology.Taint, t *Toleration) time.Time {
+	return taint.Added.Add(time.Duration(*t.TolerationSeconds) * time.Second)
+}
+
+// judgeTaint says what taint means for a component with tolerations ts at time now
+// (zero: unknown), and why when it is not tolerated.
+func judgeTaint(ts []Toleration, taint topology.Taint, now time.Time) (taintVerdict, string) {
+	v, best := taintJudge(ts, taint, now)
+	switch {
+	case v == taintOK:
+		return v, ""
+	case best != nil && (now.IsZero() || taint.Added.IsZero()):
+		return v, fmt.Sprintf("taint %s tolerated for %ds (period running)", taint, *best.TolerationSeconds)
+	case best != nil && v == taintNoNew:
+		return v, fmt.Sprintf("taint %s tolerated until %s", taint, tolerationEnd(taint, best).UTC().Format(time.RFC3339))
+	case best != nil:
+		return v, fmt.Sprintf("taint %s: toleration of %ds expired at %s", taint, *best.TolerationSeconds, tolerationEnd(taint, best).UTC().Format(time.RFC3339))
+	case taint.Effect == topology.NoSelect:
+		return v, fmt.Sprintf("taint %s not tolerated (no new replicas)", taint)
+	default:
+		return v, fmt.Sprintf("taint %s not tolerated (replicas must leave)", taint)
 	}
 }
 
@@ -319,11 +339,19 @@ func (taintsFilter) Name() string { return FilterTaints }
 
 func (taintsFilter) passesAll(p *problem, _ int) bool { return !p.anyTaints() }
 
-func (f taintsFilter) ok(c *Candidate) bool {
-	if len(c.Cluster.Taints) == 0 {
-		return true
+// ok is Filter's verdict without formatting a reason.
+func (taintsFilter) ok(c *Candidate) bool {
+	for _, t := range c.Cluster.Taints {
+		switch v, _ := taintJudge(c.Component.Tolerations, t, c.Snapshot.Now); v {
+		case taintExclude:
+			return false
+		case taintNoNew:
+			if !c.hasCurrent() {
+				return false
+			}
+		}
 	}
-	return f.Filter(c) == ""
+	return true
 }
 
 func (taintsFilter) Filter(c *Candidate) string {
