@@ -199,19 +199,31 @@ func TestDrainEdgeProvisions(t *testing.T) {
 	}
 }
 
-// repairsAtOnce: the first round after the drain (+5m, watch rounds every 10 s)
-// repairs: a declared taint needs no confirmation.
+// repairsAtOnce: the first round that sees the drain (+5m, watch rounds every 10 s)
+// repairs: a declared taint needs no confirmation. A round at the drain's own instant
+// may have read the world just before it (under load the round's goroutine can run
+// first; seen once in make test) and keep; any later round before the repair fails.
 func repairsAtOnce(t *testing.T, rounds []loop.Round) {
 	t.Helper()
 	for _, r := range rounds {
-		if d := r.At.Sub(rounds[0].At); d >= 5*time.Minute {
-			if r.Decision.Kind != loop.DecideRepair || d > 5*time.Minute+20*time.Second {
-				t.Errorf("first round after the drain, at +%s: %s (%s); want a repair within 20 s", d, r.Decision.Kind, r.Decision.Reason)
+		d := r.At.Sub(rounds[0].At)
+		if d < 5*time.Minute {
+			continue
+		}
+		if r.Decision.Kind == loop.DecideRepair {
+			if d > 5*time.Minute+20*time.Second {
+				t.Errorf("the repair came at +%s; want it within 20 s of the drain", d)
 			}
 			return
 		}
+		// Only a round that found nothing to repair (it read the world before the
+		// drain) may come first; one waiting to confirm the taint would say so.
+		if d > 5*time.Minute || r.Decision.Kind != loop.DecideKeep || !strings.HasPrefix(r.Decision.Reason, "every constraint holds") {
+			t.Errorf("round at +%s after the drain: %s (%s); want a repair at the first round that sees it", d, r.Decision.Kind, r.Decision.Reason)
+			return
+		}
 	}
-	t.Error("no round after the drain")
+	t.Error("no repair after the drain")
 }
 
 // TestDrainTolerationPeriod: every component tolerates the drain for 120 s; the
