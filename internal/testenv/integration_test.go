@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -407,4 +408,70 @@ func assertEmptyDir(t *testing.T, dir string) {
 		names = append(names, e.Name())
 	}
 	assert.Empty(t, names, "left behind in %s", dir)
+}
+
+// TestWaitAllowed binds a role to a new user and waits with WaitAllowed: before the
+// binding the wait times out naming a denied request, after it the wait returns and
+// the user's own request is allowed at once (no retry here: that is the point).
+func TestWaitAllowed(t *testing.T) {
+	testenv.Require(t)
+	ctx := t.Context()
+	c := env.Cluster("management")
+	user := fmt.Sprintf("testenv-wait-allowed-%d", time.Now().UnixNano())
+	uc, err := env.UserClient(c, user)
+	require.NoError(t, err)
+	ns := newNamespace(t, c.Client)
+	rules := []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "create"}},
+		{APIGroups: []string{"offloading.liqo.io"}, Resources: []string{"namespaceoffloadings", "namespaceoffloadings/status"}, Verbs: []string{"get"}},
+	}
+	subject := testenv.Subject{User: user}
+
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	err = testenv.WaitAllowed(short, c.Client, subject, ns, rules)
+	cancel()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "still denied: get configmaps in "+ns)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "wait-allowed", Namespace: ns}, Rules: rules}
+	require.NoError(t, c.Client.Create(ctx, role))
+	require.NoError(t, c.Client.Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "wait-allowed", Namespace: ns},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}},
+	}))
+	require.NoError(t, testenv.WaitAllowed(ctx, c.Client, subject, ns, rules))
+	require.NoError(t, uc.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "allowed", Namespace: ns}}))
+	// The binding is namespaced: cluster-wide is still denied, and the error says so.
+	short, cancel = context.WithTimeout(ctx, 300*time.Millisecond)
+	err = testenv.WaitAllowed(short, c.Client, subject, "", rules[:1])
+	cancel()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "still denied: get configmaps")
+	assert.NotContains(t, err.Error(), " in "+ns)
+}
+
+func TestWaitAllowedRejectsBadInput(t *testing.T) {
+	ok := []rbacv1.PolicyRule{{Resources: []string{"pods"}, Verbs: []string{"get"}}}
+	for _, c := range []struct {
+		name    string
+		subject testenv.Subject
+		rules   []rbacv1.PolicyRule
+		want    string
+	}{
+		{"no user", testenv.Subject{}, ok, "subject.user"},
+		{"no rules", testenv.Subject{User: "u"}, nil, "rules is empty"},
+		{"no verbs", testenv.Subject{User: "u"}, []rbacv1.PolicyRule{{Resources: []string{"pods"}}}, "rules[0].verbs"},
+		{"no resources", testenv.Subject{User: "u"}, []rbacv1.PolicyRule{ok[0], {Verbs: []string{"get"}}}, "rules[1].resources"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := testenv.WaitAllowed(t.Context(), nil, c.subject, "", c.rules)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.want)
+		})
+	}
+	err := testenv.WaitAllowed(t.Context(), nil, testenv.Subject{User: "u"}, "", ok)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "admin client is nil")
 }

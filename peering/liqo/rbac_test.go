@@ -63,6 +63,9 @@ func TestRBACExactRole(t *testing.T) {
 			_ = c.Delete(context.Background(), binding)
 			_ = c.Delete(context.Background(), r)
 		})
+		if err := testenv.WaitAllowed(ctx, c, testenv.Subject{User: rbacUser}, "", r.Rules); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
 	}
 
 	for _, prov := range []string{"a", "b"} {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -75,16 +74,8 @@ func TestRBACExactRole(t *testing.T) {
 		_ = admin.Delete(context.Background(), &role)
 	})
 	// The authorizer learns of the binding through an informer: wait for it.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		_, err := w.ListInstances(ctx, "default")
-		if err == nil {
-			break
-		}
-		if !apierrors.IsForbidden(err) || time.Now().After(deadline) {
-			t.Fatalf("ListInstances with the role: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := testenv.WaitAllowed(ctx, admin, testenv.Subject{User: name}, "", role.Rules); err != nil {
+		t.Fatal(err)
 	}
 
 	for _, statefulSets := range []bool{false, true} {

@@ -55,6 +55,9 @@ func TestRBACExactRole(t *testing.T) {
 		_ = wc.Delete(context.Background(), binding)
 		_ = wc.Delete(context.Background(), &role)
 	})
+	if err := testenv.WaitAllowed(ctx, wc, testenv.Subject{User: "continuum-provisioner-test"}, "", role.Rules); err != nil {
+		t.Fatal(err)
+	}
 
 	if err := b.Create(ctx, spec); err != nil {
 		t.Fatalf("create with the role: %v", err)
