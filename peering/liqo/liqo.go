@@ -109,6 +109,15 @@ type Options struct {
 	LatencyMaxAge time.Duration
 	// Clock tells the age of latency measurements; nil means the real clock.
 	Clock clock.PassiveClock
+	// NetworkingDisabled peers without Liqo's network fabric, as `liqoctl peer
+	// --networking-disabled` does and as Liqo runs with --networking-enabled=false:
+	// authentication and offloading only, for clusters joined by another
+	// interconnect (Submariner, a routed underlay). Peer then writes no
+	// Configuration, key Secret, PublicKey, GatewayServer or GatewayClient, reads no
+	// CIDRs and needs no GatewayAddresses. Liqo makes no Connection: a peering reports
+	// NetworkEstablished (there is no Liqo network to wait for) and no Latency, so the
+	// loop must take latency from another metrics source (the prober, a static one).
+	NetworkingDisabled bool
 }
 
 // Backend is the Liqo v1 peering.Interface over one controller-runtime client per

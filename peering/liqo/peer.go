@@ -59,6 +59,8 @@ type peerInputs struct {
 	providerKeys       gatewayKeys
 	endpoint           Endpoint
 	nodePort           int32
+	// noNetwork leaves out the networking objects (Options.NetworkingDisabled).
+	noNetwork bool
 }
 
 func labels(remote peering.ClusterID, extra ...string) map[string]string {
@@ -104,9 +106,9 @@ func providerObjects(in peerInputs) []client.Object {
 	policy := authv1beta1.TolerateNoHandshake
 	nodePort := in.nodePort
 	objs := []client.Object{tenantNamespace(c.id)}
-	objs = append(objs, networkObjects(in.provider, c, in.providerKeys, in.consumerKeys.public)...)
-	return append(objs,
-		&networkingv1beta1.GatewayServer{
+	if !in.noNetwork {
+		objs = append(objs, networkObjects(in.provider, c, in.providerKeys, in.consumerKeys.public)...)
+		objs = append(objs, &networkingv1beta1.GatewayServer{
 			ObjectMeta: metav1.ObjectMeta{Name: string(c.id), Namespace: ns, Labels: labels(c.id)},
 			Spec: networkingv1beta1.GatewayServerSpec{
 				ServerTemplateRef: corev1.ObjectReference{APIVersion: networkingv1beta1.GroupVersion.String(), Kind: "WgGatewayServerTemplate", Name: ServerTemplate, Namespace: in.liqoNS},
@@ -114,7 +116,9 @@ func providerObjects(in peerInputs) []client.Object {
 				Endpoint:          networkingv1beta1.Endpoint{Port: GatewayPort, ServiceType: corev1.ServiceTypeNodePort, NodePort: &nodePort},
 				SecretRef:         corev1.LocalObjectReference{Name: keySecretName},
 			},
-		},
+		})
+	}
+	return append(objs,
 		&authv1beta1.Tenant{
 			ObjectMeta: metav1.ObjectMeta{Name: string(c.id), Namespace: ns, Labels: labels(c.id)},
 			Spec:       authv1beta1.TenantSpec{ClusterID: liqov1beta1.ClusterID(c.id), AuthzPolicy: &policy, TenantCondition: authv1beta1.TenantConditionActive},
@@ -136,9 +140,9 @@ func consumerObjects(in peerInputs, kubeconfig []byte) []client.Object {
 	udp := corev1.ProtocolUDP
 	pid := liqov1beta1.ClusterID(p.id)
 	objs := []client.Object{tenantNamespace(p.id)}
-	objs = append(objs, networkObjects(in.consumer, p, in.consumerKeys, in.providerKeys.public)...)
-	return append(objs,
-		&networkingv1beta1.GatewayClient{
+	if !in.noNetwork {
+		objs = append(objs, networkObjects(in.consumer, p, in.consumerKeys, in.providerKeys.public)...)
+		objs = append(objs, &networkingv1beta1.GatewayClient{
 			ObjectMeta: metav1.ObjectMeta{Name: string(p.id), Namespace: ns, Labels: labels(p.id)},
 			Spec: networkingv1beta1.GatewayClientSpec{
 				ClientTemplateRef: corev1.ObjectReference{APIVersion: networkingv1beta1.GroupVersion.String(), Kind: "WgGatewayClientTemplate", Name: ClientTemplate, Namespace: in.liqoNS},
@@ -146,7 +150,9 @@ func consumerObjects(in peerInputs, kubeconfig []byte) []client.Object {
 				Endpoint:          networkingv1beta1.EndpointStatus{Addresses: in.endpoint.GatewayAddresses, Port: in.nodePort, Protocol: &udp},
 				SecretRef:         corev1.LocalObjectReference{Name: keySecretName},
 			},
-		},
+		})
+	}
+	return append(objs,
 		&corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: identitySecretName, Namespace: ns,
 				Labels:      labels(p.id, labelIdentityType, identityControlPlane),
@@ -228,10 +234,10 @@ func (b *Backend) peer(ctx context.Context, req peering.PeerRequest, dryRun bool
 		return nil, nil, fmt.Errorf("liqo: peer %s: %w", req.Key, err)
 	}
 	ep, ok := b.opts.Endpoints[req.Provider]
-	if !ok || ep.APIServer == "" || len(ep.GatewayAddresses) == 0 {
+	if !ok || ep.APIServer == "" || (len(ep.GatewayAddresses) == 0 && !b.opts.NetworkingDisabled) {
 		return nil, nil, fmt.Errorf("liqo: peer %s: Options.Endpoints[%s]: need the provider's API server and gateway addresses: %w", req.Key, req.Provider, peering.ErrInvalid)
 	}
-	in := peerInputs{liqoNS: b.opts.LiqoNamespace, resources: req.Resources, endpoint: ep}
+	in := peerInputs{liqoNS: b.opts.LiqoNamespace, resources: req.Resources, endpoint: ep, noNetwork: b.opts.NetworkingDisabled}
 	for _, s := range []struct {
 		name string
 		to   *side
@@ -239,6 +245,9 @@ func (b *Backend) peer(ctx context.Context, req peering.PeerRequest, dryRun bool
 		s.to.name = s.name
 		if s.to.id, err = b.ClusterID(ctx, s.name); err != nil {
 			return nil, nil, fmt.Errorf("liqo: peer %s: %w", req.Key, err)
+		}
+		if in.noNetwork {
+			continue
 		}
 		if s.to.pod, s.to.ext, err = b.cidrs(ctx, s.name); err != nil {
 			return nil, nil, fmt.Errorf("liqo: peer %s: %w", req.Key, err)
@@ -264,11 +273,13 @@ func (b *Backend) peer(ctx context.Context, req peering.PeerRequest, dryRun bool
 		}
 		return providerObjects(in), consumerObjects(in, kc), nil
 	}
-	if in.consumerKeys, err = newGatewayKeys(); err != nil {
-		return nil, nil, err
-	}
-	if in.providerKeys, err = newGatewayKeys(); err != nil {
-		return nil, nil, err
+	if !in.noNetwork {
+		if in.consumerKeys, err = newGatewayKeys(); err != nil {
+			return nil, nil, err
+		}
+		if in.providerKeys, err = newGatewayKeys(); err != nil {
+			return nil, nil, err
+		}
 	}
 	for _, o := range providerObjects(in) {
 		if err := b.apply(ctx, pc, o); err != nil {
