@@ -132,7 +132,9 @@ type state struct {
 	Offload   []string
 }
 
-func (s state) String() string { return fmt.Sprintf("instances %v, offloaded to %v", s.Instances, s.Offload) }
+func (s state) String() string {
+	return fmt.Sprintf("instances %v, offloaded to %v", s.Instances, s.Offload)
+}
 
 func (s state) equal(o state) bool {
 	return slices.Equal(s.Instances, o.Instances) && slices.Equal(s.Offload, o.Offload)
