@@ -15,7 +15,6 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/continuum-xr/continuum/internal/testenv"
-	"github.com/continuum-xr/continuum/peering"
 	"github.com/continuum-xr/continuum/peering/liqo"
 )
 
@@ -92,5 +91,3 @@ func phase(t testing.TB, name string, start time.Time) {
 	t.Helper()
 	t.Logf("phase %-28s %v", name, time.Since(start).Round(time.Millisecond))
 }
-
-func errorsIsNotFound(err error) bool { return errors.Is(err, peering.ErrNotFound) }

@@ -2,13 +2,13 @@ package liqoreal_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -140,7 +140,7 @@ func unoffload(t testing.TB, b peering.Interface, ref peering.NamespaceRef) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	if err := b.Unoffload(ctx, ref); err != nil && !apierrors.IsNotFound(err) {
+	if err := b.Unoffload(ctx, ref); err != nil && !errors.Is(err, peering.ErrNotFound) {
 		t.Errorf("Unoffload(%s): %v", ref, err)
 		return
 	}
@@ -149,7 +149,7 @@ func unoffload(t testing.TB, b peering.Interface, ref peering.NamespaceRef) {
 		if err == nil {
 			return false, "still there"
 		}
-		return errorsIsNotFound(err), err.Error()
+		return errors.Is(err, peering.ErrNotFound), err.Error()
 	})
 }
 
