@@ -1,7 +1,8 @@
 // Package testenv starts the real servers that continuum's integration tests run
 // against: one or more kube-apiservers (with etcd, through controller-runtime's
 // envtest) standing for several Kubernetes clusters, with the real Cluster API and
-// Liqo CRDs installed, and a Prometheus server with backfilled data.
+// Liqo CRDs installed, and a Prometheus server with backfilled data; and, with
+// [StartReal], real clusters that run pods and Liqo's own controllers.
 //
 // It is the third rung of the testing ladder in the design handbook: unit tests and
 // conformance suites run against fakes; the same conformance suites then run against
@@ -9,8 +10,12 @@
 //
 // # Binaries
 //
-// Nothing is downloaded outside the Go module proxy. kube-apiserver, etcd, prometheus
-// and promtool are built from pinned tool modules under internal/tools (each its own
+// Nothing is downloaded outside the Go module proxy. kube-apiserver,
+// kube-controller-manager, kube-scheduler (one module, Kubernetes v1.37.2), etcd,
+// prometheus and promtool, KWOK v0.8.0 and Liqo v1.0.1's liqo-controller-manager,
+// crd-replicator, webhook (built as liqo-webhook) and virtual-kubelet (Liqo's go.mod
+// replaces virtual-kubelet with its fork; the tool module repeats the replace) are
+// built from pinned tool modules under internal/tools (each its own
 // go.mod, so their dependency graphs never reach the SDK's go.mod) by
 //
 //	make tools    # go run ./internal/testenv/buildtools
@@ -30,6 +35,34 @@
 // The CRDs are read from the Go module cache (sigs.k8s.io/cluster-api and
 // github.com/liqotech/liqo at the versions of the SDK's API types, located with
 // `go mod download -json`), never copied into the repository; see [CRDPaths].
+//
+// # Real clusters
+//
+// [StartReal] starts N clusters, each: kube-apiserver + etcd (envtest, with a client
+// CA whose key kube-controller-manager gets, so that CSRs are signed),
+// kube-controller-manager (every controller: Deployments, ReplicaSets, garbage
+// collection, namespace finalisation, CSR signing), kube-scheduler, and KWOK with the
+// given number of fake nodes of the given capacity (annotated kwok.x-k8s.io/node=fake;
+// KWOK's fast stages make them Ready and run the pods bound to them). With
+// RealOptions.Liqo it installs what Liqo's Helm chart would (the CRDs, namespace
+// liqo, the cluster-ID ConfigMap with the cluster's name as ID, the chart's
+// ClusterRoles, runtime class, virtual-kubelet options template and webhook
+// configurations pointing at 127.0.0.1) and runs Liqo's webhook, controller manager
+// and CRD replicator out of cluster with the admin kubeconfig, and a runner that
+// starts a virtual-kubelet process for every virtual-kubelet Deployment Liqo creates
+// (envtest has no container runtime). Liqo's networking is disabled
+// (--networking-enabled=false: no IPAM, gateways, fabric or Connections; pod IPs are
+// not reflected): WireGuard cannot run here. What this leaves unchecked against
+// Liqo's controllers is said in internal/liqoreal.
+//
+// Every process logs to its own file under RealEnv.LogDir (a folder per cluster;
+// $CONTINUUM_TEST_LOGS chooses the parent). Stop stops the processes (virtual
+// kubelets and Liqo first, the apiserver last) and removes the data, and the logs
+// unless KeepLogs was called; [RealEnv.KeepLogsOnFailure] calls it when a test fails
+// and [RealEnv.Check] names the processes that exited. A failed start keeps the logs
+// and names their folder. Real clusters cost seconds to start and hundreds of MB
+// each ([ChildrenRSS] measures them): start them once per test package, a
+// namespace per test. [WaitAllowed] waits until a freshly bound role is in force.
 //
 // # Skip or fail
 //
