@@ -106,9 +106,32 @@ func (r *vkRunner) reconcile(ctx context.Context) {
 	}
 }
 
-// start runs one virtual kubelet for d with d's arguments and environment, the
-// pod-level values ($(POD_IP) and the like) filled in for a process on this host.
+// start runs one virtual kubelet for d with d's arguments and environment.
 func (r *vkRunner) start(d *appsv1.Deployment) (*vkProc, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	args, env := vkCommand(d, r.c.KubeconfigPath, port)
+	tmp := filepath.Join(r.c.dir, "tmp-vk-"+d.Namespace+"-"+d.Name)
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return nil, err
+	}
+	env = append(env, "TMPDIR="+tmp)
+	name := "virtual-kubelet-" + d.Namespace + "-" + d.Name
+	p, err := startProcess(name, r.bin, filepath.Join(r.c.logDir, name+".log"), env, args...)
+	if err != nil {
+		return nil, err
+	}
+	return &vkProc{p: p, args: strings.Join(d.Spec.Template.Spec.Containers[0].Args, " ")}, nil
+}
+
+// vkCommand returns the arguments and environment of a virtual kubelet run out of
+// cluster for Deployment d: the container's arguments with the pod-level references
+// ($(POD_IP) and the like) filled in for a process on this host, plus the home
+// kubeconfig and the listening port; the environment is the container's literal
+// variables plus POD_IP, POD_NAME and POD_NAMESPACE.
+func vkCommand(d *appsv1.Deployment, kubeconfig string, port int) (args, env []string) {
 	ctr := d.Spec.Template.Spec.Containers[0]
 	vars := map[string]string{"POD_IP": "127.0.0.1", "POD_NAME": d.Name + "-0", "POD_NAMESPACE": d.Namespace}
 	for _, e := range ctr.Env {
@@ -116,11 +139,6 @@ func (r *vkRunner) start(d *appsv1.Deployment) (*vkProc, error) {
 			vars[e.Name] = e.Value
 		}
 	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	var args []string
 	for _, a := range ctr.Args {
 		args = append(args, vkVarRef.ReplaceAllStringFunc(a, func(m string) string {
 			if v, ok := vars[vkVarRef.FindStringSubmatch(m)[1]]; ok {
@@ -129,21 +147,11 @@ func (r *vkRunner) start(d *appsv1.Deployment) (*vkProc, error) {
 			return m
 		}))
 	}
-	args = append(args, "--home-kubeconfig="+r.c.KubeconfigPath, "--listen-port="+strconv.Itoa(port))
-	tmp := filepath.Join(r.c.dir, "tmp-vk-"+d.Namespace+"-"+d.Name)
-	if err := os.MkdirAll(tmp, 0o700); err != nil {
-		return nil, err
-	}
-	env := []string{"TMPDIR=" + tmp}
+	args = append(args, "--home-kubeconfig="+kubeconfig, "--listen-port="+strconv.Itoa(port))
 	for _, k := range slices.Sorted(maps.Keys(vars)) {
 		env = append(env, k+"="+vars[k])
 	}
-	name := "virtual-kubelet-" + d.Namespace + "-" + d.Name
-	p, err := startProcess(name, r.bin, filepath.Join(r.c.logDir, name+".log"), env, args...)
-	if err != nil {
-		return nil, err
-	}
-	return &vkProc{p: p, args: strings.Join(ctr.Args, " ")}, nil
+	return args, env
 }
 
 // noteError appends a start failure to the runner's log.
