@@ -22,6 +22,7 @@ import (
 
 	"github.com/continuum-xr/continuum/internal/testenv"
 	"github.com/continuum-xr/continuum/metrics"
+	metricsliqo "github.com/continuum-xr/continuum/metrics/liqo"
 	"github.com/continuum-xr/continuum/peering"
 	"github.com/continuum-xr/continuum/peering/liqo"
 	"github.com/continuum-xr/continuum/placement"
@@ -294,11 +295,22 @@ func TestLoopOnRealLiqo(t *testing.T) {
 	}
 	probe := newProbeTable()
 	topo := xrTopology(t)
+	// Liqo's Connections first, as a deployment with Liqo's networking would have
+	// them; with networking disabled there are none (ErrNoData for every pair) and
+	// the probe answers. A pair nobody answers keeps the topology's declared RTT.
+	var readers []metricsliqo.Cluster
+	for _, n := range clusterNames {
+		readers = append(readers, metricsliqo.Cluster{Name: n, Reader: admin[n]})
+	}
+	liqoSrc, err := metricsliqo.New(readers, metricsliqo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var roundsMu sync.Mutex
 	var rounds []*loop.Round
 	l, err := loop.New(actor, []placement.Application{app}, loop.Options{
 		Topology:         func(context.Context) (*topology.Topology, error) { return topo, nil },
-		Sources:          []metrics.Source{{Name: "probe", Latency: probe}},
+		Sources:          []metrics.Source{{Name: "liqo", Latency: liqoSrc}, {Name: "probe", Latency: probe}},
 		Confirm:          2,
 		Interval:         2 * time.Second,
 		WatchInterval:    300 * time.Millisecond,
@@ -372,6 +384,9 @@ func TestLoopOnRealLiqo(t *testing.T) {
 	roundsMu.Lock()
 	sawRepair := false
 	for _, r := range rounds {
+		if r.Err == nil && r.Observed.Missing > 0 {
+			t.Errorf("round %d: %d latency pairs missing; the probe answers every pair", r.Number, r.Observed.Missing)
+		}
 		if r.Decision.Kind == loop.DecideRepair && r.Err == nil {
 			sawRepair = true
 			if r.Decision.Moves != 2 || !strings.Contains(r.Decision.Reason, "w1 -> w2") {
