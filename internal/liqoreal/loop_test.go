@@ -40,6 +40,9 @@ var declared = map[[2]string]float64{
 	{"w1", "w2"}: 2, {"w1", "w3"}: 12, {"w2", "w3"}: 12,
 }
 
+// RTTs of the users' site gva to the clusters (access links).
+var access = map[string]float64{"w1": 2, "w2": 3, "home": 12}
+
 // xrTopology: home is a cheap cloud cluster without UDP exposure, w1 and w2 edge
 // clusters near the users' site gva that expose UDP (w1 cheaper and closer), w3 an
 // edge cluster in region mil.
@@ -52,7 +55,7 @@ func xrTopology(t testing.TB) *topology.Topology {
 	for _, k := range slices.SortedFunc(maps.Keys(declared), func(a, b [2]string) int { return strings.Compare(a[0]+a[1], b[0]+b[1]) }) {
 		b.Link(k[0], k[1], ms(declared[k]))
 	}
-	b.Site("gva", nil, topologytest.Access("w1", ms(2)), topologytest.Access("w2", ms(3)), topologytest.Access("home", ms(12)))
+	b.Site("gva", nil, topologytest.Access("w1", ms(access["w1"])), topologytest.Access("w2", ms(access["w2"])), topologytest.Access("home", ms(access["home"])))
 	return b.MustBuild(t)
 }
 
@@ -93,6 +96,9 @@ func newProbeTable() *probeTable {
 	p := &probeTable{rtt: map[metrics.Pair]topology.Duration{}}
 	for k, v := range declared {
 		p.set(k[0], k[1], ms(v))
+	}
+	for c, v := range access {
+		p.set("gva", c, ms(v))
 	}
 	return p
 }
