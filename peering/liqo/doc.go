@@ -17,7 +17,14 @@
 // (key CLUSTER_ID), the CIDRs from the ipam Networks labelled
 // ipam.liqo.io/network-type=pod-cidr and external-cidr (status.cidr). Every object is
 // written with server-side apply under one field manager. Unpeer deletes exactly
-// those objects and the two tenant namespaces.
+// those objects in Liqo's order (liqoctl unpeer): the ResourceSlice first, waiting
+// until Liqo has removed it and its replica on the provider, then the credentials
+// and the rest, then the two tenant namespaces.
+//
+// With Options.NetworkingDisabled (Liqo run with --networking-enabled=false, as
+// `liqoctl peer --networking-disabled`), Peer writes no networking object, reads no
+// CIDRs and needs no gateway addresses, and the network counts as established:
+// authentication and offloading only, over whatever interconnect the clusters have.
 //
 // Status comes from what Liqo's controllers write: the network is established when
 // the Connections on both sides are Connected (latency from the consumer's, if
@@ -58,7 +65,11 @@
 //
 // # Testing
 //
-// The integration tests run on three real kube-apiservers with the real Liqo CRDs
+// internal/liqoreal runs the conformance suite, an offloaded pod and the placement
+// loop against Liqo v1.0.1's own controllers (networking disabled), on clusters with
+// a controller manager, a scheduler and KWOK nodes.
+//
+// The integration tests here run on three real kube-apiservers with the real Liqo CRDs
 // (internal/testenv), so every object written passes the real schemas; they also
 // assert what the schemas do not check (32-byte keys, NodePort, the authz policy).
 // Liqo's controllers cannot run there (they need WireGuard and a virtual kubelet):

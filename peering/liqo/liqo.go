@@ -34,6 +34,9 @@ const (
 	// DefaultTokenTTL is the lifetime of the consumer's token when
 	// Options.TokenTTL is zero.
 	DefaultTokenTTL = 30 * 24 * time.Hour
+	// DefaultUnpeerTimeout bounds Unpeer's wait for Liqo to remove a ResourceSlice
+	// when Options.UnpeerTimeout is zero.
+	DefaultUnpeerTimeout = 2 * time.Minute
 	// DefaultLatencyMaxAge bounds the age of Liqo's latency measurement when
 	// Options.LatencyMaxAge is zero: Liqo's gateway refreshes it every few seconds.
 	DefaultLatencyMaxAge = time.Minute
@@ -107,6 +110,9 @@ type Options struct {
 	// LatencyMaxAge ignores a latency Liqo measured longer ago; zero means
 	// DefaultLatencyMaxAge.
 	LatencyMaxAge time.Duration
+	// UnpeerTimeout bounds Unpeer's wait for Liqo to remove the ResourceSlice before
+	// the credentials go; zero means DefaultUnpeerTimeout.
+	UnpeerTimeout time.Duration
 	// Clock tells the age of latency measurements; nil means the real clock.
 	Clock clock.PassiveClock
 	// NetworkingDisabled peers without Liqo's network fabric, as `liqoctl peer
@@ -154,6 +160,9 @@ func New(clients map[string]client.WithWatch, opts Options) (*Backend, error) {
 	}
 	if opts.LatencyMaxAge <= 0 {
 		opts.LatencyMaxAge = DefaultLatencyMaxAge
+	}
+	if opts.UnpeerTimeout <= 0 {
+		opts.UnpeerTimeout = DefaultUnpeerTimeout
 	}
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	authv1beta1 "github.com/liqotech/liqo/apis/authentication/v1beta1"
 	liqov1beta1 "github.com/liqotech/liqo/apis/core/v1beta1"
@@ -316,9 +317,15 @@ func (b *Backend) consumerToken(ctx context.Context, pc client.Client, consumer 
 	return tr.Status.Token, nil
 }
 
-// Unpeer deletes what Peer wrote, on both clusters, the ResourceSlice last among the
-// objects and then the tenant namespaces. It refuses while a namespace of the
-// consumer is offloaded to the provider (ErrInvalid naming the namespaces).
+// Unpeer deletes what Peer wrote, on both clusters, in Liqo's order (liqoctl
+// unpeer): first the offloading part, the ResourceSlice on the consumer, waiting
+// until Liqo has removed it (Liqo's CRD replicator deletes the slice's replica on the
+// provider with the consumer's credentials there, so those must outlive it); then
+// the authentication and networking objects on both sides; last the tenant
+// namespaces. The wait is bounded by ctx and Options.UnpeerTimeout; when it ends
+// first the error wraps ErrNotReady and calling Unpeer again resumes. It refuses
+// while a namespace of the consumer is offloaded to the provider (ErrInvalid naming
+// the namespaces).
 func (b *Backend) Unpeer(ctx context.Context, k peering.Key) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -344,13 +351,20 @@ func (b *Backend) Unpeer(ctx context.Context, k peering.Key) error {
 		return fmt.Errorf("liqo: unpeer %s: namespaces %s are offloaded to %s; unoffload them first: %w", k, strings.Join(using, ", "), k.Provider, peering.ErrInvalid)
 	}
 	in := peerInputs{liqoNS: b.opts.LiqoNamespace, consumer: side{id: p.ConsumerID}, provider: side{id: p.ProviderID}}
+	cons := consumerObjects(in, nil)
+	slice := cons[len(cons)-1]
+	if err := deleteIgnoringMissing(ctx, cc, slice); err != nil {
+		return fmt.Errorf("liqo: unpeer %s: consumer side: %w", k, err)
+	}
+	if err := b.waitGone(ctx, cc, slice); err != nil {
+		return fmt.Errorf("liqo: unpeer %s: %w", k, err)
+	}
 	for _, o := range providerObjects(in)[1:] {
 		if err := deleteIgnoringMissing(ctx, pc, o); err != nil {
 			return fmt.Errorf("liqo: unpeer %s: provider side: %w", k, err)
 		}
 	}
-	cons := consumerObjects(in, nil)
-	for _, o := range cons[1:] {
+	for _, o := range cons[1 : len(cons)-1] {
 		if err := deleteIgnoringMissing(ctx, cc, o); err != nil {
 			return fmt.Errorf("liqo: unpeer %s: consumer side: %w", k, err)
 		}
@@ -362,6 +376,34 @@ func (b *Backend) Unpeer(ctx context.Context, k peering.Key) error {
 		return fmt.Errorf("liqo: unpeer %s: consumer side: %w", k, err)
 	}
 	return nil
+}
+
+// unpeerPoll is how often Unpeer looks whether Liqo has removed the ResourceSlice.
+const unpeerPoll = 100 * time.Millisecond
+
+// waitGone waits until obj no longer exists (Liqo's finalizers are done), bounded by
+// ctx and Options.UnpeerTimeout.
+func (b *Backend) waitGone(ctx context.Context, c client.Client, obj client.Object) error {
+	ctx, cancel := context.WithTimeout(ctx, b.opts.UnpeerTimeout)
+	defer cancel()
+	key := client.ObjectKeyFromObject(obj)
+	probe := obj.DeepCopyObject().(client.Object)
+	tick := time.NewTicker(unpeerPoll)
+	defer tick.Stop()
+	for {
+		err := c.Get(ctx, key, probe)
+		switch {
+		case apierrors.IsNotFound(err):
+			return nil
+		case err != nil && ctx.Err() == nil:
+			return fmt.Errorf("waiting for Liqo to remove %T %s: %w", obj, key, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%T %s not yet removed by Liqo (finalizers %v); call Unpeer again: %w (%w)", obj, key, probe.GetFinalizers(), peering.ErrNotReady, ctx.Err())
+		case <-tick.C:
+		}
+	}
 }
 
 // getSlice reads the ResourceSlice of the peering consumer -> provider on the
