@@ -11,6 +11,7 @@ import (
 	offloadingv1beta1 "github.com/liqotech/liqo/apis/offloading/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/continuum-xr/continuum/internal/liqoplay"
 	"github.com/continuum-xr/continuum/internal/testenv"
 	"github.com/continuum-xr/continuum/peering"
 	"github.com/continuum-xr/continuum/peering/liqo"
@@ -94,7 +95,7 @@ func TestPlansWriteNothing(t *testing.T) {
 func TestNetworkingDisabled(t *testing.T) {
 	testenv.Require(t)
 	ctx := t.Context()
-	p, err := seed(ctx)
+	p, err := seedWith(ctx, liqoplay.Options{NetworkingDisabled: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +138,6 @@ func TestNetworkingDisabled(t *testing.T) {
 	if err := p.CompletePeering(ctx, req.Key); err != nil {
 		t.Fatal(err)
 	}
-	// The player wrote Connections (it plays a Liqo with networking): ignored.
 	got, err := b.GetPeering(ctx, req.Key)
 	if err != nil {
 		t.Fatal(err)
