@@ -67,15 +67,15 @@ func (c *RealCluster) startLiqo(ctx context.Context, bins realBins, liqoDir stri
 		if err := os.WriteFile(filepath.Join(certs, "tls.key"), key, 0o600); err != nil {
 			return nil, err
 		}
-		return []string{"TMPDIR=" + dir}, nil
+		// Liqo's commands take the kubeconfig from $KUBECONFIG (no --kubeconfig flag).
+		return []string{"TMPDIR=" + dir, "KUBECONFIG=" + c.KubeconfigPath}, nil
 	}
 	podCIDR := fmt.Sprintf("10.%d.0.0/16", 100+c.index)
-	kc := "--kubeconfig=" + c.KubeconfigPath
 	env, err := tmpdirFor("webhook")
 	if err != nil {
 		return fmt.Errorf("testenv: cluster %q: %w", c.Name, err)
 	}
-	if err := c.run("liqo-webhook", bins["liqo-webhook"], env, kc,
+	if err := c.run("liqo-webhook", bins["liqo-webhook"], env,
 		"--cluster-id="+c.LiqoClusterID, "--liqo-namespace="+LiqoNamespace,
 		"--webhook-port="+strconv.Itoa(webhookPort), "--metrics-address=0", "--health-probe-address=0",
 		"--podcidr="+podCIDR, "--vk-options-default-template="+LiqoNamespace+"/"+liqoVKTemplate,
@@ -93,7 +93,7 @@ func (c *RealCluster) startLiqo(ctx context.Context, bins realBins, liqoDir stri
 	if env, err = tmpdirFor("controller-manager"); err != nil {
 		return fmt.Errorf("testenv: cluster %q: %w", c.Name, err)
 	}
-	if err := c.run("liqo-controller-manager", bins["liqo-controller-manager"], env, kc,
+	if err := c.run("liqo-controller-manager", bins["liqo-controller-manager"], env,
 		"--cluster-id="+c.LiqoClusterID, "--liqo-namespace="+LiqoNamespace,
 		"--networking-enabled=false", "--authentication-enabled=true", "--offloading-enabled=true",
 		"--default-limits-enforcement=None",
@@ -108,7 +108,7 @@ func (c *RealCluster) startLiqo(ctx context.Context, bins realBins, liqoDir stri
 	if env, err = tmpdirFor("crd-replicator"); err != nil {
 		return fmt.Errorf("testenv: cluster %q: %w", c.Name, err)
 	}
-	if err := c.run("crd-replicator", bins["crd-replicator"], env, kc,
+	if err := c.run("crd-replicator", bins["crd-replicator"], env,
 		"--cluster-id="+c.LiqoClusterID, "--metrics-address=0",
 	); err != nil {
 		return err

@@ -117,7 +117,7 @@ func (r *vkRunner) start(d *appsv1.Deployment) (*vkProc, error) {
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return nil, err
 	}
-	env = append(env, "TMPDIR="+tmp)
+	env = append(env, "TMPDIR="+tmp, "KUBECONFIG="+r.c.KubeconfigPath)
 	name := "virtual-kubelet-" + d.Namespace + "-" + d.Name
 	p, err := startProcess(name, r.bin, filepath.Join(r.c.logDir, name+".log"), env, args...)
 	if err != nil {
