@@ -111,7 +111,9 @@ type Options struct {
 	// DefaultLatencyMaxAge.
 	LatencyMaxAge time.Duration
 	// UnpeerTimeout bounds Unpeer's wait for Liqo to remove the ResourceSlice before
-	// the credentials go; zero means DefaultUnpeerTimeout.
+	// the credentials go, and Unoffload's wait for Liqo to remove the
+	// NamespaceOffloading (after the remote namespaces); zero means
+	// DefaultUnpeerTimeout.
 	UnpeerTimeout time.Duration
 	// Clock tells the age of latency measurements; nil means the real clock.
 	Clock clock.PassiveClock

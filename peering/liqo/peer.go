@@ -378,7 +378,8 @@ func (b *Backend) Unpeer(ctx context.Context, k peering.Key) error {
 	return nil
 }
 
-// unpeerPoll is how often Unpeer looks whether Liqo has removed the ResourceSlice.
+// unpeerPoll is how often Unpeer and Unoffload look whether Liqo has removed an
+// object.
 const unpeerPoll = 100 * time.Millisecond
 
 // waitGone waits until obj no longer exists (Liqo's finalizers are done), bounded by
@@ -400,7 +401,7 @@ func (b *Backend) waitGone(ctx context.Context, c client.Client, obj client.Obje
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%T %s not yet removed by Liqo (finalizers %v); call Unpeer again: %w (%w)", obj, key, probe.GetFinalizers(), peering.ErrNotReady, ctx.Err())
+			return fmt.Errorf("%T %s not yet removed by Liqo (finalizers %v); call again: %w (%w)", obj, key, probe.GetFinalizers(), peering.ErrNotReady, ctx.Err())
 		case <-tick.C:
 		}
 	}
