@@ -320,7 +320,9 @@ func (b *Backend) consumerToken(ctx context.Context, pc client.Client, consumer 
 // Unpeer deletes what Peer wrote, on both clusters, in Liqo's order (liqoctl
 // unpeer): first the offloading part, the ResourceSlice on the consumer, waiting
 // until Liqo has removed it (Liqo's CRD replicator deletes the slice's replica on the
-// provider with the consumer's credentials there, so those must outlive it); then
+// provider with the consumer's credentials there, so those must outlive it), and
+// the VirtualNodes for the provider, waiting until Liqo has removed them (after the
+// virtual Node and the virtual kubelet); then
 // the authentication and networking objects on both sides; last the tenant
 // namespaces. The wait is bounded by ctx and Options.UnpeerTimeout; when it ends
 // first the error wraps ErrNotReady and calling Unpeer again resumes. It refuses
@@ -358,6 +360,22 @@ func (b *Backend) Unpeer(ctx context.Context, k peering.Key) error {
 	}
 	if err := b.waitGone(ctx, cc, slice); err != nil {
 		return fmt.Errorf("liqo: unpeer %s: %w", k, err)
+	}
+	// Then the VirtualNodes, as liqoctl does: Liqo drains and deletes the virtual
+	// Node and the virtual kubelet before it lets a VirtualNode go; a Node left behind
+	// makes Liqo's webhook refuse the VirtualNode of the next peering of the pair.
+	var vns offloadingv1beta1.VirtualNodeList
+	if err := cc.List(ctx, &vns, client.InNamespace(TenantNamespace(p.ProviderID)), client.MatchingLabels{labelRemoteClusterID: string(p.ProviderID)}); err != nil {
+		return fmt.Errorf("liqo: unpeer %s: listing VirtualNodes: %w", k, err)
+	}
+	for i := range vns.Items {
+		vn := &vns.Items[i]
+		if err := deleteIgnoringMissing(ctx, cc, vn); err != nil {
+			return fmt.Errorf("liqo: unpeer %s: consumer side: %w", k, err)
+		}
+		if err := b.waitGone(ctx, cc, vn); err != nil {
+			return fmt.Errorf("liqo: unpeer %s: %w", k, err)
+		}
 	}
 	for _, o := range providerObjects(in)[1:] {
 		if err := deleteIgnoringMissing(ctx, pc, o); err != nil {
