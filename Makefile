@@ -8,6 +8,9 @@ CAPI_RECONCILERS := provision/capi/reconcilers
 # Nested module of the provisioning experiment's real-reconciler program (it links the
 # main Cluster API module too); the fake-model program is in the main module.
 PROVISIONING_REAL := examples/provisioning-experiment/real
+# Nested module of the side-by-side with Open Cluster Management's placement scheduler
+# (OCM v1.0.0 builds against Kubernetes v0.32 libraries, the SDK against v0.37).
+OCM_BENCH := examples/ocm-bench
 
 .PHONY: all tools test unit lint bench fuzz example provisioning-experiment
 
@@ -23,6 +26,7 @@ test: tools
 	$(GO) test -race -count=1 -timeout 30m ./...
 	cd $(CAPI_RECONCILERS) && $(GO) test -race -count=1 -timeout 30m ./...
 	cd $(PROVISIONING_REAL) && $(GO) test -race -count=1 -timeout 20m ./...
+	cd $(OCM_BENCH) && $(GO) test -race -count=1 -timeout 10m ./...
 
 # Unit tests only: integration tests skip (and say so) without the tool binaries.
 unit:
@@ -40,13 +44,19 @@ lint:
 	cd $(PROVISIONING_REAL) && $(GO) vet ./...
 	cd $(PROVISIONING_REAL) && $(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 	cd $(PROVISIONING_REAL) && $(GO) mod tidy -diff
+	cd $(OCM_BENCH) && $(GO) vet ./...
+	cd $(OCM_BENCH) && $(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+	cd $(OCM_BENCH) && $(GO) mod tidy -diff
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	cd $(OCM_BENCH) && $(GO) test -run '^$$' -bench . -benchmem ./...
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./topology
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeApplication$$' -fuzztime $(FUZZTIME) ./placement
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodePlan$$' -fuzztime $(FUZZTIME) ./placement
+	$(GO) test -run '^$$' -fuzz '^FuzzPlace$$' -fuzztime $(FUZZTIME) ./placement
 
 example:
 	$(GO) run ./examples/xr-collab

@@ -26,7 +26,7 @@ func goListPackages(t *testing.T, patterns ...string) []string {
 
 // impure reports whether a package under placement carries decisions out.
 func impure(pkg string) bool {
-	for _, p := range []string{"/placement/act", "/placement/loop"} {
+	for _, p := range []string{"/placement/act", "/placement/loop", "/placement/sim", "/placement/ocm"} {
 		if strings.Contains(pkg+"/", "github.com/continuum-xr/continuum"+p+"/") {
 			return true
 		}
@@ -35,13 +35,16 @@ func impure(pkg string) bool {
 }
 
 // TestPureDependencies keeps the pure packages pure (DESIGN.md section 2): topology and
-// placement may use from Kubernetes only k8s.io/apimachinery/pkg/api/resource (and what
-// it pulls in) plus sigs.k8s.io/yaml, and never client-go, controller-runtime, Cluster
+// placement may use from Kubernetes only k8s.io/apimachinery/pkg/api/resource and
+// pkg/labels (label selectors and label syntax; and what they pull in) plus
+// sigs.k8s.io/yaml, and never client-go, controller-runtime, Cluster
 // API, Liqo, Prometheus or continuum's observe/act packages. The sub-packages that carry
-// decisions out (placement/act, placement/loop and theirs) are not pure by design.
+// decisions out (placement/act, placement/loop, the simulated world placement/sim, the
+// OCM bridge placement/ocm and
+// theirs) are not pure by design.
 func TestPureDependencies(t *testing.T) {
 	allowed := map[string]bool{}
-	for _, d := range goListDeps(t, "k8s.io/apimachinery/pkg/api/resource", "sigs.k8s.io/yaml") {
+	for _, d := range goListDeps(t, "k8s.io/apimachinery/pkg/api/resource", "k8s.io/apimachinery/pkg/labels", "sigs.k8s.io/yaml") {
 		allowed[d] = true
 	}
 	forbidden := []string{
@@ -71,7 +74,7 @@ func TestPureDependencies(t *testing.T) {
 			}
 		}
 		if (strings.HasPrefix(d, "k8s.io/") || strings.HasPrefix(d, "sigs.k8s.io/")) && !allowed[d] {
-			t.Errorf("topology/placement depend on %s, which api/resource and sigs.k8s.io/yaml do not need", d)
+			t.Errorf("topology/placement depend on %s, which api/resource, pkg/labels and sigs.k8s.io/yaml do not need", d)
 		}
 	}
 	if !seen {

@@ -11,13 +11,15 @@
 //	topology    the continuum as data: clusters, node pools, links, sites, owners;
 //	            RTT/path/bandwidth queries; strict YAML/JSON codec.
 //	metrics     Observe: latency and resource samples with timestamps (Prometheus/Thanos,
-//	            Liqo's measured latency, an active UDP prober).
+//	            Liqo's measured latency, an active UDP prober); metrics/forecast
+//	            forecasts a series (Holt) and tells its spikes from its shifts.
 //	placement   Decide: a pure, deterministic, explainable placement engine.
 //	placement/act   carry a plan out: provision, peer, offload, start, make-before-break.
 //	placement/loop  the Observe–Orient–Decide–Act loop, a controller-runtime Runnable.
+//	placement/sim   the simulated continuum the loop runs on in tests: every fake on one
+//	            fake clock, scripted events.
 //	peering     Act through Liqo: peerings, namespace offloading, pod pinning.
 //	provision   Act through Cluster API: create, scale, delete kubeadm and k3s clusters.
-//	sim         the simulated continuum: every fake on one fake clock, scripted events.
 //	examples    runnable programs: go run ./examples/<name>.
 //
 // Dependencies point one way: topology is imported by the others; placement (the

@@ -10,7 +10,9 @@
 // networking Connection objects), probe (an active UDP prober and responder that
 // measure RTT, loss and jitter and export them as Prometheus metrics) and metricsfake
 // (scripted samples and fault wrappers). selfmetrics is a prometheus.Collector for
-// what the SDK itself does (decision latency, migrations, RTTs in use).
+// what the SDK itself does (decision latency, migrations, RTTs in use). forecast
+// forecasts the series the loop observes (Holt's linear trend, an optional season, a
+// prediction interval) and tells a spike from a level shift (robust z-score, CUSUM).
 //
 // Behaviour shared by every source is written once here. Collect asks a list of
 // sources, concurrently and within one deadline, for the RTT of every pair of a set of

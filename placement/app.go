@@ -31,7 +31,10 @@ type Application struct {
 	// run there through Liqo (the home cluster peers with each provider and offloads the
 	// namespace). Empty: the engine does not constrain it, and Act picks the cluster of
 	// the first component.
-	Home       string      `json:"home,omitempty"`
+	Home string `json:"home,omitempty"`
+	// Weights scale this application's terms of the objective and its scorers; nil
+	// leaves them as the request weighs them.
+	Weights    *AppWeights `json:"weights,omitempty"`
 	Components []Component `json:"components"`
 	Flows      []Flow      `json:"flows,omitempty"`
 	Chains     []Chain     `json:"chains,omitempty"`
@@ -59,6 +62,12 @@ type Component struct {
 	ProcessingTime topology.Duration `json:"processingTime,omitempty"`
 	// Allowed restricts where the component may run; empty lists allow everything.
 	Allowed Allowed `json:"allowed,omitempty"`
+	// Preferred are soft label selectors: each term a cluster does not match costs
+	// its weight / 100 per replica (the "preferred" scorer), like Kubernetes'
+	// preferred node affinity and OCM's prioritizers.
+	Preferred []PreferredTerm `json:"preferred,omitempty"`
+	// Tolerations let the component run on clusters with matching taints.
+	Tolerations []Toleration `json:"tolerations,omitempty"`
 	// Spread puts every replica on a different cluster.
 	Spread bool `json:"spread,omitempty"`
 	// AntiAffinity names components that must not share a cluster with this one.
@@ -70,6 +79,36 @@ type Component struct {
 	NodePool map[string]string `json:"nodePool,omitempty"`
 	// StateSize is the state moved when a replica migrates (the migration cost term).
 	StateSize resource.Quantity `json:"stateSize,omitempty"`
+	// Scale, when set, lets the loop (placement/loop) set Replicas from the demand
+	// at the sites the component serves; the engine places the Replicas it is given.
+	Scale *Scale `json:"scale,omitempty"`
+}
+
+// ScaleMetric is the demand a scaled component follows.
+type ScaleMetric string
+
+// The demand metrics.
+const (
+	// ScaleUsers: users connected at a site.
+	ScaleUsers ScaleMetric = "users"
+	// ScaleRequests: requests per second from a site.
+	ScaleRequests ScaleMetric = "requests"
+)
+
+// Scale says how a component's replicas follow demand: the loop keeps
+// ceil(demand / PerReplica) replicas within [Min, Max], where demand is the Metric
+// summed over Sites.
+type Scale struct {
+	// Min and Max bound the replicas; Min at least 1, Max at least Min.
+	Min int `json:"min"`
+	Max int `json:"max"`
+	// Metric is the demand followed; empty means users.
+	Metric ScaleMetric `json:"metric,omitempty"`
+	// PerReplica is the demand one replica serves (users, or requests per second).
+	PerReplica float64 `json:"perReplica"`
+	// Sites whose demand counts; empty means every site the component has a flow
+	// with.
+	Sites []string `json:"sites,omitempty"`
 }
 
 // Port is a port a component serves.
@@ -81,13 +120,17 @@ type Port struct {
 	Expose bool `json:"expose,omitempty"`
 }
 
-// Allowed lists the clusters a component may use, by tier, owner, region or name. A
-// cluster must pass every non-empty list.
+// Allowed lists the clusters a component may use, by tier, owner, region or name, and
+// by a label selector over the clusters' labels. A cluster must pass every non-empty
+// list and the selector.
 type Allowed struct {
 	Tiers    []topology.Tier `json:"tiers,omitempty"`
 	Owners   []string        `json:"owners,omitempty"`
 	Regions  []string        `json:"regions,omitempty"`
 	Clusters []string        `json:"clusters,omitempty"`
+	// Selector is a Kubernetes label selector over cluster labels (the "labels"
+	// filter); nil selects every cluster.
+	Selector *LabelSelector `json:"selector,omitempty"`
 }
 
 // Flow is traffic between two components, or between a component and the users at a

@@ -4,9 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"os"
+	"math"
 	"slices"
 
+	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/yaml"
 
 	"github.com/continuum-xr/continuum/internal/decode"
@@ -24,14 +25,21 @@ func DecodeApplication(data []byte) (Application, error) {
 	}
 	d := appDecoder{decode.New()}
 	app := d.application(root)
-	errs := fromProblems(d.Problems)
+	errs := fromProblems(d.Finish())
 	errs = append(errs, validateApp("", &app, d.Bad)...)
 	return app, errs.Sorted()
 }
 
-// LoadApplication reads and decodes the application file at path.
+// LoadApplication reads and decodes the application file at path, with the default
+// LoadOptions.
 func LoadApplication(path string) (Application, error) {
-	data, err := os.ReadFile(path)
+	return LoadApplicationWith(path, LoadOptions{})
+}
+
+// LoadApplicationWith reads and decodes the application file at path; a file larger
+// than o.MaxFileSize is refused without reading the rest.
+func LoadApplicationWith(path string, o LoadOptions) (Application, error) {
+	data, err := readFile(path, o)
 	if err != nil {
 		return Application{}, fmt.Errorf("placement: %w", err)
 	}
@@ -70,7 +78,7 @@ func (d appDecoder) application(v any) Application {
 		d.Fail("", "empty document")
 		return a
 	}
-	m, ok := d.Object("", v, "apiVersion", "kind", "metadata", "home", "components", "flows", "chains")
+	m, ok := d.Object("", v, "apiVersion", "kind", "metadata", "home", "weights", "components", "flows", "chains")
 	if !ok {
 		return a
 	}
@@ -87,10 +95,11 @@ func (d appDecoder) application(v any) Application {
 			Labels: d.StringMap("metadata.labels", mm["labels"])}
 	}
 	a.Home = d.Str("home", m["home"])
-	for i, cv := range d.List("components", m["components"]) {
+	a.Weights = d.weights("weights", m["weights"])
+	for i, cv := range d.ListMax("components", m["components"], MaxComponents) {
 		a.Components = append(a.Components, d.component(index("components", i), cv))
 	}
-	for i, fv := range d.List("flows", m["flows"]) {
+	for i, fv := range d.ListMax("flows", m["flows"], MaxFlows) {
 		p := index("flows", i)
 		var f Flow
 		if fm, ok := d.Item(p, fv, "from", "to", "bandwidth", "maxRTT", "protocol"); ok {
@@ -100,11 +109,11 @@ func (d appDecoder) application(v any) Application {
 		}
 		a.Flows = append(a.Flows, f)
 	}
-	for i, cv := range d.List("chains", m["chains"]) {
+	for i, cv := range d.ListMax("chains", m["chains"], MaxChains) {
 		p := index("chains", i)
 		var c Chain
 		if cm, ok := d.Item(p, cv, "name", "path", "budget"); ok {
-			c = Chain{Name: d.Str(field(p, "name"), cm["name"]), Path: d.Strings(field(p, "path"), cm["path"]),
+			c = Chain{Name: d.Str(field(p, "name"), cm["name"]), Path: d.StringsMax(field(p, "path"), cm["path"], MaxChainPath),
 				Budget: d.duration(field(p, "budget"), cm["budget"])}
 		}
 		a.Chains = append(a.Chains, c)
@@ -115,7 +124,7 @@ func (d appDecoder) application(v any) Application {
 func (d appDecoder) component(p string, v any) Component {
 	var c Component
 	m, ok := d.Item(p, v, "name", "replicas", "requests", "ports", "processingTime", "allowed", "spread",
-		"antiAffinity", "coLocate", "nodePool", "stateSize")
+		"antiAffinity", "coLocate", "nodePool", "stateSize", "preferred", "tolerations", "scale")
 	if !ok {
 		return c
 	}
@@ -127,7 +136,7 @@ func (d appDecoder) component(p string, v any) Component {
 			c.Requests[topology.ResourceName(k)] = q
 		}
 	}
-	for i, pv := range d.List(field(p, "ports"), m["ports"]) {
+	for i, pv := range d.ListMax(field(p, "ports"), m["ports"], MaxListEntries) {
 		pp := index(field(p, "ports"), i)
 		var port Port
 		if pm, ok := d.Item(pp, pv, "name", "port", "protocol", "expose"); ok {
@@ -138,31 +147,115 @@ func (d appDecoder) component(p string, v any) Component {
 	}
 	c.ProcessingTime = d.duration(field(p, "processingTime"), m["processingTime"])
 	ap := field(p, "allowed")
-	if am, ok := d.Object(ap, m["allowed"], "tiers", "owners", "regions", "clusters"); ok {
-		for _, t := range d.Strings(field(ap, "tiers"), am["tiers"]) {
+	if am, ok := d.Object(ap, m["allowed"], "tiers", "owners", "regions", "clusters", "selector"); ok {
+		c.Allowed.Selector = d.selector(field(ap, "selector"), am["selector"])
+		for _, t := range d.StringsMax(field(ap, "tiers"), am["tiers"], MaxListEntries) {
 			c.Allowed.Tiers = append(c.Allowed.Tiers, topology.Tier(t))
 		}
-		c.Allowed.Owners = d.Strings(field(ap, "owners"), am["owners"])
-		c.Allowed.Regions = d.Strings(field(ap, "regions"), am["regions"])
-		c.Allowed.Clusters = d.Strings(field(ap, "clusters"), am["clusters"])
+		c.Allowed.Owners = d.StringsMax(field(ap, "owners"), am["owners"], MaxListEntries)
+		c.Allowed.Regions = d.StringsMax(field(ap, "regions"), am["regions"], MaxListEntries)
+		c.Allowed.Clusters = d.StringsMax(field(ap, "clusters"), am["clusters"], MaxListEntries)
 	}
+	c.Preferred = d.preferred(field(p, "preferred"), m["preferred"])
+	c.Tolerations = d.tolerations(field(p, "tolerations"), m["tolerations"])
 	c.Spread = d.Bool(field(p, "spread"), m["spread"])
-	c.AntiAffinity = d.Strings(field(p, "antiAffinity"), m["antiAffinity"])
-	c.CoLocate = d.Strings(field(p, "coLocate"), m["coLocate"])
+	c.AntiAffinity = d.StringsMax(field(p, "antiAffinity"), m["antiAffinity"], MaxListEntries)
+	c.CoLocate = d.StringsMax(field(p, "coLocate"), m["coLocate"], MaxListEntries)
 	c.NodePool = d.StringMap(field(p, "nodePool"), m["nodePool"])
 	if q, ok := d.Quantity(field(p, "stateSize"), m["stateSize"]); ok {
 		c.StateSize = q
+	}
+	sp := field(p, "scale")
+	if sm, ok := d.Object(sp, m["scale"], "min", "max", "metric", "perReplica", "sites"); ok {
+		c.Scale = &Scale{Min: d.Int(field(sp, "min"), sm["min"]), Max: d.Int(field(sp, "max"), sm["max"]),
+			Metric: ScaleMetric(d.Str(field(sp, "metric"), sm["metric"])), PerReplica: d.Number(field(sp, "perReplica"), sm["perReplica"]),
+			Sites: d.StringsMax(field(sp, "sites"), sm["sites"], MaxListEntries)}
 	}
 	return c
 }
 
 func validName(s string) bool { return decode.IsDNSLabel(s) }
 
+// validResourceName reports whether CheckResource's problem is about the amount, not
+// the name.
+func validResourceName(name topology.ResourceName) bool {
+	var zero resource.Quantity
+	return topology.CheckResource(name, zero) == ""
+}
+
+// labels checks a labels map (or a node-pool selector) of the Go API: at most
+// MaxListEntries entries, keys of 1 to 253 bytes, values of at most MaxString bytes.
+func labels(add func(string, string, ...any), path string, m map[string]string) {
+	if len(m) > MaxListEntries {
+		add(path, "%d entries, more than the limit of %d", len(m), MaxListEntries)
+		return
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if k == "" || len(k) > 253 {
+			add(path, "key %s must be 1 to 253 bytes long", quote(k))
+		} else if len(m[k]) > decode.MaxString {
+			add(path+"."+k, "%s is longer than %d bytes", quote(m[k]), decode.MaxString)
+		}
+	}
+}
+
+// flowPairs returns the number of replica pairs flow f expands to.
+func flowPairs(a *Application, comps map[string]int, f Flow) int {
+	n := 1
+	for _, e := range []string{f.From, f.To} {
+		if k, ok := comps[e]; ok {
+			r := a.Components[k].Replicas
+			if r < 0 || r > MaxReplicas {
+				return 0 // reported at the component
+			}
+			n *= max(r, 1)
+		}
+	}
+	return n
+}
+
+// coLocateConflicts reports anti-affinity between components that co-location puts on
+// one cluster (directly or through a chain of coLocate): such an application can never
+// be placed, and the search assumes it does not happen.
+func coLocateConflicts(add func(string, string, ...any), a *Application, comps map[string]int, skip map[string]bool) {
+	n := len(a.Components)
+	group := make([]int, n)
+	for i := range group {
+		group[i] = i
+	}
+	find := func(i int) int {
+		for group[i] != i {
+			group[i] = group[group[i]]
+			i = group[i]
+		}
+		return i
+	}
+	for i, c := range a.Components {
+		for _, o := range c.CoLocate {
+			if k, ok := comps[o]; ok && k != i {
+				group[find(i)] = find(k)
+			}
+		}
+	}
+	for i, c := range a.Components {
+		p := index("components", i)
+		if skip[p] {
+			continue
+		}
+		for j, o := range c.AntiAffinity {
+			if k, ok := comps[o]; ok && k != i && find(k) == find(i) {
+				add(index(p+".antiAffinity", j), "%s must run on the same cluster as %s (coLocate), so it cannot also be anti-affine to it",
+					quote(o), quote(c.Name))
+			}
+		}
+	}
+}
+
 // uniqueName checks that the name of list[i] (at path p) is a DNS label not used by an
 // earlier element, and records it in seen.
 func uniqueName(add func(string, string, ...any), seen map[string]int, p, kind, list, name string, i int) {
 	if !validName(name) {
-		add(p+".name", "%q must be a DNS-1123 label", name)
+		add(p+".name", "%s must be a DNS-1123 label", quote(name))
 	} else if j, dup := seen[name]; dup {
 		add(p+".name", "duplicate %s %q (also %s[%d])", kind, name, list, j)
 	} else {
@@ -183,16 +276,52 @@ func validateApp(prefix string, a *Application, skip map[string]bool) ErrorList 
 		}
 	}
 	if !validName(a.Metadata.Name) {
-		add("metadata.name", "%q must be a DNS-1123 label", a.Metadata.Name)
+		add("metadata.name", "%s must be a DNS-1123 label", quote(a.Metadata.Name))
 	}
 	if a.Metadata.Namespace != "" && !validName(a.Metadata.Namespace) {
-		add("metadata.namespace", "%q must be a DNS-1123 label", a.Metadata.Namespace)
+		add("metadata.namespace", "%s must be a DNS-1123 label", quote(a.Metadata.Namespace))
 	}
 	if a.Home != "" && !validName(a.Home) {
-		add("home", "%q must be a cluster name (a DNS-1123 label)", a.Home)
+		add("home", "%s must be a cluster name (a DNS-1123 label)", quote(a.Home))
 	}
+	labels(add, "metadata.labels", a.Metadata.Labels)
+	validateWeights(add, a.Weights)
 	if len(a.Components) == 0 {
 		add("components", "at least one component is required")
+	}
+	// Sizes: an application over a limit is not examined further.
+	over := false
+	for _, l := range []struct {
+		path     string
+		n, limit int
+	}{{"components", len(a.Components), MaxComponents}, {"flows", len(a.Flows), MaxFlows}, {"chains", len(a.Chains), MaxChains}} {
+		if l.n > l.limit {
+			add(l.path, "%d entries, more than the limit of %d", l.n, l.limit)
+			over = true
+		}
+	}
+	for i, c := range a.Components {
+		p := index("components", i)
+		for _, l := range []struct {
+			path string
+			n    int
+		}{{"ports", len(c.Ports)}, {"antiAffinity", len(c.AntiAffinity)}, {"coLocate", len(c.CoLocate)}, {"nodePool", len(c.NodePool)},
+			{"allowed.tiers", len(c.Allowed.Tiers)}, {"allowed.owners", len(c.Allowed.Owners)}, {"allowed.regions", len(c.Allowed.Regions)},
+			{"allowed.clusters", len(c.Allowed.Clusters)}} {
+			if l.n > MaxListEntries {
+				add(p+"."+l.path, "%d entries, more than the limit of %d", l.n, MaxListEntries)
+				over = true
+			}
+		}
+	}
+	for i, c := range a.Chains {
+		if len(c.Path) > MaxChainPath {
+			add(index("chains", i)+".path", "%d elements, more than the limit of %d", len(c.Path), MaxChainPath)
+			over = true
+		}
+	}
+	if over {
+		return errs
 	}
 	comps := map[string]int{}
 	for i, c := range a.Components {
@@ -212,8 +341,12 @@ func validateApp(prefix string, a *Application, skip map[string]bool) ErrorList 
 			add(p+".replicas", "%d is outside [0, %d] (0 means 1)", c.Replicas, MaxReplicas)
 		}
 		for _, name := range slices.Sorted(maps.Keys(c.Requests)) {
-			if q := c.Requests[name]; q.Sign() < 0 {
-				add(p+".requests."+string(name), "%s is negative", q.String())
+			if problem := topology.CheckResource(name, c.Requests[name]); problem != "" {
+				fp := p + ".requests." + string(name)
+				if len(name) > 253 || !validResourceName(name) {
+					fp = p + ".requests"
+				}
+				add(fp, "%s", problem)
 			}
 		}
 		for j, port := range c.Ports {
@@ -225,11 +358,52 @@ func validateApp(prefix string, a *Application, skip map[string]bool) ErrorList 
 				add(pp+".protocol", "must be TCP or UDP, got %q", port.Protocol)
 			}
 		}
-		if c.ProcessingTime < 0 {
-			add(p+".processingTime", "%s is negative", c.ProcessingTime)
+		if problem := topology.CheckDuration(c.ProcessingTime, topology.MinRTT, true); problem != "" {
+			add(p+".processingTime", "%s", problem)
 		}
-		if c.StateSize.Sign() < 0 {
-			add(p+".stateSize", "%s is negative", c.StateSize.String())
+		if problem := topology.CheckResource(topology.ResourceMemory, c.StateSize); problem != "" {
+			add(p+".stateSize", "%s", problem)
+		}
+		if s := c.Scale; s != nil {
+			switch {
+			case s.Min < 1 || s.Min > MaxReplicas:
+				add(p+".scale.min", "%d is outside [1, %d]", s.Min, MaxReplicas)
+			case s.Max < s.Min || s.Max > MaxReplicas:
+				add(p+".scale.max", "%d is outside [min %d, %d]", s.Max, s.Min, MaxReplicas)
+			}
+			if s.Metric != "" && s.Metric != ScaleUsers && s.Metric != ScaleRequests {
+				add(p+".scale.metric", "must be users or requests, got %q", s.Metric)
+			}
+			if !(s.PerReplica > 0) || math.IsInf(s.PerReplica, 0) {
+				add(p+".scale.perReplica", "must be > 0 and finite, got %g", s.PerReplica)
+			}
+			if len(s.Sites) > MaxListEntries {
+				add(p+".scale.sites", "%d entries, more than the limit of %d", len(s.Sites), MaxListEntries)
+			}
+			for j, n := range s.Sites {
+				if !validName(n) {
+					add(index(p+".scale.sites", j), "%s must be a DNS-1123 label", quote(n))
+				}
+			}
+		}
+		labels(add, p+".nodePool", c.NodePool)
+		validatePolicy(add, p, c)
+		for j, t := range c.Allowed.Tiers {
+			if !validName(string(t)) {
+				add(index(p+".allowed.tiers", j), "%s must be a DNS-1123 label", quote(string(t)))
+			}
+		}
+		for field, names := range map[string][]string{"allowed.owners": c.Allowed.Owners, "allowed.regions": c.Allowed.Regions, "allowed.clusters": c.Allowed.Clusters} {
+			for j, n := range names {
+				if len(n) > decode.MaxString {
+					add(index(p+"."+field, j), "%s is longer than %d bytes", quote(n), decode.MaxString)
+				}
+			}
+		}
+		for j, port := range c.Ports {
+			if len(port.Name) > decode.MaxString {
+				add(index(p+".ports", j)+".name", "%s is longer than %d bytes", quote(port.Name), decode.MaxString)
+			}
 		}
 		for field, names := range map[string][]string{"antiAffinity": c.AntiAffinity, "coLocate": c.CoLocate} {
 			for j, n := range names {
@@ -237,7 +411,7 @@ func validateApp(prefix string, a *Application, skip map[string]bool) ErrorList 
 				k, ok := comps[n]
 				switch {
 				case !ok:
-					add(fp, "unknown component %q", n)
+					add(fp, "unknown component %s", quote(n))
 				case n == c.Name:
 					add(fp, "a component cannot name itself")
 				case field == "coLocate" && a.Components[k].replicas() != c.replicas():
@@ -247,6 +421,7 @@ func validateApp(prefix string, a *Application, skip map[string]bool) ErrorList 
 			}
 		}
 	}
+	coLocateConflicts(add, a, comps, skip)
 	for i, f := range a.Flows {
 		p := index("flows", i)
 		if skip[p] {
@@ -262,15 +437,21 @@ func validateApp(prefix string, a *Application, skip map[string]bool) ErrorList 
 		switch {
 		case f.From == "" || f.To == "":
 		case f.From == f.To:
-			add(p+".to", "a flow from %q to itself", f.To)
+			add(p+".to", "a flow from %s to itself", quote(f.To))
 		case !fromComp && !toComp:
-			add(p, "neither %q nor %q is a component of the application; a flow needs at least one", f.From, f.To)
+			add(p, "neither %s nor %s is a component of the application; a flow needs at least one", quote(f.From), quote(f.To))
+		default:
+			if pairs := flowPairs(a, comps, f); pairs > MaxFlowPairs {
+				add(p, "expands to %d replica pairs, more than the limit of %d (fewer replicas, or one flow per pair of replicas that talk)", pairs, MaxFlowPairs)
+			}
 		}
-		if f.Bandwidth < 0 {
-			add(p+".bandwidth", "%s is negative", f.Bandwidth)
+		if f.Bandwidth == topology.Unlimited {
+			add(p+".bandwidth", "a flow needs a finite rate (unlimited is for capacities)")
+		} else if problem := topology.CheckBandwidth(f.Bandwidth); problem != "" {
+			add(p+".bandwidth", "%s", problem)
 		}
-		if f.MaxRTT < 0 {
-			add(p+".maxRTT", "%s is negative", f.MaxRTT)
+		if problem := checkBudget(f.MaxRTT, true); problem != "" {
+			add(p+".maxRTT", "%s", problem)
 		}
 		if f.Protocol != "" && f.Protocol != TCP && f.Protocol != UDP {
 			add(p+".protocol", "must be TCP or UDP, got %q", f.Protocol)
@@ -290,6 +471,8 @@ func validateApp(prefix string, a *Application, skip map[string]bool) ErrorList 
 		for j, e := range c.Path {
 			if e == "" {
 				add(index(p+".path", j), "empty element")
+			} else if len(e) > 253 {
+				add(index(p+".path", j), "%s is not a component or site name", quote(e))
 			}
 			if _, ok := comps[e]; ok {
 				hasComp = true
@@ -298,8 +481,8 @@ func validateApp(prefix string, a *Application, skip map[string]bool) ErrorList 
 		if !hasComp && len(c.Path) >= 2 {
 			add(p+".path", "names no component of the application")
 		}
-		if c.Budget <= 0 && !skip[p+".budget"] {
-			add(p+".budget", "required, > 0")
+		if problem := checkBudget(c.Budget, false); problem != "" && !skip[p+".budget"] {
+			add(p+".budget", "%s", problem)
 		}
 	}
 	return errs

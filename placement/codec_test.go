@@ -133,6 +133,8 @@ func FuzzDecodeApplication(f *testing.F) {
 	f.Add([]byte(appHeader + "components: [{name: a, replicas: 3, spread: true}]\nflows: [{from: geneva, to: a, bandwidth: 1Gbps}]"))
 	f.Add([]byte(appHeader + "components: [{name: a}, {name: b, coLocate: [a]}]\nchains: [{name: c, path: [milan, a, b, milan], budget: 9ms}]"))
 	f.Add([]byte("components: [\n"))
+	f.Add([]byte(policyApp))
+	f.Add([]byte(appHeader + "components: [{name: a, allowed: {selector: {matchExpressions: [{key: k, operator: In, values: [v]}]}}, tolerations: [{operator: Exists}]}]"))
 	topo := topologytest.PaperFig1()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		app, err := placement.DecodeApplication(data)

@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"math"
@@ -40,13 +41,20 @@ type problem struct {
 	nLinks   int
 	accessAt []int // first access resource of each site
 	routes   map[int64][]int32
+	// routeDense and routeKnown cache cluster routes when n <= denseRoutes.
+	routeDense [][]int32
+	routeKnown []bool
+	siteDense  [][]int32 // [site*n+cluster]
+	siteKnown  []bool
 
 	scorers  []WeightedScorer
 	filters  []Filter
 	clusters []topology.Cluster // by index
-	// appliedRTT holds the measured pairs written into the topology's links.
-	appliedRTT map[Pair]bool
-	rankState  *state // an empty state to price candidates in
+	// appliedRTT holds the measured RTTs written into the topology's links.
+	appliedRTT map[Pair]topology.Duration
+	// prepared, when set, remembers valid applications and the re-routed topology.
+	prepared  *Prepared
+	rankState *state // an empty state to price candidates in
 	// explainOnly, when set, limits ExplainAuto to these instances (a repair explains
 	// what it re-placed).
 	explainOnly []bool
@@ -105,6 +113,10 @@ type comp struct {
 	filtered map[string]int
 	coLocate []int // component indices
 	anti     []int
+
+	// wCompute is the application's compute weight (AppWeights; stateGB and the
+	// pairs' gbit carry its migration and network weights).
+	wCompute float64
 }
 
 type siteFlow struct {
@@ -161,12 +173,15 @@ func fmtQty(name topology.ResourceName, v int64) string {
 }
 
 // compile validates the request against the snapshot and builds the problem.
-func compile(snap *Snapshot, req *Request, scorers []WeightedScorer) (*problem, error) {
+func compile(snap *Snapshot, req *Request, scorers []WeightedScorer, pp *Prepared) (*problem, error) {
 	if snap == nil || snap.Topology == nil {
 		return nil, ErrorList{{Field: "snapshot.topology", Detail: "required"}}
 	}
+	if snap.Topology.NumClusters() == 0 {
+		return nil, ErrorList{{Field: "snapshot.topology", Detail: "has no clusters (build it with topology.New or Decode)"}}
+	}
 	topo := snap.Topology
-	p := &problem{snap: snap, topo: topo, req: req, n: topo.NumClusters(), scorers: scorers,
+	p := &problem{snap: snap, topo: topo, req: req, n: topo.NumClusters(), scorers: scorers, prepared: pp,
 		rttCC: map[[2]int]topology.Duration{}, rttSS: map[[2]int]topology.Duration{}, routes: map[int64][]int32{}}
 	p.w = DefaultWeights()
 	if req.Weights != nil {
@@ -182,6 +197,10 @@ func compile(snap *Snapshot, req *Request, scorers []WeightedScorer) (*problem, 
 	p.compileResources()
 	p.compileComponents()
 	p.compileBandwidth()
+	var err error
+	if p.scorers, err = p.policyScorers(scorers); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -190,19 +209,22 @@ func compile(snap *Snapshot, req *Request, scorers []WeightedScorer) (*problem, 
 // measurement too. A measurement is the link's whole RTT (tunnel included). Pairs
 // without a direct link stay end-to-end overrides of that pair only.
 func (p *problem) applyMeasuredLinks() error {
-	if len(p.snap.RTT) == 0 {
+	key := linkKey(p.snap)
+	if len(key) == 0 {
+		return nil
+	}
+	pp := p.prepared
+	if pp != nil && pp.routed != nil && maps.Equal(key, pp.routedKey) {
+		p.topo, p.appliedRTT = pp.routed, pp.routedKey
 		return nil
 	}
 	spec := p.topo.Spec()
-	changed := false
-	applied := map[Pair]bool{}
 	for ci := range spec.Clusters {
 		c := &spec.Clusters[ci]
 		for li := range c.Links {
 			l := &c.Links[li]
-			if d, ok := p.snap.RTT[MakePair(c.Name, l.To)]; ok {
+			if d, ok := key[MakePair(c.Name, l.To)]; ok {
 				l.RTT, l.Tunnel, l.P99 = d, nil, 0
-				changed, applied[MakePair(c.Name, l.To)] = true, true
 			}
 		}
 	}
@@ -210,14 +232,10 @@ func (p *problem) applyMeasuredLinks() error {
 		s := &spec.Sites[si]
 		for ai := range s.Access {
 			a := &s.Access[ai]
-			if d, ok := p.snap.RTT[MakePair(s.Name, a.Cluster)]; ok {
+			if d, ok := key[MakePair(s.Name, a.Cluster)]; ok {
 				a.RTT, a.P99 = d, 0
-				changed, applied[MakePair(s.Name, a.Cluster)] = true, true
 			}
 		}
-	}
-	if !changed {
-		return nil
 	}
 	topo, err := topology.New(spec)
 	if err != nil {
@@ -230,7 +248,11 @@ func (p *problem) applyMeasuredLinks() error {
 		}
 		return fmt.Errorf("placement: applying measured RTTs: %w", err)
 	}
-	p.topo, p.appliedRTT = topo, applied
+	p.topo, p.appliedRTT = topo, key
+	if pp != nil {
+		pp.routed, pp.routedKey = topo, key
+		pp.stats.Reroutes++
+	}
 	return nil
 }
 
@@ -240,12 +262,16 @@ func (p *problem) validate() ErrorList {
 	if len(req.Apps) == 0 {
 		errs.Add("apps", "at least one application is required")
 	}
+	if len(req.Apps) > MaxApps {
+		errs.Add("apps", fmt.Sprintf("%d applications, more than the limit of %d", len(req.Apps), MaxApps))
+		return errs
+	}
 	for _, w := range []struct {
 		name string
 		v    float64
 	}{{"network", p.w.Network}, {"compute", p.w.Compute}, {"migration", p.w.Migration}} {
-		if w.v < 0 || math.IsNaN(w.v) || math.IsInf(w.v, 0) {
-			errs.Add("weights."+w.name, fmt.Sprintf("must be a finite number >= 0, got %v", w.v))
+		if problem := topology.CheckPrice(w.v); problem != "" {
+			errs.Add("weights."+w.name, problem)
 		}
 	}
 	if req.Hysteresis < 0 || req.Hysteresis >= 1 || math.IsNaN(req.Hysteresis) {
@@ -261,30 +287,48 @@ func (p *problem) validate() ErrorList {
 	default:
 		errs.Add("strategy", fmt.Sprintf("must be %q or %q, got %q", StrategyDefault, StrategyExact, req.Strategy))
 	}
+	if req.Explain < ExplainAuto || req.Explain > ExplainNone {
+		errs.Add("explain", fmt.Sprintf("%d is not an explanation level", req.Explain))
+	}
 	if req.MaxNodes < 0 {
 		errs.Add("maxNodes", fmt.Sprintf("%d is negative", req.MaxNodes))
 	}
-	for k := range p.snap.RTT {
+	for _, k := range slices.SortedFunc(maps.Keys(p.snap.RTT), func(a, b Pair) int { return cmp.Or(cmpStr(a.A, b.A), cmpStr(a.B, b.B)) }) {
 		_, _, ok1 := p.endpoint(k.A)
 		_, _, ok2 := p.endpoint(k.B)
 		if !ok1 || !ok2 {
-			errs.Add("snapshot.rtt", fmt.Sprintf("%s<->%s: unknown cluster or site", k.A, k.B))
+			errs.Add("snapshot.rtt", fmt.Sprintf("%s<->%s: unknown cluster or site", quote(k.A), quote(k.B)))
+			continue
+		}
+		if problem := topology.CheckDuration(p.snap.RTT[k], topology.MinRTT, false); problem != "" {
+			errs.Add("snapshot.rtt["+k.A+"<->"+k.B+"]", problem)
 		}
 	}
-	for name := range p.snap.Free {
+	for _, name := range slices.Sorted(maps.Keys(p.snap.Free)) {
 		if _, ok := p.topo.ClusterIndex(name); !ok {
-			errs.Add("snapshot.free."+name, "unknown cluster")
+			errs.Add("snapshot.free", fmt.Sprintf("unknown cluster %s", quote(name)))
+			continue
+		}
+		free := p.snap.Free[name]
+		for _, r := range slices.Sorted(maps.Keys(free)) {
+			if problem := topology.CheckResource(r, free[r]); problem != "" {
+				errs.Add("snapshot.free."+name+"."+string(r), problem)
+			}
 		}
 	}
 	names := map[string]int{}
 	for i := range req.Apps {
 		a := &req.Apps[i]
 		prefix := "apps[" + strconv.Itoa(i) + "]."
-		errs = append(errs, validateApp(prefix, a, nil)...)
 		if j, dup := names[a.Metadata.Name]; dup {
-			errs.Add(prefix+"metadata.name", fmt.Sprintf("duplicate application %q (also apps[%d])", a.Metadata.Name, j))
+			errs.Add(prefix+"metadata.name", fmt.Sprintf("duplicate application %s (also apps[%d])", quote(a.Metadata.Name), j))
 		}
 		names[a.Metadata.Name] = i
+		if p.prepared.appValid(i) {
+			continue // validated against this topology before, unchanged since
+		}
+		before := len(errs)
+		errs = append(errs, validateApp(prefix, a, nil)...)
 		comps := map[string]bool{}
 		for _, c := range a.Components {
 			comps[c.Name] = true
@@ -292,13 +336,13 @@ func (p *problem) validate() ErrorList {
 		isSite := func(n string) bool { _, ok := p.topo.SiteIndex(n); return ok }
 		if a.Home != "" {
 			if _, ok := p.topo.ClusterIndex(a.Home); !ok {
-				errs.Add(prefix+"home", fmt.Sprintf("unknown cluster %q", a.Home))
+				errs.Add(prefix+"home", fmt.Sprintf("unknown cluster %s", quote(a.Home)))
 			}
 		}
 		for j, c := range a.Components {
 			for k, cl := range c.Allowed.Clusters {
 				if _, ok := p.topo.ClusterIndex(cl); !ok {
-					errs.Add(fmt.Sprintf("%scomponents[%d].allowed.clusters[%d]", prefix, j, k), fmt.Sprintf("unknown cluster %q", cl))
+					errs.Add(fmt.Sprintf("%scomponents[%d].allowed.clusters[%d]", prefix, j, k), fmt.Sprintf("unknown cluster %s", quote(cl)))
 				}
 			}
 		}
@@ -309,7 +353,7 @@ func (p *problem) validate() ErrorList {
 				case comps[e.name] && isSite(e.name):
 					errs.Add(fmt.Sprintf("%sflows[%d].%s", prefix, j, e.field), fmt.Sprintf("%q names both a component and a site", e.name))
 				case !comps[e.name] && !isSite(e.name):
-					errs.Add(fmt.Sprintf("%sflows[%d].%s", prefix, j, e.field), fmt.Sprintf("no component or site %q", e.name))
+					errs.Add(fmt.Sprintf("%sflows[%d].%s", prefix, j, e.field), fmt.Sprintf("no component or site %s", quote(e.name)))
 				}
 			}
 		}
@@ -320,14 +364,104 @@ func (p *problem) validate() ErrorList {
 				case comps[e] && isSite(e):
 					errs.Add(fmt.Sprintf("%schains[%d].path[%d]", prefix, j, k), fmt.Sprintf("%q names both a component and a site", e))
 				case !comps[e] && !isSite(e):
-					errs.Add(fmt.Sprintf("%schains[%d].path[%d]", prefix, j, k), fmt.Sprintf("no component or site %q", e))
+					errs.Add(fmt.Sprintf("%schains[%d].path[%d]", prefix, j, k), fmt.Sprintf("no component or site %s", quote(e)))
 				}
 			}
 		}
+		if len(errs) == before {
+			p.prepared.markValid(i)
+		}
 	}
-	for i, as := range req.Current {
-		if _, ok := p.topo.ClusterIndex(as.Cluster); !ok && as.Cluster != "" {
-			errs.Add(fmt.Sprintf("current[%d].cluster", i), fmt.Sprintf("unknown cluster %q", as.Cluster))
+	if len(errs) > 0 {
+		return errs // the totals and the current plan are checked on valid applications
+	}
+	errs = append(errs, p.validateTotals()...)
+	errs = append(errs, p.validateCurrent()...)
+	return errs
+}
+
+// validateTotals checks the request-wide limits: replicas, replica pairs and the total
+// bandwidth of the flows.
+func (p *problem) validateTotals() ErrorList {
+	var errs ErrorList
+	instances, pairs := 0, 0
+	var bw topology.Bandwidth // saturates at just over the limit
+	for i := range p.req.Apps {
+		a := &p.req.Apps[i]
+		comps := map[string]int{}
+		for j := range a.Components {
+			comps[a.Components[j].Name] = j
+			instances += a.Components[j].replicas()
+		}
+		for _, f := range a.Flows {
+			pairs += flowPairs(a, comps, f)
+			if bw <= MaxTotalBandwidth {
+				bw += f.Bandwidth // each <= MaxBandwidth: bw stays below 2 x MaxTotalBandwidth
+			}
+		}
+	}
+	if instances > MaxInstances {
+		errs.Add("apps", fmt.Sprintf("%d replicas in all, more than the limit of %d", instances, MaxInstances))
+	}
+	if pairs > MaxPairs {
+		errs.Add("apps", fmt.Sprintf("the flows expand to %d replica pairs in all, more than the limit of %d", pairs, MaxPairs))
+	}
+	if bw > MaxTotalBandwidth {
+		errs.Add("apps", fmt.Sprintf("the flows total more than the limit of %s", topology.Bandwidth(MaxTotalBandwidth)))
+	}
+	return errs
+}
+
+// validateCurrent checks Request.Current against the request and the topology: every
+// entry names an application of the request, one of its components, a replica in
+// range, a cluster of the topology (or none) and a node pool of that cluster (or none),
+// and no replica is given twice.
+func (p *problem) validateCurrent() ErrorList {
+	var errs ErrorList
+	if len(p.req.Current) > MaxInstances {
+		errs.Add("current", fmt.Sprintf("%d entries, more than the limit of %d", len(p.req.Current), MaxInstances))
+		return errs
+	}
+	apps := map[string]*Application{}
+	for i := range p.req.Apps {
+		apps[p.req.Apps[i].Metadata.Name] = &p.req.Apps[i]
+	}
+	seen := map[[3]string]int{}
+	for i, as := range p.req.Current {
+		path := index("current", i)
+		a, ok := apps[as.App]
+		if !ok {
+			errs.Add(path+".app", fmt.Sprintf("no application %s in the request", quote(as.App)))
+			continue
+		}
+		ci := slices.IndexFunc(a.Components, func(c Component) bool { return c.Name == as.Component })
+		if ci < 0 {
+			errs.Add(path+".component", fmt.Sprintf("application %s has no component %s", quote(as.App), quote(as.Component)))
+			continue
+		}
+		if n := a.Components[ci].replicas(); as.Replica < 0 || as.Replica >= n {
+			errs.Add(path+".replica", fmt.Sprintf("%d is outside [0, %d): %s/%s has %d replicas", as.Replica, n, as.App, as.Component, n))
+			continue
+		}
+		key := [3]string{as.App, as.Component, strconv.Itoa(as.Replica)}
+		if j, dup := seen[key]; dup {
+			errs.Add(path, fmt.Sprintf("replica %s/%s[%d] is given twice (also current[%d])", as.App, as.Component, as.Replica, j))
+			continue
+		}
+		seen[key] = i
+		if as.Cluster == "" {
+			if as.NodePool != "" {
+				errs.Add(path+".nodePool", "set on an unplaced replica")
+			}
+			continue
+		}
+		c, ok := p.topo.Cluster(as.Cluster)
+		if !ok {
+			errs.Add(path+".cluster", fmt.Sprintf("unknown cluster %s", quote(as.Cluster)))
+			continue
+		}
+		if as.NodePool != "" && !slices.ContainsFunc(c.NodePools, func(np topology.NodePool) bool { return np.Name == as.NodePool }) {
+			errs.Add(path+".nodePool", fmt.Sprintf("cluster %s has no node pool %s", as.Cluster, quote(as.NodePool)))
 		}
 	}
 	return errs
@@ -394,7 +528,7 @@ func (p *problem) compileResources() {
 		}
 	}
 	for k, d := range p.snap.RTT {
-		if p.appliedRTT[k] {
+		if _, ok := p.appliedRTT[k]; ok {
 			continue // written into the topology's links
 		}
 		ca, sa, _ := p.endpoint(k.A)
@@ -469,7 +603,8 @@ func (p *problem) compileComponents() {
 			}
 			cpu := c.Requests[topology.ResourceCPU]
 			k.cores = float64(cpu.MilliValue()) / milli
-			k.stateGB = float64(c.StateSize.Value()) / 1e9
+			k.stateGB = float64(c.StateSize.Value()) / 1e9 * appWeight(a, "migration")
+			k.wCompute = appWeight(a, "compute")
 			compIdx[[2]string{a.Metadata.Name, c.Name}] = len(p.comps)
 			for r := range k.n {
 				cur, ok := current[[3]string{a.Metadata.Name, c.Name, strconv.Itoa(r)}]
@@ -571,7 +706,7 @@ func appendUnique(s []int, v int) []int {
 }
 
 func (p *problem) addPair(fp flowPair) {
-	fp.gbit = float64(fp.bw) / 1e9
+	fp.gbit = float64(fp.bw) / 1e9 * appWeight(&p.req.Apps[fp.app], "network") // the cost weight of the pair
 	id := int32(len(p.pairs))
 	p.pairs = append(p.pairs, fp)
 	p.insts[fp.a].pairs = append(p.insts[fp.a].pairs, id)
@@ -606,7 +741,15 @@ func (p *problem) compileBandwidth() {
 // link of the path and the uplinks at both ends of every link. Cached.
 func (p *problem) route(a, b int) []int32 {
 	key := int64(a)*int64(p.n) + int64(b)
-	if r, ok := p.routes[key]; ok {
+	dense := p.n <= denseRoutes
+	if dense {
+		if p.routeDense == nil {
+			p.routeDense, p.routeKnown = make([][]int32, p.n*p.n), make([]bool, p.n*p.n)
+		}
+		if p.routeKnown[key] {
+			return p.routeDense[key]
+		}
+	} else if r, ok := p.routes[key]; ok {
 		return r
 	}
 	var r []int32
@@ -618,15 +761,32 @@ func (p *problem) route(a, b int) []int32 {
 			r = append(r, int32(li), int32(p.nLinks+ca), int32(p.nLinks+cb))
 		}
 	}
-	p.routes[key] = r
+	if dense {
+		p.routeDense[key], p.routeKnown[key] = r, true
+	} else {
+		p.routes[key] = r
+	}
 	return r
 }
+
+// denseRoutes is the number of clusters up to which the cluster-to-cluster routes are
+// cached in a dense table (n^2 entries) rather than a map.
+const denseRoutes = 256
 
 // siteRoute returns the bandwidth resources between a site and a cluster: the access
 // link, then the cluster route.
 func (p *problem) siteRoute(s, c int) []int32 {
 	key := -1 - (int64(s)*int64(p.n) + int64(c))
-	if r, ok := p.routes[key]; ok {
+	dense := p.n <= denseRoutes && p.topo.NumSites() <= denseRoutes
+	k := s*p.n + c
+	if dense {
+		if p.siteDense == nil {
+			p.siteDense, p.siteKnown = make([][]int32, p.topo.NumSites()*p.n), make([]bool, p.topo.NumSites()*p.n)
+		}
+		if p.siteKnown[k] {
+			return p.siteDense[k]
+		}
+	} else if r, ok := p.routes[key]; ok {
 		return r
 	}
 	acc, _, ok := p.topo.SiteRouteAt(s, c)
@@ -636,6 +796,10 @@ func (p *problem) siteRoute(s, c int) []int32 {
 		ai, _ := p.topo.ClusterIndex(p.topo.SiteAt(s).Access[acc].Cluster)
 		r = append(r, p.route(ai, c)...)
 	}
-	p.routes[key] = r
+	if dense {
+		p.siteDense[k], p.siteKnown[k] = r, true
+	} else {
+		p.routes[key] = r
+	}
 	return r
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -39,10 +40,15 @@ func NewEngine(o Options) (*Engine, error) {
 		}
 		e.filters = append(e.filters, f)
 	}
+	for i, f := range o.Filters {
+		if isNil(f) {
+			return nil, fmt.Errorf("placement: filters[%d]: the filter is nil", i)
+		}
+	}
 	e.filters = append(e.filters, o.Filters...)
 	for i, s := range e.scorers {
-		if s.Scorer == nil || s.Weight < 0 {
-			return nil, fmt.Errorf("placement: scorers[%d]: needs a scorer and a weight >= 0", i)
+		if isNil(s.Scorer) || s.Weight < 0 || s.Weight > 1e6 || math.IsNaN(s.Weight) {
+			return nil, fmt.Errorf("placement: scorers[%d]: needs a scorer and a weight in [0, 1e6]", i)
 		}
 	}
 	return e, nil
@@ -65,34 +71,59 @@ func Place(ctx context.Context, snap *Snapshot, req *Request) (*Plan, error) {
 // Place decides a cluster (and node pool) for every replica of every application in
 // req so that every hard constraint holds, at the lowest objective it finds. It is
 // pure and deterministic: the same snapshot and request give the same plan, byte for
-// byte, and nothing in them is modified.
+// byte (unless Request.Timeout or the ctx deadline cuts the search), and nothing in
+// them is modified.
 //
-// Errors: an ErrorList (ErrInvalid) for bad input; an *UnplaceableError
-// (ErrUnplaceable) with the partial plan when some replica fits nowhere; ctx.Err()
-// when the context ends first.
+// Errors, with the three verdicts of SearchStats.Verdict:
+//   - an ErrorList (ErrInvalid) for bad input, and no plan;
+//   - VerdictInfeasible: an *UnplaceableError (ErrUnplaceable) with the partial plan,
+//     only when infeasibility is proven (SearchStats.Proof names the certificate);
+//   - VerdictUndecided: an *UndecidedError (ErrUndecided) with the best partial plan,
+//     when the budgets ran out first; nothing is proven, so it carries no shortfall;
+//   - ctx.Err() when the context is cancelled (a passed deadline is a time budget: the
+//     best result so far is returned as above).
 func (e *Engine) Place(ctx context.Context, snap *Snapshot, req *Request) (*Plan, error) {
+	return e.place(ctx, snap, req, nil)
+}
+
+// place is Place with what a Prepared problem remembers (nil: nothing).
+func (e *Engine) place(ctx context.Context, snap *Snapshot, req *Request, pp *Prepared) (*Plan, error) {
+	if e == nil {
+		return nil, ErrorList{{Field: "engine", Detail: "nil Engine: build one with NewEngine, or call placement.Place"}}
+	}
+	if ctx == nil {
+		return nil, ErrorList{{Field: "ctx", Detail: "required (context.Background() when there is none)"}}
+	}
 	if req == nil {
 		return nil, ErrorList{{Field: "request", Detail: "required"}}
 	}
-	p, err := compile(snap, req, e.scorers)
+	if req.Timeout < 0 {
+		return nil, ErrorList{{Field: "timeout", Detail: fmt.Sprintf("%v is negative", req.Timeout)}}
+	}
+	p, err := compile(snap, req, e.scorers, pp)
 	if err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	e.filter(p)
-	sr := &search{p: p, ctx: ctx, maxNodes: req.MaxNodes}
-	if sr.maxNodes == 0 {
-		sr.maxNodes = 1_000_000
+	if req.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, req.Timeout)
+		defer cancel()
 	}
+	e.filter(p)
+	sr := &search{p: p, ctx: ctx}
 	st, stats, err := sr.run()
 	if err != nil {
 		return nil, err
 	}
 	plan := p.plan(st, stats)
-	if !plan.Feasible {
-		return plan, p.unplaceable(st)
+	switch stats.Verdict {
+	case VerdictInfeasible:
+		return plan, p.unplaceable(st, stats.Proof)
+	case VerdictUndecided:
+		return plan, p.undecided(st, stats)
 	}
 	return plan, nil
 }

@@ -15,6 +15,11 @@ var (
 	// *UnplaceableError with the reasons and the shortfall; Place returns the partial
 	// plan with it.
 	ErrUnplaceable = errkind.New(errkind.Unplaceable, "placement: unplaceable")
+	// ErrUndecided: the search ran out of its budget (Request.MaxNodes, Timeout, the ctx
+	// deadline) before it found a complete plan, and nothing proves that none exists.
+	// The error is an *UndecidedError; Place returns the best partial plan with it. It
+	// never matches ErrUnplaceable: do not provision on it, raise the budget instead.
+	ErrUndecided = errkind.New(errkind.Undecided, "placement: undecided")
 )
 
 // FieldError is one problem with one field of a request, named by its path

@@ -142,15 +142,31 @@ func TestQualityDefaultVersusExact(t *testing.T) {
 }
 
 func TestExactStopsEarlyAndSaysSo(t *testing.T) {
-	in := placementtest.Generate(3, placementtest.GenOptions{Clusters: 30, Components: 40, Shape: placementtest.DAG})
-	req := in.Request()
-	req.Strategy, req.MaxNodes, req.Explain = placement.StrategyExact, 50, placement.ExplainNone
-	plan, err := placement.Place(context.Background(), in.Snapshot(), req)
-	if err != nil && !errors.Is(err, placement.ErrUnplaceable) {
-		t.Fatal(err)
+	stopped := 0
+	for seed := uint64(1); seed <= 12; seed++ {
+		in := placementtest.Generate(seed, placementtest.GenOptions{Clusters: 30, Components: 40, Shape: placementtest.DAG,
+			Load: 0.8, MaxCPU: 64, Planted: true})
+		req := in.Request()
+		req.Strategy, req.MaxNodes, req.Explain = placement.StrategyExact, 50, placement.ExplainNone
+		plan, err := placement.Place(context.Background(), in.Snapshot(), req)
+		if err != nil && !errors.Is(err, placement.ErrUnplaceable) && !errors.Is(err, placement.ErrUndecided) {
+			t.Fatal(err)
+		}
+		if plan.Search.Verdict == placement.VerdictInfeasible {
+			continue // proven before any search: nothing to stop
+		}
+		if plan.Search.StoppedEarly == plan.Search.Optimal {
+			t.Errorf("%s with 50 nodes: stoppedEarly=%v optimal=%v, want exactly one", in.Name, plan.Search.StoppedEarly, plan.Search.Optimal)
+		}
+		if plan.Search.StoppedEarly {
+			stopped++
+			if plan.Search.StopReason == "" {
+				t.Errorf("%s: stopped early without a reason", in.Name)
+			}
+		}
 	}
-	if !plan.Search.StoppedEarly || plan.Search.Optimal {
-		t.Errorf("with 50 nodes: stoppedEarly=%v optimal=%v, want true/false", plan.Search.StoppedEarly, plan.Search.Optimal)
+	if stopped == 0 {
+		t.Error("no instance needed more than 50 exact nodes: the test no longer exercises the budget")
 	}
 	_ = fmt.Sprint(topology.Gbps)
 }

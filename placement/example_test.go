@@ -79,7 +79,12 @@ func ExampleNewEngine() {
 		fmt.Println(err)
 		return
 	}
-	e := plan.Explanations[0]
+	// The plan carries a summary; the full explanation of a replica is built on request.
+	e, err := plan.Explain("xr", "store", 0)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	fmt.Println("store ->", e.Chosen, "carbon", plan.Objective.Plugins["carbon"])
 	for _, r := range e.RuledOut {
 		fmt.Printf("  %s: %s (%s)\n", r.Cluster, r.Reason, r.Constraint)
@@ -100,7 +105,7 @@ func ExampleUnplaceableError() {
 		&placement.Request{Apps: []placement.Application{app}})
 	fmt.Println(strings.ReplaceAll(err.Error(), "; ", "\n"))
 	// Output:
-	// placement: 1 replica(s) fit nowhere
+	// placement: 1 replica(s) fit nowhere (proof: no cluster passes the filters for xr/render (3 resources, 1 site-latency))
 	// 0/4 clusters fit xr/render[0]: 3 resources, 1 site-latency
 	// provision 4 CPU + 4 GPU + 8Gi memory on a cluster within 3.0ms RTT of site milan, able to expose UDP to users
 }

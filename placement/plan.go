@@ -2,10 +2,12 @@ package placement
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/continuum-xr/continuum/internal/errkind"
 	"github.com/continuum-xr/continuum/topology"
@@ -81,6 +83,8 @@ func (p *problem) plan(st *state, stats SearchStats) *Plan {
 		pl.Clusters = append(pl.Clusters, load)
 	}
 	pl.Explanations = p.explain(st)
+	pl.Changes = p.changes(st, pl)
+	pl.explainer = &explainer{p: p, st: st}
 	return pl
 }
 
@@ -171,87 +175,131 @@ func (p *problem) chainResults(st *state) []ChainResult {
 	return out
 }
 
-// fullExplainLimit is the number of replica x cluster checks up to which ExplainAuto
-// explains every cluster.
-const fullExplainLimit = 20_000
-
-// explain builds the per-replica explanations, others fixed at their final clusters.
-// ExplainFull examines every cluster; ExplainChosen takes the filters' counts from the
-// filter pass and checks candidates in order of static cost only until the runner-up is
-// found (a cheaper candidate that fails is counted; dearer ones are not examined).
+// explain builds the per-replica explanations, others fixed at their final clusters,
+// at the request's level: ExplainAuto and ExplainChosen give the summary (chosen,
+// runner-up, reason counts; a Repair under ExplainAuto explains only what it
+// re-placed), ExplainFull every cluster. Plan.Explain builds the full one of a replica
+// on request.
 func (p *problem) explain(st *state) []Explanation {
 	level := p.req.Explain
 	if level == ExplainAuto {
-		level = ExplainFull
-		if len(p.insts)*p.n > fullExplainLimit {
-			level = ExplainChosen
-		}
+		level = ExplainChosen
 	}
 	if level == ExplainNone {
 		return nil
 	}
 	out := make([]Explanation, 0, len(p.insts))
-	for i, in := range p.insts {
+	for i := range p.insts {
 		if p.req.Explain == ExplainAuto && p.explainOnly != nil && !p.explainOnly[i] {
 			continue
 		}
-		k := p.cands(in.comp)
-		e := Explanation{App: p.req.Apps[k.app].Metadata.Name, Component: k.c.Name, Replica: in.rep, Reasons: map[string]int{}}
-		cur, pool := st.at[i], st.pool[i]
-		if cur >= 0 {
-			e.Chosen = p.clusters[cur].Name
-			st.unplace(i)
-		}
-		reject := func(c int, v violation) {
-			e.Reasons[v.constraint]++
-			if level == ExplainFull {
-				e.RuledOut = append(e.RuledOut, Rejection{Cluster: p.clusters[c].Name, Constraint: v.constraint, Reason: v.reason})
-			}
-		}
-		if level == ExplainFull {
-			for c := range p.n {
-				if c == cur {
-					continue
-				}
-				if !k.allowed[c] {
-					reject(c, *p.ruledOut(in.comp, c))
-					continue
-				}
-				if ok, v := st.check(i, c, true); !ok {
-					reject(c, v)
-				} else if s := p.score(st, i, c); e.RunnerUp == nil || better(s.Total, e.RunnerUp.Total) {
-					e.RunnerUp = s
-				}
-			}
-		} else {
-			for name, n := range k.filtered {
-				e.Reasons[name] += n
-			}
-			for n, c32 := range k.top {
-				c := int(c32)
-				if c == cur {
-					continue
-				}
-				if e.RunnerUp != nil && !better(k.topStatic[n], e.RunnerUp.Total) {
-					break
-				}
-				if ok, v := st.check(i, c, false); !ok {
-					e.Reasons[v.constraint]++
-				} else if s := p.score(st, i, c); e.RunnerUp == nil || better(s.Total, e.RunnerUp.Total) {
-					e.RunnerUp = s
-				}
-			}
-		}
-		if cur >= 0 {
-			e.ChosenScore = p.score(st, i, cur)
-			st.restore(i, cur, pool)
-		}
-		if len(e.Reasons) == 0 {
-			e.Reasons = nil
-		}
-		out = append(out, e)
+		out = append(out, p.explainOne(st, i, level))
 	}
 	return out
+}
+
+// explainOne explains instance i at level (ExplainFull or ExplainChosen). ExplainFull
+// examines every cluster; ExplainChosen takes the filters' counts from the filter pass
+// and checks candidates in order of static cost only until the runner-up is found (a
+// cheaper candidate that fails is counted; dearer ones are not examined). st is
+// restored before it returns.
+func (p *problem) explainOne(st *state, i int, level ExplainLevel) Explanation {
+	in := &p.insts[i]
+	k := p.cands(in.comp)
+	e := Explanation{App: p.req.Apps[k.app].Metadata.Name, Component: k.c.Name, Replica: in.rep, Reasons: map[string]int{}}
+	cur, pool := st.at[i], st.pool[i]
+	if cur >= 0 {
+		e.Chosen = p.clusters[cur].Name
+		st.unplace(i)
+	}
+	reject := func(c int, v violation) {
+		e.Reasons[v.constraint]++
+		if level == ExplainFull {
+			e.RuledOut = append(e.RuledOut, Rejection{Cluster: p.clusters[c].Name, Constraint: v.constraint, Reason: v.reason})
+		}
+	}
+	if level == ExplainFull {
+		for c := range p.n {
+			if c == cur {
+				continue
+			}
+			if !k.allowed[c] {
+				reject(c, *p.ruledOut(in.comp, c))
+				continue
+			}
+			if ok, v := st.check(i, c, true); !ok {
+				reject(c, v)
+			} else if s := p.score(st, i, c); e.RunnerUp == nil || better(s.Total, e.RunnerUp.Total) {
+				e.RunnerUp = s
+			}
+		}
+	} else {
+		for name, n := range k.filtered {
+			e.Reasons[name] += n
+		}
+		for n, c32 := range k.top {
+			c := int(c32)
+			if c == cur {
+				continue
+			}
+			if e.RunnerUp != nil && !better(k.topStatic[n], e.RunnerUp.Total) {
+				break
+			}
+			if ok, v := st.check(i, c, false); !ok {
+				e.Reasons[v.constraint]++
+			} else if s := p.score(st, i, c); e.RunnerUp == nil || better(s.Total, e.RunnerUp.Total) {
+				e.RunnerUp = s
+			}
+		}
+	}
+	if cur >= 0 {
+		e.ChosenScore = p.score(st, i, cur)
+		st.restore(i, cur, pool)
+	}
+	if len(e.Reasons) == 0 {
+		e.Reasons = nil
+	}
+	return e
+}
+
+// explainer keeps what Plan.Explain needs: the compiled request and the plan's state.
+type explainer struct {
+	mu    sync.Mutex
+	p     *problem
+	st    *state
+	index map[replicaRef]int
+}
+
+type replicaRef struct {
+	app, component string
+	replica        int
+}
+
+// Explain returns the full explanation of one replica, built on request: every
+// cluster that could not take it and why (filters and constraints, with numbers, the
+// other replicas as planned), the runner-up and the chosen cluster's cost by term; the
+// same content as ExplainFull gives for that replica. It works on a plan returned by
+// Place (which keeps a reference to the compiled request for it, so a kept plan holds
+// that memory), not on one decoded from JSON. Safe for concurrent use.
+func (pl *Plan) Explain(app, component string, replica int) (Explanation, error) {
+	if pl == nil || pl.explainer == nil {
+		return Explanation{}, errors.New("placement: this plan has no engine state to explain from (decoded or built by hand): run Place with Request.Explain = ExplainFull")
+	}
+	x := pl.explainer
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.index == nil {
+		x.index = make(map[replicaRef]int, len(x.p.insts))
+		for i, in := range x.p.insts {
+			k := &x.p.comps[in.comp]
+			x.index[replicaRef{x.p.req.Apps[k.app].Metadata.Name, k.c.Name, in.rep}] = i
+		}
+	}
+	i, ok := x.index[replicaRef{app, component, replica}]
+	if !ok {
+		return Explanation{}, fmt.Errorf("placement: the plan has no replica %s/%s[%d]", app, component, replica)
+	}
+	return x.p.explainOne(x.st, i, ExplainFull), nil
 }
 
 func (p *problem) score(st *state, i, c int) *Score {
@@ -282,8 +330,12 @@ func (s *state) restore(i, c, pl int) {
 }
 
 // UnplaceableError says why some replicas fit nowhere and what would make them fit.
+// Place returns it only when infeasibility is proven (Proof).
 type UnplaceableError struct {
-	// Unplaced names the replicas without a cluster ("app/component[0]").
+	// Proof is the certificate that no plan exists (SearchStats.Proof).
+	Proof string `json:"proof"`
+	// Unplaced names the replicas without a cluster in the partial plan
+	// ("app/component[0]").
 	Unplaced []string `json:"unplaced"`
 	// Reasons counts, over the unplaced replicas, the clusters ruled out per constraint.
 	Reasons map[string]int `json:"reasons"`
@@ -292,6 +344,32 @@ type UnplaceableError struct {
 	// Shortfall says, per unplaced replica, what capacity would make it fit.
 	Shortfall []Shortfall `json:"shortfall"`
 }
+
+// UndecidedError says that the search ran out of its budget without a complete plan
+// and without a proof that none exists. Unplaced, Reasons and Details describe the
+// best partial plan (each unplaced replica against every cluster, the others as the
+// partial plan has them); Search says what was tried. Raise Request.MaxNodes or
+// Timeout, or try StrategyExact; do not provision on it.
+type UndecidedError struct {
+	Unplaced []string       `json:"unplaced"`
+	Reasons  map[string]int `json:"reasons"`
+	Details  []string       `json:"details"`
+	Search   SearchStats    `json:"search"`
+}
+
+func (e *UndecidedError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "placement: undecided: no complete plan found within the search budget (%s; %d steps); "+
+		"not proven infeasible; %d replica(s) unplaced in the best partial plan", e.Search.StopReason, e.Search.Nodes, len(e.Unplaced))
+	for _, d := range e.Details {
+		b.WriteString("; " + d)
+	}
+	b.WriteString("; raise the budget (Request.MaxNodes, Timeout) or try the exact strategy")
+	return b.String()
+}
+
+// Is matches ErrUndecided.
+func (e *UndecidedError) Is(target error) bool { return errkind.IsKind(target, errkind.Undecided) }
 
 // Shortfall is capacity that is missing: a cluster that would take a replica.
 type Shortfall struct {
@@ -305,6 +383,9 @@ type Shortfall struct {
 	Tiers    []topology.Tier `json:"tiers,omitempty"`
 	Regions  []string        `json:"regions,omitempty"`
 	NeedsUDP bool            `json:"needsUDP,omitempty"`
+	// Labels is the component's label selector (Allowed.Selector): the new cluster's
+	// labels must match it.
+	Labels *LabelSelector `json:"labels,omitempty"`
 	// Text reads "4 CPU + 1 GPU on a cluster within 3.1ms RTT of site geneva, owner a or b".
 	Text string `json:"text"`
 }
@@ -318,6 +399,9 @@ type SiteBound struct {
 func (e *UnplaceableError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "placement: %d replica(s) fit nowhere", len(e.Unplaced))
+	if e.Proof != "" {
+		b.WriteString(" (proof: " + e.Proof + ")")
+	}
 	for _, d := range e.Details {
 		b.WriteString("; " + d)
 	}
@@ -330,16 +414,38 @@ func (e *UnplaceableError) Error() string {
 // Is matches ErrUnplaceable.
 func (e *UnplaceableError) Is(target error) bool { return errkind.IsKind(target, errkind.Unplaceable) }
 
-func (p *problem) unplaceable(st *state) error {
-	ue := &UnplaceableError{Reasons: map[string]int{}}
+func (p *problem) unplaceable(st *state, proof string) error {
+	ue := &UnplaceableError{Proof: proof}
+	ue.Unplaced, ue.Reasons, ue.Details = p.unplacedReasons(st)
+	for i := range p.insts {
+		if st.at[i] < 0 {
+			ue.Shortfall = append(ue.Shortfall, p.shortfall(i))
+		}
+	}
+	return ue
+}
+
+func (p *problem) undecided(st *state, stats SearchStats) error {
+	ue := &UndecidedError{Search: stats}
+	ue.Unplaced, ue.Reasons, ue.Details = p.unplacedReasons(st)
+	return ue
+}
+
+// unplacedReasons explains every unplaced replica against every cluster, the others as
+// st has them: a filter's rejection, or the first constraint the check finds broken.
+// The partial plan has already taken every replica some cluster could take, so every
+// cluster has a reason.
+func (p *problem) unplacedReasons(st *state) (unplaced []string, reasons map[string]int, details []string) {
+	reasons = map[string]int{}
 	for i, in := range p.insts {
 		if st.at[i] >= 0 {
 			continue
 		}
 		k := &p.comps[in.comp]
 		name := fmt.Sprintf("%s[%d]", k.name, in.rep)
-		ue.Unplaced = append(ue.Unplaced, name)
+		unplaced = append(unplaced, name)
 		counts := map[string]int{}
+		fit := 0
 		for c := range p.n {
 			var v violation
 			if !p.cands(in.comp).allowed[c] {
@@ -347,10 +453,11 @@ func (p *problem) unplaceable(st *state) error {
 			} else if ok, vv := st.check(i, c, true); !ok {
 				v = vv
 			} else {
+				fit++
 				continue
 			}
 			counts[v.constraint]++
-			ue.Reasons[v.constraint]++
+			reasons[v.constraint]++
 		}
 		var parts []string
 		for _, c := range slices.SortedFunc(maps.Keys(counts), func(a, b string) int {
@@ -358,10 +465,9 @@ func (p *problem) unplaceable(st *state) error {
 		}) {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[c], c))
 		}
-		ue.Details = append(ue.Details, fmt.Sprintf("0/%d clusters fit %s: %s", p.n, name, strings.Join(parts, ", ")))
-		ue.Shortfall = append(ue.Shortfall, p.shortfall(i))
+		details = append(details, fmt.Sprintf("%d/%d clusters fit %s: %s", fit, p.n, name, strings.Join(parts, ", ")))
 	}
-	return ue
+	return unplaced, reasons, details
 }
 
 // shortfall describes a cluster that would take instance i.
@@ -370,7 +476,7 @@ func (p *problem) shortfall(i int) Shortfall {
 	k := &p.comps[in.comp]
 	c := k.c
 	sf := Shortfall{App: p.req.Apps[k.app].Metadata.Name, Component: c.Name, Replica: in.rep, Resources: c.Requests.DeepCopy(),
-		Owners: c.Allowed.Owners, Tiers: c.Allowed.Tiers, Regions: c.Allowed.Regions, NeedsUDP: k.udpUser}
+		Owners: c.Allowed.Owners, Tiers: c.Allowed.Tiers, Regions: c.Allowed.Regions, NeedsUDP: k.udpUser, Labels: c.Allowed.Selector}
 	bounds := map[int]topology.Duration{}
 	bound := func(s int, d topology.Duration) {
 		if old, ok := bounds[s]; !ok || d < old {
@@ -437,6 +543,9 @@ func (p *problem) shortfall(i int) Shortfall {
 	}
 	if sf.NeedsUDP {
 		text += ", able to expose UDP to users"
+	}
+	if s := sf.Labels.String(); s != "" {
+		text += ", labels " + s
 	}
 	sf.Text = text
 	return sf

@@ -3,21 +3,75 @@ package placement
 import (
 	"cmp"
 	"context"
+	"errors"
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
+)
+
+// The default strategy, phase by phase (each with its own budget, Request.MaxNodes
+// when set):
+//
+//  1. Domains: the filters' candidates narrowed by propagation, and certificates of
+//     infeasibility (proof.go).
+//  2. Greedy construction in constraint-tightness order, each replica on its cheapest
+//     feasible cluster.
+//  3. When that gets stuck: a bounded fail-first branch-and-bound dive with randomised
+//     restarts (bb.go), then weighted-violation local search (wls.go), then a complete
+//     depth-first search with forward checking (bb.go) that either finds a plan or,
+//     when it exhausts the tree, proves that none exists.
+//  4. Improvement: local moves (local.go), then large-neighbourhood search with exact
+//     sub-solves (lns.go); on an instance that needed step 3, a second independent
+//     large-neighbourhood run, the better plan standing.
+//
+// The exact strategy then runs branch and bound over every replica with the default
+// plan as incumbent and a bound that counts compute, flows to sites and, per flow pair,
+// the least RTT its two ends can have; it has its own node counter.
+
+// Default budgets per phase.
+const (
+	defaultDiveNodes   = 20_000
+	defaultRepairSteps = 20_000
+	defaultLNSNodes    = 200_000
+	defaultProofNodes  = 100_000
+	defaultExactNodes  = 1_000_000
+	// maxWork bounds the inner-loop steps of all phases together but the exact
+	// strategy's (about a second of CPU); see workUp.
+	maxWork = 400_000_000
 )
 
 // search runs the strategies over a compiled problem.
 type search struct {
 	p            *problem
 	ctx          context.Context
-	maxNodes     int
+	budget       struct{ dive, repair, lns, proof, exact int }
 	nodes        int
+	phaseNodes   int
 	stopped      bool
+	stopReason   string
+	halted       bool  // the context ended
+	err          error // the context was cancelled (not a deadline)
+	ticks        int
 	improvements int
 	optimal      bool
 	keptCurrent  bool
-	bufs         [][]candCost
+	proof        string
+	propagated   bool
+	hard         bool  // the greedy construction got stuck: improvement gets the full effort
+	work         int64 // inner-loop steps spent (workUp)
+	staticCache  [][]float64
+	workOut      bool
+	// LNS group sizes and sub-solve budget in force
+	lnsGroup, lnsApp, lnsSub int
+	lx                       *lnsIndex // during lns
+	mark                     []bool    // scratch, one per cluster, all false between uses
+	phases                   []PhaseStats
+	rng                      *rand.Rand
+	dom                      [][]int32
+	domSet                   [][]bool
+	pairMin                  []float64
+	slots                    []int32
 }
 
 type candCost struct {
@@ -35,47 +89,332 @@ func better(a, b float64) bool {
 	return a < b-eps*(1+math.Abs(b))
 }
 
+// timeUp reports whether the context has ended; a deadline stops the search (the best
+// result so far stands), a cancellation makes Place return the context's error.
+func (sr *search) timeUp() bool {
+	if sr.halted {
+		return true
+	}
+	sr.ticks++
+	if sr.ticks&127 != 0 {
+		return false
+	}
+	if err := sr.ctx.Err(); err != nil {
+		sr.halted, sr.stopped = true, true
+		if errors.Is(err, context.DeadlineExceeded) {
+			sr.stopReason = "the time budget (deadline) ran out"
+		} else {
+			sr.err = err
+		}
+		return true
+	}
+	return false
+}
+
+// workUp reports whether the search has spent its work budget: a count of the inner
+// steps of the repair and improvement phases (clusters examined for bounds,
+// constraints re-checked), so that large instances, whose nodes cost more, stop in
+// bounded time while the count stays deterministic. Exceeding it ends the phase that
+// is running and every later one but the verdict.
+func (sr *search) workUp() bool {
+	if sr.work <= maxWork {
+		return false
+	}
+	if !sr.workOut {
+		sr.workOut, sr.stopped = true, true
+		if sr.stopReason == "" {
+			sr.stopReason = fmt.Sprintf("the search's work budget (%d steps of its inner loops) ran out", maxWork)
+		}
+	}
+	return true
+}
+
+// static returns instance i's static cost on cluster c (compute, scorers, flows to
+// sites, migration), cached per component and cluster when the instance has no
+// current cluster (then it is the same for every replica) and the cache stays small.
+func (sr *search) static(st *state, i, c int) float64 {
+	p := sr.p
+	in := &p.insts[i]
+	if in.current >= 0 || int64(len(p.comps))*int64(p.n) > 4_000_000 {
+		return st.staticCost(i, c, true).total()
+	}
+	if sr.staticCache == nil {
+		sr.staticCache = make([][]float64, len(p.comps))
+	}
+	row := sr.staticCache[in.comp]
+	if row == nil {
+		row = make([]float64, p.n)
+		for k := range row {
+			row[k] = math.NaN()
+		}
+		sr.staticCache[in.comp] = row
+	}
+	if math.IsNaN(row[c]) {
+		row[c] = st.staticCost(i, c, true).total()
+	}
+	return row[c]
+}
+
+// phase records a phase's node count and whether its budget cut it short.
+func (sr *search) phase(name string, cut bool) {
+	sr.phases = append(sr.phases, PhaseStats{Name: name, Nodes: sr.phaseNodes, StoppedEarly: cut})
+	sr.phaseNodes = 0
+}
+
+func (sr *search) setBudgets(maxNodes int) {
+	sr.budget.dive, sr.budget.repair, sr.budget.lns, sr.budget.proof, sr.budget.exact = defaultDiveNodes, defaultRepairSteps, defaultLNSNodes, defaultProofNodes, defaultExactNodes
+	if maxNodes > 0 {
+		sr.budget.dive, sr.budget.repair, sr.budget.lns, sr.budget.proof, sr.budget.exact = maxNodes, maxNodes, maxNodes, maxNodes, maxNodes
+	}
+}
+
 func (sr *search) run() (*state, SearchStats, error) {
 	p := sr.p
 	strategy := p.req.Strategy
 	if strategy == "" {
 		strategy = StrategyDefault
 	}
+	sr.setBudgets(p.req.MaxNodes)
+	sr.rng = rand.New(rand.NewPCG(0x636f6e74696e7575, uint64(len(p.insts))*7919+uint64(p.n)))
+	sr.pairMin = make([]float64, len(p.pairs))
+	for i := range sr.pairMin {
+		sr.pairMin[i] = math.NaN()
+	}
 	all := make([]int, len(p.insts))
 	for i := range all {
 		all[i] = i
 	}
+	repair := len(p.req.Current) > 0 && p.req.Mode == Repair
+	var cur *state // the placement in force, when complete and feasible (Reoptimize)
+	if len(p.req.Current) > 0 && !repair {
+		cur = sr.currentState(all)
+	}
 	var st *state
-	var order []int
-	if len(p.req.Current) > 0 && p.req.Mode == Repair {
-		st = sr.repair(all)
-		if strategy == StrategyExact {
-			order = sr.order(all)
-		}
+	movable := all
+	if repair {
+		st, movable = sr.repair(all)
 	} else {
-		order = sr.order(all)
-		st = sr.construct(order, nil)
+		st = sr.construct(sr.order(all), nil)
 	}
-	if err := sr.ctx.Err(); err != nil {
-		return nil, SearchStats{}, err
+	if sr.err != nil {
+		return nil, SearchStats{}, sr.err
 	}
-	if strategy == StrategyExact {
-		st = sr.exact(order, st)
-		if err := sr.ctx.Err(); err != nil {
-			return nil, SearchStats{}, err
+	if !complete(st) && !sr.halted && sr.propagate() == "" {
+		sr.hard = true
+		st = sr.findFeasible(st, movable, all, repair)
+		if complete(st) && repair {
+			movable = sr.moved(st, movable)
 		}
 	}
-	if len(p.req.Current) > 0 && p.req.Mode != Repair && complete(st) {
-		if cur := sr.currentState(order); cur != nil {
-			cc, nc := p.objective(cur).total(), p.objective(st).total()
-			if !better(nc, cc-p.req.Hysteresis*math.Abs(cc)) {
-				st, sr.keptCurrent = cur, true
+	if cur != nil && (!complete(st) || better(p.objective(cur).total(), p.objective(st).total())) {
+		st, movable = cur.clone(), all
+	}
+	if complete(st) && !sr.halted {
+		sr.improve(st, movable)
+		var alt *state
+		if sr.hard {
+			alt = st.clone()
+		}
+		sr.lns(st, movable, sr.budget.lns)
+		if alt != nil && !sr.halted {
+			// A tight instance gets a second, independent LNS run from the same start
+			// with its own random stream and half the budget; the better plan stands.
+			// One run can settle in a poor local optimum (gaps of 10-18 % on the stored
+			// sets) where another does not, so this cuts the tail of the gaps.
+			rng := sr.rng
+			sr.rng = rand.New(rand.NewPCG(0x6c6e732d32, uint64(len(p.insts))*7919+uint64(p.n)))
+			sr.lns(alt, movable, sr.budget.lns/2)
+			sr.rng = rng
+			if better(p.objective(alt).total(), p.objective(st).total()) {
+				*st = *alt
 			}
 		}
+		sr.phase("improve", false)
+	}
+	if sr.err != nil {
+		return nil, SearchStats{}, sr.err
+	}
+	if strategy == StrategyExact && !sr.halted && sr.propagate() == "" {
+		st = sr.exact(all, st)
+		if sr.err != nil {
+			return nil, SearchStats{}, sr.err
+		}
+	}
+	if cur != nil && complete(st) {
+		cc, nc := p.objective(cur).total(), p.objective(st).total()
+		if !better(nc, cc-p.req.Hysteresis*math.Abs(cc)) {
+			st, sr.keptCurrent = cur, true
+		}
+	}
+	if !complete(st) {
+		sr.fill(st)
 	}
 	stats := SearchStats{Strategy: strategy, Nodes: sr.nodes, Optimal: sr.optimal, StoppedEarly: sr.stopped,
-		Improvements: sr.improvements, KeptCurrent: sr.keptCurrent}
+		Improvements: sr.improvements, KeptCurrent: sr.keptCurrent, Phases: sr.phases, StopReason: sr.stopReason}
+	switch {
+	case complete(st):
+		stats.Verdict = VerdictPlaced
+	case sr.proof != "":
+		stats.Verdict, stats.Proof = VerdictInfeasible, sr.proof
+	default:
+		stats.Verdict = VerdictUndecided
+		if stats.StopReason == "" {
+			stats.StopReason = "every phase ran out of its node budget without a complete plan"
+		}
+	}
 	return st, stats, nil
+}
+
+// findFeasible runs the phases that look for a complete plan when the greedy one got
+// stuck: a bounded branch-and-bound dive with restarts, weighted-violation search (in a
+// repair, first with the kept replicas fixed, then with everything movable), then a
+// complete search that finds a plan or proves there is none.
+func (sr *search) findFeasible(st *state, movable, all []int, repair bool) *state {
+	// First a bounded branch and bound from scratch over the movable replicas (the
+	// others as st has them): fail-first with forward checking finds plans on tight
+	// instances where greedy gets stuck, cheapest first, and keeps improving within
+	// its budget. When it exhausts its tree the answer is exact.
+	{
+		base := st.clone()
+		for _, i := range movable {
+			base.unplace(i)
+		}
+		// A deterministic dive with a quarter of the budget, then, while nothing is
+		// found, randomised restarts with growing node limits (a stuck depth-first
+		// search is mostly stuck on its first decisions).
+		b := sr.newBB(base, movable, true, sr.budget.dive/4)
+		exhausted := b.run()
+		sr.phaseNodes += b.nodes
+		used := b.nodes
+		for r := 1; b.bestAt == nil && !exhausted && used < sr.budget.dive && !sr.halted && !sr.workUp(); r++ {
+			b = sr.newBB(base, movable, true, min(500*r, sr.budget.dive-used))
+			b.noise = 0.3
+			exhausted = b.run()
+			sr.phaseNodes += b.nodes
+			used += b.nodes
+		}
+		sr.phase("dive", !exhausted)
+		if b.bestAt != nil && b.replay(base) {
+			return base
+		}
+		// A tree exhausted without a plan proves there is none; one whose plan did not
+		// replay proves nothing (the later phases go on).
+		if exhausted && b.bestAt == nil && !sr.halted && len(movable) == len(all) {
+			sr.proof = exhaustedProof(used)
+			return st
+		}
+	}
+	try := func(mov []int) *state {
+		w := sr.newWLS(st.clone(), mov)
+		out := w.run(sr.budget.repair)
+		sr.phase("repair-violations", out == nil)
+		return out
+	}
+	if out := try(movable); out != nil {
+		return out
+	}
+	if repair && len(movable) < len(all) && !sr.halted {
+		if out := try(all); out != nil {
+			return out
+		}
+	}
+	if sr.halted || sr.workUp() {
+		return st
+	}
+	b := sr.newBB(newState(sr.p), all, false, sr.budget.proof)
+	exhausted := b.run()
+	sr.phaseNodes += b.nodes
+	sr.phase("complete-search", !exhausted)
+	if b.bestAt != nil {
+		if out := newState(sr.p); b.replay(out) {
+			return out
+		}
+		sr.stopped = true
+		return st
+	}
+	if exhausted && !sr.halted {
+		sr.proof = exhaustedProof(b.nodes)
+		return st
+	}
+	sr.stopped = true
+	return st
+}
+
+// exhaustedProof is the certificate of a complete search that ended without a plan.
+func exhaustedProof(nodes int) string {
+	return fmt.Sprintf("a complete search over every replica's clusters (%d nodes) found no plan", nodes)
+}
+
+// moved returns the instances whose cluster differs from Request.Current, or that are
+// new: what a repair placed.
+func (sr *search) moved(st *state, todo []int) []int {
+	out := slices.Clone(todo)
+	for i, in := range sr.p.insts {
+		if in.current >= 0 && st.at[i] != in.current && !slices.Contains(out, i) {
+			out = append(out, i)
+			sr.p.explainOnly[i] = true
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// exact runs branch and bound over every instance with st (when complete) as the
+// incumbent and its own node budget.
+func (sr *search) exact(all []int, st *state) *state {
+	p := sr.p
+	b := sr.newBB(newState(p), all, true, sr.budget.exact)
+	b.unmetered = true
+	if complete(st) {
+		b.best = p.objective(st).total()
+	}
+	exhausted := b.run()
+	sr.phaseNodes += b.nodes
+	sr.phase("exact", !exhausted)
+	if exhausted {
+		sr.optimal = b.bestAt != nil || complete(st)
+		if b.bestAt == nil && !complete(st) {
+			sr.proof = fmt.Sprintf("the exact search exhausted every assignment (%d nodes) without a plan", b.nodes)
+		}
+	} else {
+		sr.stopped = true
+		if sr.stopReason == "" {
+			sr.stopReason = fmt.Sprintf("the exact search ran out of its %d-node budget", sr.budget.exact)
+		}
+	}
+	if b.bestAt == nil {
+		return st
+	}
+	if out := newState(p); b.replay(out) {
+		return out
+	}
+	return st
+}
+
+// fill puts every unplaced instance on a cluster that takes it with the others as they
+// are, so that the partial plan holds all it can and its explanations agree with it.
+func (sr *search) fill(st *state) {
+	p := sr.p
+	var todo []int
+	for i, c := range st.at {
+		if c < 0 {
+			todo = append(todo, i)
+		}
+	}
+	for _, i := range sr.order(todo) {
+		best, bestc := math.Inf(1), -1
+		for _, c32 := range p.cands(p.insts[i].comp).cand {
+			c := int(c32)
+			if cc := st.cost(i, c).total(); better(cc, best) {
+				if ok, _ := st.check(i, c, false); ok {
+					best, bestc = cc, c
+				}
+			}
+		}
+		if bestc >= 0 {
+			st.place(i, bestc)
+		}
+	}
 }
 
 func complete(st *state) bool { return !slices.Contains(st.at, -1) }
@@ -97,46 +436,23 @@ func (sr *search) order(insts []int) []int {
 }
 
 // construct places the instances of order that are not yet placed in st (a new state
-// when nil), each on its cheapest feasible candidate; when some instance fits nowhere
-// it backtracks, and then improves the result by local search.
+// when nil), each on its cheapest feasible candidate, and leaves unplaced those that
+// fit nowhere.
 func (sr *search) construct(order []int, st *state) *state {
-	p := sr.p
 	if st == nil {
-		st = newState(p)
+		st = newState(sr.p)
 	}
-	var todo []int
-	for _, i := range order {
-		if st.at[i] < 0 {
-			todo = append(todo, i)
+	for n, i := range order {
+		if n%64 == 0 && sr.timeUp() {
+			break
 		}
-	}
-	for _, i := range todo {
+		if st.at[i] >= 0 {
+			continue
+		}
 		if c := sr.cheapest(st, i); c >= 0 {
 			st.place(i, c)
 		}
 	}
-	if !complete(st) {
-		// Greedy got stuck: search for any complete assignment of todo, depth first.
-		for _, i := range todo {
-			st.unplace(i)
-		}
-		if at := sr.branch(todo, st, false); at != nil {
-			for _, i := range todo {
-				st.place(i, at[i])
-			}
-		} else {
-			// Nothing complete within the limit: keep the greedy partial placement.
-			for _, i := range todo {
-				for _, c32 := range p.cands(p.insts[i].comp).cand {
-					if ok, _ := st.check(i, int(c32), false); ok {
-						st.place(i, int(c32))
-						break
-					}
-				}
-			}
-		}
-	}
-	sr.improve(st, todo)
 	return st
 }
 
@@ -149,6 +465,9 @@ func (sr *search) cheapest(st *state, i int) int {
 	k := p.cands(p.insts[i].comp)
 	best, bestc := math.Inf(1), -1
 	consider := func(c int) {
+		if !sr.inDom(p.insts[i].comp, c) {
+			return
+		}
 		if cc := st.cost(i, c).total(); better(cc, best) {
 			if ok, _ := st.check(i, c, false); ok {
 				best, bestc = cc, c
@@ -164,414 +483,22 @@ func (sr *search) cheapest(st *state, i int) int {
 	if len(k.top) == len(k.cand) {
 		return bestc
 	}
+	if sr.mark == nil {
+		sr.mark = make([]bool, p.n)
+	}
+	for _, c32 := range k.top {
+		sr.mark[c32] = true
+	}
 	for _, c32 := range k.cand {
-		if slices.Contains(k.top, c32) || !better(st.staticCost(i, int(c32), false).total(), best) {
+		if sr.mark[c32] || !better(sr.static(st, i, int(c32)), best) {
 			continue
 		}
 		consider(int(c32))
 	}
+	for _, c32 := range k.top {
+		sr.mark[c32] = false
+	}
 	return bestc
-}
-
-// improve runs local search over the movable instances until no move lowers the
-// objective: single moves (an instance with its co-located partners), neighbourhood
-// moves (an instance with the components it exchanges traffic with, all to one
-// cluster), and swaps of two instances (on instances of at most swapLimit replicas).
-func (sr *search) improve(st *state, movable []int) {
-	p := sr.p
-	const swapLimit, ejectLimit = 400, 120
-	isMovable := make([]bool, len(p.insts))
-	for _, i := range movable {
-		isMovable[i] = true
-	}
-	// Don't-look bits: after the first pass, only instances whose own placement or
-	// whose flow partners' placement changed are looked at again.
-	active := make([]bool, len(p.insts))
-	for _, i := range movable {
-		active[i] = true
-	}
-	wake := func(members []int) {
-		for _, j := range members {
-			active[j] = true
-			for _, pid := range p.insts[j].pairs {
-				fp := &p.pairs[pid]
-				active[fp.a] = true
-				if fp.b >= 0 {
-					active[fp.b] = true
-				}
-			}
-		}
-	}
-	for pass := 0; pass < 100; pass++ {
-		improved := false
-		for n, i := range movable {
-			if n%64 == 0 && sr.ctx.Err() != nil {
-				return
-			}
-			if !active[i] || st.at[i] < 0 || sr.leaderOf(i) != i {
-				continue
-			}
-			active[i] = false
-			group := sr.group(i)
-			if sr.bestUniform(st, group) {
-				improved = true
-				wake(group)
-			}
-			if nb := sr.neighbourhood(st, i, isMovable); len(nb) > len(group) && sr.bestUniform(st, nb) {
-				improved = true
-				wake(nb)
-			}
-		}
-		if len(movable) <= ejectLimit && !improved {
-			if sr.eject(st, movable) {
-				improved = true
-			}
-		}
-		if len(movable) <= swapLimit {
-			for x, i := range movable {
-				if sr.ctx.Err() != nil {
-					return
-				}
-				if !sr.solo(i) {
-					continue
-				}
-				for _, j := range movable[x+1:] {
-					if st.at[i] >= 0 && st.at[j] >= 0 && st.at[i] != st.at[j] && sr.solo(j) &&
-						p.allowedAt(p.insts[i].comp, st.at[j]) && p.allowedAt(p.insts[j].comp, st.at[i]) &&
-						sr.try(st, []int{i, j}, []int{st.at[j], st.at[i]}) {
-						improved = true
-						wake([]int{i, j})
-					}
-				}
-			}
-		}
-		if !improved {
-			return
-		}
-	}
-}
-
-// eject tries ejection moves: instance i goes to a cluster c that is too full for it,
-// and one instance j on c makes room by moving to another of its candidates. It tries
-// each i's 8 cheapest targets and each j's 8 cheapest alternatives, and applies the
-// first move pair that lowers the objective.
-func (sr *search) eject(st *state, movable []int) bool {
-	p := sr.p
-	const width = 8
-	for _, i := range movable {
-		if sr.ctx.Err() != nil {
-			return false
-		}
-		ci := st.at[i]
-		if ci < 0 || !sr.solo(i) {
-			continue
-		}
-		for n, c32 := range p.cands(p.insts[i].comp).top {
-			c := int(c32)
-			if n >= width || c == ci {
-				continue
-			}
-			for _, j := range movable {
-				if st.at[j] != c || j == i || !sr.solo(j) {
-					continue
-				}
-				for m, d32 := range p.cands(p.insts[j].comp).top {
-					d := int(d32)
-					if m >= width || d == c {
-						continue
-					}
-					if sr.try(st, []int{j, i}, []int{d, c}) {
-						return true
-					}
-				}
-			}
-		}
-	}
-	return false
-}
-
-// neighbourhood returns i's group plus the groups of the movable instances it shares
-// flows with, at most 8 instances.
-func (sr *search) neighbourhood(st *state, i int, movable []bool) []int {
-	p := sr.p
-	out := sr.group(i)
-	for _, pid := range p.insts[i].pairs {
-		fp := &p.pairs[pid]
-		if fp.b < 0 {
-			continue
-		}
-		o := fp.b
-		if o == i {
-			o = fp.a
-		}
-		if !movable[o] || st.at[o] < 0 || slices.Contains(out, o) {
-			continue
-		}
-		g := sr.group(o)
-		if len(out)+len(g) > 8 || slices.ContainsFunc(g, func(j int) bool { return st.at[j] < 0 }) {
-			continue
-		}
-		for _, j := range g {
-			if !slices.Contains(out, j) {
-				out = append(out, j)
-			}
-		}
-	}
-	return out
-}
-
-// bestUniform moves the members to the one cluster (a candidate of every member) that
-// lowers the objective most; it reports whether it moved them.
-func (sr *search) bestUniform(st *state, members []int) bool {
-	p := sr.p
-	// Price every target with the members only lifted; unplace them for real only to
-	// check the promising targets.
-	old, oldPool := lift(st, members)
-	current := sr.setCost(st, members, old)
-	target := make([]int, len(members))
-	var promising []candCost
-	lead := p.cands(p.insts[members[0]].comp)
-	for n, c32 := range sr.moveTargets(st, members, lead) {
-		if n < len(lead.top) && !better(lead.topStatic[n], current) {
-			continue // the leader's static cost alone bounds the members' cost from below
-		}
-		c := int(c32)
-		same, eligible := true, true
-		for k, j := range members {
-			target[k] = c
-			same = same && old[k] == c
-			eligible = eligible && p.cands(p.insts[j].comp).allowed[c]
-		}
-		if same || !eligible {
-			continue
-		}
-		if cc := sr.setCost(st, members, target); better(cc, current) {
-			promising = append(promising, candCost{c, cc})
-		}
-	}
-	for k, j := range members {
-		st.at[j] = old[k]
-	}
-	if len(promising) == 0 {
-		return false
-	}
-	slices.SortFunc(promising, func(a, b candCost) int { return cmp.Or(cmp.Compare(a.cost, b.cost), cmp.Compare(a.c, b.c)) })
-	for _, j := range members {
-		st.unplace(j)
-	}
-	for _, pc := range promising {
-		for k := range target {
-			target[k] = pc.c
-		}
-		if sr.setFits(st, members, target) {
-			for _, j := range members {
-				st.place(j, pc.c)
-			}
-			sr.improvements++
-			return true
-		}
-	}
-	for k, j := range members {
-		st.restore(j, old[k], oldPool[k])
-	}
-	return false
-}
-
-// moveTargets lists the clusters local search tries for a move of members: the
-// leader's top candidates by static cost, then the clusters of the instances they
-// exchange traffic with (where a move can cut network cost) that are candidates too.
-func (sr *search) moveTargets(st *state, members []int, lead *comp) []int32 {
-	p := sr.p
-	if len(lead.top) == len(lead.cand) {
-		return lead.top
-	}
-	out := slices.Clone(lead.top)
-	for _, j := range members {
-		for _, pid := range p.insts[j].pairs {
-			fp := &p.pairs[pid]
-			if fp.b < 0 {
-				continue
-			}
-			o := fp.b
-			if o == j {
-				o = fp.a
-			}
-			if c := st.at[o]; c >= 0 && lead.allowed[c] && !slices.Contains(out, int32(c)) {
-				out = append(out, int32(c))
-			}
-		}
-	}
-	return out
-}
-
-// try moves members to target if that is feasible and lowers the objective.
-func (sr *search) try(st *state, members, target []int) bool {
-	// Compare costs with the members only lifted; unplacing for real is needed only to
-	// check that a promising move fits.
-	old, oldPool := lift(st, members)
-	promising := better(sr.setCost(st, members, target), sr.setCost(st, members, old))
-	for k, j := range members {
-		st.at[j] = old[k]
-	}
-	if !promising {
-		return false
-	}
-	for _, j := range members {
-		st.unplace(j)
-	}
-	if sr.setFits(st, members, target) {
-		for k, j := range members {
-			st.place(j, target[k])
-		}
-		sr.improvements++
-		return true
-	}
-	for k, j := range members {
-		st.restore(j, old[k], oldPool[k])
-	}
-	return false
-}
-
-// lift records the members' clusters and pools and marks them unplaced in st.at only,
-// their loads still charged: enough to price moves, since costs read st.at, not the
-// loads. The caller sets st.at back from old before anything else (unplace reads it).
-func lift(st *state, members []int) (old, oldPool []int) {
-	old = make([]int, len(members))
-	oldPool = make([]int, len(members))
-	for k, j := range members {
-		old[k], oldPool[k] = st.at[j], st.pool[j]
-		st.at[j] = -1
-	}
-	return old, oldPool
-}
-
-// setCost is the cost of placing the (unplaced) members on target, one after the
-// other, so flows among them count once.
-func (sr *search) setCost(st *state, members, target []int) float64 {
-	total := 0.0
-	for k, j := range members {
-		total += st.cost(j, target[k]).total()
-		st.at[j] = target[k]
-	}
-	for _, j := range members {
-		st.at[j] = -1
-	}
-	return total
-}
-
-// setFits reports whether the (unplaced) members can all go to target.
-func (sr *search) setFits(st *state, members, target []int) bool {
-	n, ok := 0, true
-	for k, j := range members {
-		if fits, _ := st.check(j, target[k], false); !fits {
-			ok = false
-			break
-		}
-		st.place(j, target[k])
-		n++
-	}
-	for _, j := range members[:n] {
-		st.unplace(j)
-	}
-	return ok
-}
-
-// branch searches depth first over the instances of order (unplaced in st): with bound
-// it is branch and bound for the cheapest complete assignment, without it returns the
-// first complete one. It returns the cluster of every instance, or nil.
-func (sr *search) branch(order []int, st *state, bound bool) []int {
-	p := sr.p
-	lb := make([]float64, len(order)+1)
-	if bound {
-		for k := len(order) - 1; k >= 0; k-- {
-			i := order[k]
-			m := math.Inf(1)
-			for _, c := range p.cands(p.insts[i].comp).cand {
-				m = min(m, st.staticCost(i, int(c), true).total())
-			}
-			if math.IsInf(m, 1) {
-				m = 0
-			}
-			lb[k] = lb[k+1] + m
-		}
-	}
-	best := math.Inf(1)
-	if bound && complete(st) {
-		best = p.objective(st).total()
-	}
-	var bestAt []int
-	if len(sr.bufs) < len(order) {
-		sr.bufs = make([][]candCost, len(order))
-	}
-	work := st.clone()
-	for _, i := range order {
-		work.unplace(i)
-	}
-	base := 0.0
-	if bound {
-		// work may hold instances outside order; their cost is fixed.
-		base = p.objective(work).total()
-	}
-	var dfs func(k int, cost float64) bool
-	dfs = func(k int, cost float64) bool {
-		sr.nodes++
-		if sr.nodes > sr.maxNodes || (sr.nodes%1024 == 0 && sr.ctx.Err() != nil) {
-			sr.stopped = true
-			return true
-		}
-		if k == len(order) {
-			if !bound || better(cost, best) {
-				best = cost
-				bestAt = slices.Clone(work.at)
-			}
-			return !bound
-		}
-		i := order[k]
-		buf := sr.bufs[k][:0]
-		for _, c32 := range p.cands(p.insts[i].comp).cand {
-			c := int(c32)
-			if ok, _ := work.check(i, c, false); ok {
-				buf = append(buf, candCost{c, work.cost(i, c).total()})
-			}
-		}
-		slices.SortFunc(buf, func(a, b candCost) int { return cmp.Or(cmp.Compare(a.cost, b.cost), cmp.Compare(a.c, b.c)) })
-		sr.bufs[k] = buf
-		for n := 0; n < len(buf); n++ {
-			e := sr.bufs[k][n]
-			if bound && !better(cost+e.cost+lb[k+1], best) {
-				break
-			}
-			work.place(i, e.c)
-			done := dfs(k+1, cost+e.cost)
-			work.unplace(i)
-			if done {
-				return true
-			}
-		}
-		return false
-	}
-	stopped := dfs(0, base)
-	if bound && !sr.stopped && !stopped {
-		sr.optimal = true
-	}
-	return bestAt
-}
-
-// exact runs branch and bound over every instance, starting from the incumbent st.
-func (sr *search) exact(order []int, st *state) *state {
-	p := sr.p
-	at := sr.branch(order, st, true)
-	if !sr.stopped {
-		sr.optimal = true
-	}
-	if at == nil {
-		return st // the incumbent is optimal (or nothing is feasible)
-	}
-	out := newState(p)
-	for _, i := range order {
-		out.place(i, at[i])
-	}
-	return out
 }
 
 // currentState rebuilds Request.Current; nil when it is incomplete or infeasible.
@@ -584,8 +511,9 @@ func (sr *search) currentState(order []int) *state {
 }
 
 // repair keeps every replica whose current cluster still passes every constraint and
-// places the rest; ExplainAuto then explains only those it placed.
-func (sr *search) repair(all []int) *state {
+// places the rest greedily; it returns the state and the replicas it placed (the ones
+// later phases may move). ExplainAuto then explains only those.
+func (sr *search) repair(all []int) (*state, []int) {
 	p := sr.p
 	st, _ := sr.keepCurrent(all)
 	var todo []int
@@ -596,7 +524,7 @@ func (sr *search) repair(all []int) *state {
 			p.explainOnly[i] = true
 		}
 	}
-	return sr.construct(sr.order(todo), st)
+	return sr.construct(sr.order(todo), st), todo
 }
 
 // keepCurrent places, in order, every replica whose current cluster still passes every

@@ -358,7 +358,7 @@ func (s *state) staticCost(i, c int, migration bool) costParts {
 	p := s.p
 	in := &p.insts[i]
 	k := &p.comps[in.comp]
-	cp := costParts{compute: p.w.Compute * k.cores * p.price[c]}
+	cp := costParts{compute: p.w.Compute * k.wCompute * k.cores * p.price[c]}
 	if migration && in.current >= 0 && in.current != c {
 		cp.migration = p.w.Migration * k.stateGB
 	}

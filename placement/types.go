@@ -1,6 +1,8 @@
 package placement
 
 import (
+	"time"
+
 	"github.com/continuum-xr/continuum/topology"
 )
 
@@ -10,10 +12,17 @@ type Snapshot struct {
 	Topology *topology.Topology
 	// RTT holds measured round-trip times between two clusters or a site and a cluster;
 	// they replace the topology's for that pair. Keys in either order (use MakePair).
+	// A pair joined by a link overrides that link: routes between other endpoints are
+	// recomputed through it, so a degraded link re-routes the traffic it carried (a
+	// faster path around it is taken) and an improved one draws routes to it.
+	// A pair that no link joins (a route) overrides that pair's RTT only.
 	RTT map[Pair]topology.Duration
 	// Free holds the measured free capacity of clusters; it replaces the topology's
 	// capacity for that cluster (listed resources only).
 	Free map[string]topology.ResourceList
+	// Now is the time toleration periods of NoExecute taints are measured at (the
+	// engine reads no clock). Zero: a toleration with tolerationSeconds holds.
+	Now time.Time
 }
 
 // Pair is an unordered pair of endpoint names.
@@ -82,9 +91,20 @@ type Request struct {
 	Weights *Weights
 	// Strategy is StrategyDefault when empty.
 	Strategy Strategy
-	// MaxNodes bounds the exact strategy's search (and the default strategy's
-	// backtracking); zero means 1,000,000.
+	// MaxNodes bounds each phase of the search on its own (a phase never inherits
+	// another's spent count): the branch-and-bound dive and the steps of the
+	// violation search that look for a feasible plan, the nodes of the complete search,
+	// of large-neighbourhood search and of the exact strategy's branch and bound. Zero
+	// means each phase's default: 20,000 dive nodes, 20,000 violation steps, 100,000
+	// complete-search nodes, 200,000 improvement nodes and 1,000,000 exact nodes. On the
+	// stored tight instances (up to 30 clusters x 50 components) that is a median of
+	// about 40 ms of CPU per Place and at most about 0.6 s (docs/placement-quality.md).
 	MaxNodes int
+	// Timeout bounds the whole search in wall-clock time (zero: none; the ctx deadline
+	// bounds it too). When it passes, Place returns the best plan found so far, or an
+	// *UndecidedError when none is complete; results cut by time are no longer
+	// reproducible byte for byte, node budgets are.
+	Timeout time.Duration
 	// Explain sets how much explanation the plan carries; zero is ExplainAuto.
 	Explain ExplainLevel
 }
@@ -94,11 +114,12 @@ type ExplainLevel int
 
 // Explanation levels.
 const (
-	// ExplainAuto explains every cluster for every replica when that is at most 20,000
-	// replica x cluster checks, else ExplainChosen. A Repair explains only the replicas
-	// it re-placed.
+	// ExplainAuto gives the summary of ExplainChosen (a Repair explains only the
+	// replicas it re-placed); Plan.Explain gives any replica's full explanation on
+	// request, so only what is read is paid for.
 	ExplainAuto ExplainLevel = iota
-	// ExplainFull: every cluster of every replica, with reasons and scores.
+	// ExplainFull: every cluster of every replica, with reasons and scores, built
+	// eagerly (it costs about as much as the search on small requests).
 	ExplainFull
 	// ExplainChosen: the chosen cluster and the runner-up, plus counts of the reasons.
 	ExplainChosen
@@ -128,9 +149,33 @@ type Plan struct {
 	Uplinks     []Utilisation `json:"uplinks,omitempty"`
 	Clusters    []ClusterLoad `json:"clusters"`
 	// Moves counts replicas placed on another cluster than in Request.Current.
-	Moves        int           `json:"moves"`
+	Moves int `json:"moves"`
+	// Changes lists, in assignment order, the replicas of Request.Current whose
+	// cluster changes, and why: what Moves counts, plus current replicas the plan
+	// leaves unplaced. Empty without Request.Current.
+	Changes      []Change      `json:"changes,omitempty"`
 	Explanations []Explanation `json:"explanations,omitempty"`
 	Search       SearchStats   `json:"search"`
+
+	explainer *explainer // for Explain; nil on a decoded plan
+}
+
+// Change is one replica of Request.Current that the plan puts elsewhere.
+type Change struct {
+	App       string `json:"app"`
+	Component string `json:"component"`
+	Replica   int    `json:"replica"`
+	// From is the replica's cluster in Request.Current; To its cluster in the plan
+	// ("" when the plan leaves it unplaced).
+	From string `json:"from"`
+	To   string `json:"to"`
+	// Constraint names what the replica breaks on From with the rest of the plan in
+	// place ("site-latency", "flow-rtt", "chain", "capacity", a filter's name, ...);
+	// empty when it moves for a lower cost (Reoptimize).
+	Constraint string `json:"constraint,omitempty"`
+	// Why says it in words: the broken constraint's reason, or the replica's cost
+	// on To against From, others as planned.
+	Why string `json:"why"`
 }
 
 // Objective is the plan's cost, by term, weights applied.
@@ -228,13 +273,52 @@ type Rejection struct {
 // SearchStats says how the plan was found.
 type SearchStats struct {
 	Strategy Strategy `json:"strategy"`
-	Nodes    int      `json:"nodes"`
+	// Verdict is placed, infeasible (proven: see Proof) or undecided (the budget ran out
+	// before a complete plan was found; nothing was proven).
+	Verdict Verdict `json:"verdict"`
+	// Proof is the certificate of an infeasible verdict: a replica no cluster passes the
+	// filters for, a demand above the capacity of every cluster its components may use,
+	// spread replicas outnumbering their clusters, or a complete search that ended
+	// without a plan.
+	Proof string `json:"proof,omitempty"`
+	// Nodes counts the search steps of every phase together.
+	Nodes int `json:"nodes"`
 	// Optimal is true when the exact strategy proved the plan optimal.
 	Optimal bool `json:"optimal"`
-	// StoppedEarly is true when a node limit or the context ended the search.
+	// StoppedEarly is true when a node budget or the deadline cut a phase short that
+	// would have gone on: the exact search, the complete search, or the search for a
+	// feasible plan.
 	StoppedEarly bool `json:"stoppedEarly,omitempty"`
+	// StopReason says which budget ran out, when the verdict is undecided or the exact
+	// search stopped early.
+	StopReason string `json:"stopReason,omitempty"`
 	// Improvements counts the moves local search made.
 	Improvements int `json:"improvements"`
 	// KeptCurrent is true when Reoptimize kept the current placement (hysteresis).
 	KeptCurrent bool `json:"keptCurrent,omitempty"`
+	// Phases lists the phases that ran beyond the greedy construction, in order.
+	Phases []PhaseStats `json:"phases,omitempty"`
 }
+
+// PhaseStats is one phase of the search: its name (repair-violations, complete-search,
+// improve, exact), its steps and whether its budget cut it short.
+type PhaseStats struct {
+	Name         string `json:"name"`
+	Nodes        int    `json:"nodes"`
+	StoppedEarly bool   `json:"stoppedEarly,omitempty"`
+}
+
+// Verdict is the outcome of a placement.
+type Verdict string
+
+// Verdicts.
+const (
+	// VerdictPlaced: every replica has a cluster and every constraint holds.
+	VerdictPlaced Verdict = "placed"
+	// VerdictInfeasible: no plan exists, proven (SearchStats.Proof says how). Place
+	// returns an *UnplaceableError (ErrUnplaceable) with a shortfall.
+	VerdictInfeasible Verdict = "infeasible"
+	// VerdictUndecided: no complete plan was found within the budgets, and none was
+	// proven impossible. Place returns an *UndecidedError (ErrUndecided).
+	VerdictUndecided Verdict = "undecided"
+)

@@ -3,7 +3,7 @@ package topology
 import (
 	"encoding/json"
 	"fmt"
-	"os"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
@@ -23,9 +23,13 @@ func Decode(data []byte) (*Topology, error) {
 	return New(spec)
 }
 
-// Load reads and decodes the topology file at path.
-func Load(path string) (*Topology, error) {
-	data, err := os.ReadFile(path)
+// Load reads and decodes the topology file at path, with the default LoadOptions.
+func Load(path string) (*Topology, error) { return LoadWith(path, LoadOptions{}) }
+
+// LoadWith reads and decodes the topology file at path. A file larger than
+// o.MaxFileSize is refused without reading the rest.
+func LoadWith(path string, o LoadOptions) (*Topology, error) {
+	data, err := ReadFile(path, o.MaxFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("topology: %w", err)
 	}
@@ -45,7 +49,7 @@ func DecodeSpec(data []byte) (Spec, error) {
 	}
 	d := decoder{decode.New()}
 	spec := d.spec(root)
-	errs := append(fromProblems(d.Problems), validate(spec, d.Bad)...)
+	errs := append(fromProblems(d.Finish()), validate(spec, d.Bad)...)
 	return spec, errs.Sorted()
 }
 
@@ -118,7 +122,7 @@ func (d decoder) spec(v any) Spec {
 		s.Metadata.Name = d.Str("metadata.name", mm["name"])
 		s.Metadata.Labels = d.StringMap("metadata.labels", mm["labels"])
 	}
-	for i, ov := range d.List("owners", m["owners"]) {
+	for i, ov := range d.ListMax("owners", m["owners"], MaxOwners) {
 		p := index("owners", i)
 		om, ok := d.Item(p, ov, "name", "displayName", "labels")
 		if !ok {
@@ -131,10 +135,10 @@ func (d decoder) spec(v any) Spec {
 			Labels:      d.StringMap(field(p, "labels"), om["labels"]),
 		})
 	}
-	for i, cv := range d.List("clusters", m["clusters"]) {
+	for i, cv := range d.ListMax("clusters", m["clusters"], MaxClusters) {
 		s.Clusters = append(s.Clusters, d.cluster(index("clusters", i), cv))
 	}
-	for i, sv := range d.List("sites", m["sites"]) {
+	for i, sv := range d.ListMax("sites", m["sites"], MaxSites) {
 		s.Sites = append(s.Sites, d.site(index("sites", i), sv))
 	}
 	return s
@@ -143,7 +147,7 @@ func (d decoder) spec(v any) Spec {
 func (d decoder) cluster(p string, v any) Cluster {
 	var c Cluster
 	m, ok := d.Item(p, v, "name", "owner", "tier", "region", "zone", "location", "distribution",
-		"capacity", "nodePools", "udpExposure", "cpuPrice", "intraRTT", "uplink", "labels", "links")
+		"capacity", "nodePools", "udpExposure", "cpuPrice", "intraRTT", "uplink", "labels", "taints", "links")
 	if !ok {
 		return c
 	}
@@ -155,7 +159,7 @@ func (d decoder) cluster(p string, v any) Cluster {
 	c.Location = d.location(field(p, "location"), m["location"])
 	c.Distribution = Distribution(d.Str(field(p, "distribution"), m["distribution"]))
 	c.Capacity = d.resources(field(p, "capacity"), m["capacity"])
-	for i, nv := range d.List(field(p, "nodePools"), m["nodePools"]) {
+	for i, nv := range d.ListMax(field(p, "nodePools"), m["nodePools"], MaxNodePools) {
 		np := index(field(p, "nodePools"), i)
 		nm, ok := d.Item(np, nv, "name", "capacity", "labels")
 		if !ok {
@@ -173,7 +177,19 @@ func (d decoder) cluster(p string, v any) Cluster {
 	c.IntraRTT = d.duration(field(p, "intraRTT"), m["intraRTT"])
 	c.Uplink = d.bandwidth(field(p, "uplink"), m["uplink"])
 	c.Labels = d.StringMap(field(p, "labels"), m["labels"])
-	for i, lv := range d.List(field(p, "links"), m["links"]) {
+	for i, tv := range d.ListMax(field(p, "taints"), m["taints"], MaxTaints) {
+		tp := index(field(p, "taints"), i)
+		var t Taint
+		if tm, ok := d.Item(tp, tv, "key", "value", "effect", "added"); ok {
+			t = Taint{Key: d.Str(field(tp, "key"), tm["key"]), Value: d.Str(field(tp, "value"), tm["value"]),
+				Effect: TaintEffect(d.Str(field(tp, "effect"), tm["effect"]))}
+			if tm["added"] != nil {
+				t.Added = decode.Scalar(d.Decoder, field(tp, "added"), tm["added"], `an RFC 3339 time like "2026-12-06T08:00:00Z"`, parseTime)
+			}
+		}
+		c.Taints = append(c.Taints, t)
+	}
+	for i, lv := range d.ListMax(field(p, "links"), m["links"], MaxClusters) {
 		lp := index(field(p, "links"), i)
 		lm, ok := d.Item(lp, lv, "to", "rtt", "p99", "jitter", "capacity", "peering", "tunnel")
 		if !ok {
@@ -209,7 +225,7 @@ func (d decoder) site(p string, v any) Site {
 	s.Name = d.Str(field(p, "name"), m["name"])
 	s.Location = d.location(field(p, "location"), m["location"])
 	s.Region = d.Str(field(p, "region"), m["region"])
-	for i, av := range d.List(field(p, "access"), m["access"]) {
+	for i, av := range d.ListMax(field(p, "access"), m["access"], MaxClusters) {
 		ap := index(field(p, "access"), i)
 		am, ok := d.Item(ap, av, "cluster", "rtt", "p99", "jitter", "capacity")
 		if !ok {
@@ -226,3 +242,5 @@ func (d decoder) site(p string, v any) Site {
 	}
 	return s
 }
+
+func parseTime(s string) (time.Time, error) { return time.Parse(time.RFC3339, s) }

@@ -36,6 +36,7 @@ func (c Cluster) DeepCopy() Cluster {
 		out.NodePools[i].Labels = maps.Clone(c.NodePools[i].Labels)
 	}
 	out.Labels = maps.Clone(c.Labels)
+	out.Taints = slices.Clone(c.Taints)
 	out.Links = slices.Clone(c.Links)
 	for i := range out.Links {
 		out.Links[i].Tunnel = clonePtr(c.Links[i].Tunnel)

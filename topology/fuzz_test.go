@@ -17,6 +17,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(header + "clusters: [{name: a, owner: o, tier: edge, capacity: {cpu: -1}}]"))
 	f.Add([]byte(`{"apiVersion":"continuum.xr/v1alpha1","kind":"Topology","clusters":[{"name":"a","owner":"o","tier":"edge","links":[{"to":"a","rtt":"1ms"}]}]}`))
 	f.Add([]byte("clusters: [\n"))
+	f.Add([]byte(header + "clusters: [{name: a, owner: o, tier: edge, labels: {k: v}, taints: [{key: k, value: v, effect: NoExecute, added: \"2026-12-06T08:00:00Z\"}]}]"))
 	f.Add([]byte("- 1\n- 2\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		topo, err := topology.Decode(data)

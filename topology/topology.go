@@ -21,16 +21,20 @@ type Topology struct {
 	direct   map[int]int  // pair key -> index in links
 	adj      [][]adjEntry // per cluster, sorted by neighbour index
 
-	n      int
+	n int
+	// All-pairs tables, built by New when n <= allPairsMax; nil above it, where rows
+	// holds the same rows, computed on demand.
 	dist   []Duration // n*n: RTT between clusters, direct link first; -1 unreachable
 	pred   []int32    // n*n: predecessor on the cheapest path tree from row
 	site   []Duration // len(sites)*n: RTT from site to cluster; -1 unreachable
 	siteAt []int32    // len(sites)*n: access cluster used
+	rows   *rowCache
 }
 
 type adjEntry struct {
 	to   int
 	link int
+	rtt  Duration // the link's effective RTT
 }
 
 // Link is a link between two clusters, normalised so that A < B by name.
@@ -48,7 +52,7 @@ type Link struct {
 // EffectiveRTT is the RTT of traffic over the link: its RTT plus the tunnel's, if known.
 func (l Link) EffectiveRTT() Duration {
 	if l.Tunnel != nil {
-		return l.RTT + l.Tunnel.RTT
+		return satAdd(l.RTT, l.Tunnel.RTT)
 	}
 	return l.RTT
 }
@@ -74,10 +78,17 @@ func flip(d PeeringDirection) PeeringDirection {
 	return d
 }
 
-// New validates spec and builds the topology: all-pairs routes are computed here, so
-// RTT and path queries afterwards are O(1) and O(hops). New keeps its own deep copy of
-// spec. An invalid spec gives an ErrorList naming every problem.
-func New(spec Spec) (*Topology, error) {
+// New validates spec and builds the topology. Up to AllPairsMax clusters, all-pairs
+// routes are computed here, so RTT and path queries afterwards are O(1) and O(hops);
+// above it the routes from a cluster are computed on its first query and kept in a
+// bounded cache (see the package doc), with the same answers. New keeps its own deep
+// copy of spec. An invalid spec gives an ErrorList naming every problem.
+func New(spec Spec) (*Topology, error) { return build(spec, AllPairsMax, 0) }
+
+// build is New with the all-pairs threshold and the cache size (in rows; zero: the
+// default budget) given, so that tests can run the on-demand representation on small
+// continuums.
+func build(spec Spec, allPairsMax, cacheRows int) (*Topology, error) {
 	if errs := validate(spec, nil); len(errs) > 0 {
 		return nil, errs
 	}
@@ -149,17 +160,23 @@ func New(spec Spec) (*Topology, error) {
 		a, b := t.cidx[l.A], t.cidx[l.B]
 		t.direct[t.pair(a, b)] = k
 		t.direct[t.pair(b, a)] = k
-		t.adj[a] = append(t.adj[a], adjEntry{to: b, link: k})
-		t.adj[b] = append(t.adj[b], adjEntry{to: a, link: k})
+		t.adj[a] = append(t.adj[a], adjEntry{to: b, link: k, rtt: l.EffectiveRTT()})
+		t.adj[b] = append(t.adj[b], adjEntry{to: a, link: k, rtt: l.EffectiveRTT()})
 	}
 	for i := range t.adj {
 		slices.SortFunc(t.adj[i], func(x, y adjEntry) int { return cmp.Compare(x.to, y.to) })
 	}
-	t.route()
+	if t.n <= allPairsMax {
+		t.route()
+	} else {
+		t.rows = newRowCache(t.n, len(t.sites), cacheRows)
+	}
 	return t, nil
 }
 
 func (t *Topology) pair(i, j int) int { return i*t.n + j }
+
+func (t *Topology) inRange(i int) bool { return i >= 0 && i < t.n }
 
 func (t *Topology) collectOwners() []Owner {
 	byName := map[string]Owner{}
@@ -178,63 +195,77 @@ func (t *Topology) collectOwners() []Owner {
 	return out
 }
 
-// route computes all-pairs cheapest paths by running Dijkstra from every cluster over
-// the links' effective RTTs, then lets a direct link override the cheapest path (traffic
-// between linked clusters takes their link). Ties are broken by cluster index, so the
-// result is deterministic.
+// route fills the all-pairs tables: one cluster row per cluster, then one site row
+// per site (see computeClusterRow and computeSiteRow).
 func (t *Topology) route() {
 	n := t.n
 	t.dist = make([]Duration, n*n)
 	t.pred = make([]int32, n*n)
 	h := &distHeap{}
-	for s := 0; s < n; s++ {
-		row := t.dist[s*n : (s+1)*n]
-		pr := t.pred[s*n : (s+1)*n]
-		for i := range row {
-			row[i] = -1
-			pr[i] = -1
-		}
-		row[s] = 0
-		*h = append((*h)[:0], distItem{0, s})
-		for len(*h) > 0 {
-			it := h.pop()
-			if it.d != row[it.node] {
-				continue
-			}
-			for _, e := range t.adj[it.node] {
-				nd := it.d + t.links[e.link].EffectiveRTT()
-				if row[e.to] < 0 || nd < row[e.to] {
-					row[e.to] = nd
-					pr[e.to] = int32(it.node)
-					h.push(distItem{nd, e.to})
-				}
-			}
-		}
-		for _, e := range t.adj[s] {
-			row[e.to] = t.links[e.link].EffectiveRTT()
-		}
-		row[s] = t.clusters[s].IntraRTT
+	for s := range n {
+		t.computeClusterRow(s, t.dist[s*n:(s+1)*n], t.pred[s*n:(s+1)*n], h)
 	}
 	t.site = make([]Duration, len(t.sites)*n)
 	t.siteAt = make([]int32, len(t.sites)*n)
-	for si, s := range t.sites {
-		row := t.site[si*n : (si+1)*n]
-		at := t.siteAt[si*n : (si+1)*n]
-		for c := 0; c < n; c++ {
-			row[c], at[c] = -1, -1
-			for _, a := range s.Access {
-				ai := t.cidx[a.Cluster]
-				d := a.RTT
-				if ai != c {
-					dc := t.dist[t.pair(ai, c)]
-					if dc < 0 {
-						continue
-					}
-					d += dc
+	for si := range t.sites {
+		t.computeSiteRow(si, t.site[si*n:(si+1)*n], t.siteAt[si*n:(si+1)*n], func(ai int) []Duration { return t.dist[ai*n : (ai+1)*n] })
+	}
+}
+
+// computeClusterRow computes the routes from cluster s: Dijkstra over the links' effective
+// RTTs, then a direct link overrides the cheapest path (traffic between linked
+// clusters takes their link), and the cluster to itself costs its intra-cluster RTT.
+// row gets the RTTs (-1 unreachable), pred the predecessor of each cluster on the
+// cheapest-path tree from s. Ties are broken by cluster index, so the result is
+// deterministic and does not depend on which representation asks.
+func (t *Topology) computeClusterRow(s int, row []Duration, pr []int32, h *distHeap) {
+	for i := range row {
+		row[i] = -1
+		pr[i] = -1
+	}
+	row[s] = 0
+	*h = append((*h)[:0], distItem{0, s})
+	for len(*h) > 0 {
+		it := h.pop()
+		if it.d != row[it.node] {
+			continue
+		}
+		for _, e := range t.adj[it.node] {
+			nd := satAdd(it.d, e.rtt)
+			if row[e.to] < 0 || nd < row[e.to] {
+				row[e.to] = nd
+				pr[e.to] = int32(it.node)
+				h.push(distItem{nd, e.to})
+			}
+		}
+	}
+	for _, e := range t.adj[s] {
+		row[e.to] = e.rtt
+	}
+	row[s] = t.clusters[s].IntraRTT
+}
+
+// computeSiteRow computes the RTTs from site si to every cluster (-1 unreachable) and the
+// access cluster each trip enters by: the access link that makes the whole trip
+// cheapest, the first in cluster order on a tie. from(ai) is the cluster row of ai.
+func (t *Topology) computeSiteRow(si int, row []Duration, at []int32, from func(ai int) []Duration) {
+	for c := range row {
+		row[c], at[c] = -1, -1
+	}
+	for _, a := range t.sites[si].Access {
+		ai := t.cidx[a.Cluster]
+		dist := from(ai)
+		for c := range row {
+			d := a.RTT
+			if ai != c {
+				dc := dist[c]
+				if dc < 0 {
+					continue
 				}
-				if row[c] < 0 || d < row[c] {
-					row[c], at[c] = d, int32(ai)
-				}
+				d = satAdd(d, dc)
+			}
+			if row[c] < 0 || d < row[c] {
+				row[c], at[c] = d, int32(ai)
 			}
 		}
 	}
@@ -307,7 +338,8 @@ func (t *Topology) NumClusters() int { return t.n }
 // modify the returned ResourceLists; use Cluster to get one by name.
 func (t *Topology) Clusters() []Cluster { return slices.Clone(t.clusters) }
 
-// ClusterAt returns the cluster with index i (0 <= i < NumClusters()).
+// ClusterAt returns the cluster with index i. Precondition: 0 <= i < NumClusters(); it
+// panics otherwise, like a slice index (Cluster looks a cluster up by name, checked).
 func (t *Topology) ClusterAt(i int) Cluster { return t.clusters[i] }
 
 // Cluster returns the cluster called name.
@@ -359,16 +391,31 @@ func (t *Topology) Link(a, b string) (Link, bool) {
 
 // RTTAt returns the RTT between the clusters with indices i and j in O(1): the intra-
 // cluster RTT when i == j, the direct link's effective RTT when there is one, else the
-// cheapest path's. ok is false when no path joins them.
+// cheapest path's. ok is false when no path joins them, or an index is out of range.
 func (t *Topology) RTTAt(i, j int) (rtt Duration, ok bool) {
-	d := t.dist[t.pair(i, j)]
+	if uint(i) >= uint(t.n) || uint(j) >= uint(t.n) {
+		return 0, false
+	}
+	if t.rows == nil { // kept small enough for the compiler to inline
+		d := t.dist[i*t.n+j]
+		return d, d >= 0
+	}
+	d := t.rttOnDemand(i, j)
 	return d, d >= 0
 }
 
 // SiteRTTAt returns the RTT between the site with index si (in Sites order) and the
-// cluster with index c in O(1): the cheapest access link plus route.
+// cluster with index c in O(1): the cheapest access link plus route. ok is false when
+// no route joins them, or an index is out of range.
 func (t *Topology) SiteRTTAt(si, c int) (rtt Duration, ok bool) {
-	d := t.site[si*t.n+c]
+	if uint(si) >= uint(len(t.sites)) || uint(c) >= uint(t.n) {
+		return 0, false
+	}
+	if t.rows == nil { // kept small enough for the compiler to inline
+		d := t.site[si*t.n+c]
+		return d, d >= 0
+	}
+	d := t.siteRTTOnDemand(si, c)
 	return d, d >= 0
 }
 
@@ -454,7 +501,7 @@ func (t *Topology) path(a, b string, hops bool) (Path, error) {
 	unreachable := func() error { return fmt.Errorf("topology: no path between %q and %q: %w", a, b, ErrUnreachable) }
 	switch {
 	case ca >= 0 && cb >= 0:
-		d := t.dist[t.pair(ca, cb)]
+		d := t.rtt(ca, cb)
 		if d < 0 {
 			return p, unreachable()
 		}
@@ -467,7 +514,7 @@ func (t *Topology) path(a, b string, hops bool) (Path, error) {
 		if sa < 0 {
 			si, c, reverse = sb, ca, true
 		}
-		d := t.site[si*t.n+c]
+		d := t.siteRTT(si, c)
 		if d < 0 {
 			return p, unreachable()
 		}
@@ -480,13 +527,14 @@ func (t *Topology) path(a, b string, hops bool) (Path, error) {
 			return p, nil
 		}
 		best, bi := Duration(-1), -1
+		row, _ := t.siteRow(sa)
 		for _, acc := range t.sites[sb].Access {
 			ai := t.cidx[acc.Cluster]
-			d := t.site[sa*t.n+ai]
+			d := row[ai]
 			if d < 0 {
 				continue
 			}
-			if d += acc.RTT; best < 0 || d < best {
+			if d = satAdd(d, acc.RTT); best < 0 || d < best {
 				best, bi = d, ai
 			}
 		}
@@ -513,7 +561,8 @@ func (t *Topology) clusterHops(p *Path, a, b int) {
 	if _, ok := t.direct[t.pair(a, b)]; ok {
 		rev = []int{b, a}
 	} else {
-		for x := b; x != a; x = int(t.pred[t.pair(a, x)]) {
+		pred := t.predRow(a)
+		for x := b; x != a; x = int(pred[x]) {
 			rev = append(rev, x)
 		}
 		rev = append(rev, a)
@@ -529,7 +578,8 @@ func (t *Topology) clusterHops(p *Path, a, b int) {
 // siteHops fills the hops between site si and cluster c; reverse means cluster to site.
 func (t *Topology) siteHops(p *Path, si, c int, reverse bool) {
 	s := t.sites[si]
-	ai := int(t.siteAt[si*t.n+c])
+	_, at := t.siteRow(si)
+	ai := int(at[c])
 	acc := s.Access[slices.IndexFunc(s.Access, func(x AccessLink) bool { return x.Cluster == t.clusters[ai].Name })]
 	var q Path
 	q.Bottleneck = Unlimited
@@ -594,18 +644,20 @@ func (t *Topology) location(name string) (*Location, error) {
 }
 
 // RouteAt returns the links (indices into Links()) that traffic between the clusters
-// with indices i and j crosses, in order from i; nil when i == j or no path exists.
-// Placement uses it to charge a flow's bandwidth to every link of its path.
+// with indices i and j crosses, in order from i; nil when i == j, no path exists or an
+// index is out of range. Placement uses it to charge a flow's bandwidth to every link
+// of its path.
 func (t *Topology) RouteAt(i, j int) []int {
-	if i == j || t.dist[t.pair(i, j)] < 0 {
+	if !t.inRange(i) || !t.inRange(j) || i == j || t.rtt(i, j) < 0 {
 		return nil
 	}
 	if k, ok := t.direct[t.pair(i, j)]; ok {
 		return []int{k}
 	}
 	var rev []int
+	pred := t.predRow(i)
 	for x := j; x != i; {
-		p := int(t.pred[t.pair(i, x)])
+		p := int(pred[x])
 		rev = append(rev, t.direct[t.pair(p, x)])
 		x = p
 	}
@@ -615,9 +667,14 @@ func (t *Topology) RouteAt(i, j int) []int {
 
 // SiteRouteAt returns how users at the site with index si reach the cluster with index
 // c: the access link used (an index into Sites()[si].Access) and the cluster links after
-// it (indices into Links()). ok is false when the cluster is unreachable from the site.
+// it (indices into Links()). ok is false when the cluster is unreachable from the site,
+// or an index is out of range.
 func (t *Topology) SiteRouteAt(si, c int) (access int, links []int, ok bool) {
-	ai := int(t.siteAt[si*t.n+c])
+	if si < 0 || si >= len(t.sites) || !t.inRange(c) {
+		return -1, nil, false
+	}
+	_, at := t.siteRow(si)
+	ai := int(at[c])
 	if ai < 0 {
 		return -1, nil, false
 	}
@@ -629,8 +686,10 @@ func (t *Topology) SiteRouteAt(si, c int) (access int, links []int, ok bool) {
 // NumSites returns the number of user sites.
 func (t *Topology) NumSites() int { return len(t.sites) }
 
-// SiteAt returns the site with index si (in Sites order).
+// SiteAt returns the site with index si (in Sites order). Precondition: 0 <= si <
+// NumSites(); it panics otherwise, like a slice index (Site is the checked look-up).
 func (t *Topology) SiteAt(si int) Site { return t.sites[si] }
 
-// LinkAt returns the link with index k (in Links order).
+// LinkAt returns the link with index k (in Links order). Precondition: 0 <= k <
+// len(Links()); it panics otherwise, like a slice index (Link is the checked look-up).
 func (t *Topology) LinkAt(k int) Link { return t.links[k] }

@@ -1,6 +1,8 @@
 package topology
 
 import (
+	"time"
+
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
@@ -125,8 +127,11 @@ type Cluster struct {
 	// Uplink is the total inter-cluster traffic (in plus out) the cluster can carry;
 	// zero means unlimited.
 	Uplink Bandwidth `json:"uplink,omitempty"`
-	// Labels are free-form labels for policies and selectors.
+	// Labels are Kubernetes labels (keys and values in Kubernetes label syntax) for
+	// policies and label selectors.
 	Labels map[string]string `json:"labels,omitempty"`
+	// Taints keep components away unless they tolerate them (see Taint).
+	Taints []Taint `json:"taints,omitempty"`
 	// Links join this cluster to others.
 	Links []LinkSpec `json:"links,omitempty"`
 }
@@ -196,4 +201,34 @@ type AccessLink struct {
 	P99      Duration  `json:"p99,omitempty"`
 	Jitter   Duration  `json:"jitter,omitempty"`
 	Capacity Bandwidth `json:"capacity,omitempty"`
+}
+
+// TaintEffect is what a taint does to components that do not tolerate it. The effects
+// are those of Open Cluster Management's cluster taints, named for continuum's
+// replicas: NoSelect is OCM's NoSelectIfNew, NoExecute OCM's NoSelect.
+type TaintEffect string
+
+// Taint effects.
+const (
+	// NoSelect: no new replicas; replicas already on the cluster may stay (cordon).
+	NoSelect TaintEffect = "NoSelect"
+	// PreferNoSelect: a cost on every replica placed on the cluster.
+	PreferNoSelect TaintEffect = "PreferNoSelect"
+	// NoExecute: replicas must leave, at once or when the toleration's
+	// tolerationSeconds have passed since the taint was added (drain).
+	NoExecute TaintEffect = "NoExecute"
+)
+
+// Taint marks a cluster so that only components that tolerate it run there.
+type Taint struct {
+	// Key is a Kubernetes label key ("continuum.xr/drain"). Required.
+	Key string `json:"key"`
+	// Value is a Kubernetes label value; optional.
+	Value string `json:"value,omitempty"`
+	// Effect is NoSelect, PreferNoSelect or NoExecute. Required.
+	Effect TaintEffect `json:"effect"`
+	// Added is when the taint was put on the cluster (RFC 3339 in files): a NoExecute
+	// toleration period counts from it. Zero: unknown, and a toleration with
+	// tolerationSeconds holds (its period cannot start).
+	Added time.Time `json:"added,omitzero"`
 }

@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/continuum-xr/continuum/internal/decode"
 )
 
 // Duration is a round-trip time or other latency. It is written in files as a Go
@@ -36,7 +39,7 @@ func Millis(ms float64) Duration { return Duration(math.Round(ms * float64(time.
 func ParseDuration(s string) (Duration, error) {
 	d, err := time.ParseDuration(strings.TrimSpace(s))
 	if err != nil {
-		return 0, fmt.Errorf("%q is not a duration (want e.g. 9.7ms, 250us)", s)
+		return 0, fmt.Errorf("%s is not a duration (want e.g. 9.7ms, 250us)", decode.Quote(s))
 	}
 	if d < 0 {
 		return 0, fmt.Errorf("%s is negative", d)
@@ -86,6 +89,9 @@ var bandwidthUnits = []struct {
 	{"Tbps", Tbps}, {"Gbps", Gbps}, {"Mbps", Mbps}, {"kbps", Kbps}, {"Kbps", Kbps}, {"bps", BitPerSecond},
 }
 
+// decimalRE is a plain decimal number: no sign, hex, underscores, Inf or NaN.
+var decimalRE = regexp.MustCompile(`^([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]{1,3})?$`)
+
 // ParseBandwidth parses a data rate such as "10Gbps" or "500Mbit/s". Units are bits per
 // second with decimal prefixes; byte units ("GBps", "GB/s") are refused on purpose.
 func ParseBandwidth(s string) (Bandwidth, error) {
@@ -99,20 +105,20 @@ func ParseBandwidth(s string) (Bandwidth, error) {
 			continue
 		}
 		num = strings.TrimSpace(num)
-		f, err := strconv.ParseFloat(num, 64)
-		if err != nil || num == "" || math.IsNaN(f) || math.IsInf(f, 0) {
-			return 0, fmt.Errorf("%q is not a bandwidth (want e.g. 10Gbps, 500Mbps)", s)
+		if strings.HasPrefix(num, "-") && decimalRE.MatchString(num[1:]) {
+			return 0, fmt.Errorf("%s is negative", decode.Clip(s))
 		}
-		if f < 0 {
-			return 0, fmt.Errorf("%s is negative", s)
+		f, err := strconv.ParseFloat(num, 64)
+		if err != nil || !decimalRE.MatchString(num) || math.IsNaN(f) || math.IsInf(f, 0) {
+			return 0, fmt.Errorf("%s is not a bandwidth (want e.g. 10Gbps, 500Mbps)", decode.Quote(s))
 		}
 		v := f * float64(u.mult)
-		if v >= float64(Unlimited) {
-			return 0, fmt.Errorf("%s is too large", s)
+		if v > float64(MaxBandwidth) {
+			return 0, fmt.Errorf("%s is more than the limit of %s", s, MaxBandwidth)
 		}
 		return Bandwidth(math.Round(v)), nil
 	}
-	return 0, fmt.Errorf("%q is not a bandwidth: units are bits per second (bps, kbps, Mbps, Gbps, Tbps), e.g. 10Gbps", s)
+	return 0, fmt.Errorf("%s is not a bandwidth: units are bits per second (bps, kbps, Mbps, Gbps, Tbps), e.g. 10Gbps", decode.Quote(s))
 }
 
 // Gbit returns b in Gbit/s.

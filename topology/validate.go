@@ -3,11 +3,12 @@ package topology
 import (
 	"fmt"
 	"maps"
-	"math"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/continuum-xr/continuum/internal/decode"
 )
@@ -20,7 +21,7 @@ func checkDNSLabel(errs *ErrorList, path, kind, name string) {
 	case name == "":
 		errs.Add(path, "required")
 	case !decode.IsDNSLabel(name):
-		errs.Add(path, fmt.Sprintf("%s name %q must be a DNS-1123 label (lower-case letters, digits and '-', at most 63, starting and ending with a letter or digit)", kind, name))
+		errs.Add(path, fmt.Sprintf("%s name %s must be a DNS-1123 label (lower-case letters, digits and '-', at most 63, starting and ending with a letter or digit)", kind, decode.Quote(name)))
 	}
 }
 
@@ -46,14 +47,163 @@ type validator struct {
 	skip map[string]bool
 }
 
+// add records a problem; string arguments are cut when long (decode.Clip), so pass
+// names and values, not composed messages (use check for those).
 func (v *validator) add(path, format string, args ...any) {
 	if v.skip[path] {
 		return
 	}
+	for i, a := range args {
+		switch x := a.(type) {
+		case string:
+			args[i] = decode.Clip(x)
+		case Tier, Distribution, PeeringDirection:
+			args[i] = decode.Clip(fmt.Sprint(x))
+		}
+	}
 	v.errs.Add(path, fmt.Sprintf(format, args...))
 }
 
+// check records problem at path unless it is "".
+func (v *validator) check(path, problem string) {
+	if problem != "" && !v.skip[path] {
+		v.errs.Add(path, problem)
+	}
+}
+
+// text checks the length of a free-form string of the Go API (the decoder has checked
+// those of files).
+func (v *validator) text(path, s string) {
+	if len(s) > decode.MaxString {
+		v.add(path, "%q is longer than %d bytes", s, decode.MaxString)
+	}
+}
+
+// labels checks a labels map: at most MaxLabels entries, keys of 1 to 253 bytes,
+// values of at most MaxString bytes.
+func (v *validator) labels(path string, m map[string]string) {
+	if len(m) > MaxLabels {
+		v.add(path, "%d labels, more than the limit of %d", len(m), MaxLabels)
+		return
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if k == "" || len(k) > 253 {
+			v.add(path, "label key %q must be 1 to 253 bytes long", k)
+		}
+		v.text(decode.Field(path, k), m[k])
+	}
+}
+
+// k8sLabels checks that the keys and values of a labels map follow Kubernetes' label
+// syntax (apimachinery's validation rules), so that label selectors can name them.
+func (v *validator) k8sLabels(path string, m map[string]string) {
+	if len(m) > MaxLabels {
+		return // reported by labels
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if k == "" || len(k) > 253 {
+			continue // reported by labels
+		}
+		if problem := CheckLabelKey(k); problem != "" {
+			v.check(path, problem) // the whole list of apimachinery's problems, not clipped
+			continue
+		}
+		if len(m[k]) <= decode.MaxString {
+			v.check(decode.Field(path, k), CheckLabelValue(m[k]))
+		}
+	}
+}
+
+// CheckLabelKey returns "" when key is a Kubernetes label key (apimachinery's
+// qualified-name rules), else the problem.
+func CheckLabelKey(key string) string {
+	if problems := validation.IsQualifiedName(key); len(problems) > 0 {
+		return fmt.Sprintf("%s is not a Kubernetes label key: %s", decode.Quote(decode.Clip(key)), strings.Join(problems, "; "))
+	}
+	return ""
+}
+
+// CheckLabelValue returns "" when value is a Kubernetes label value, else the problem.
+func CheckLabelValue(value string) string {
+	if problems := validation.IsValidLabelValue(value); len(problems) > 0 {
+		return fmt.Sprintf("%s is not a Kubernetes label value: %s", decode.Quote(decode.Clip(value)), strings.Join(problems, "; "))
+	}
+	return ""
+}
+
+// CheckTaintKey returns "" when key is a valid taint key (a Kubernetes label key),
+// else the problem.
+func CheckTaintKey(key string) string {
+	if key == "" {
+		return "required"
+	}
+	return CheckLabelKey(key)
+}
+
+// CheckTaintValue returns "" when value is a valid taint value (a Kubernetes label
+// value).
+func CheckTaintValue(value string) string { return CheckLabelValue(value) }
+
+// taints checks a cluster's taints: keys and values in label syntax, a known effect,
+// and no two taints with one key and effect.
+func (v *validator) taints(path string, ts []Taint) {
+	if !v.count(path, len(ts), MaxTaints) {
+		return
+	}
+	seen := map[[2]string]int{}
+	for i, t := range ts {
+		p := index(path, i)
+		if v.skip[p] {
+			continue
+		}
+		v.check(p+".key", CheckTaintKey(t.Key))
+		v.check(p+".value", CheckTaintValue(t.Value))
+		switch t.Effect {
+		case NoSelect, PreferNoSelect, NoExecute:
+		case "":
+			v.add(p+".effect", "required (NoSelect, PreferNoSelect or NoExecute)")
+		default:
+			v.add(p+".effect", "must be NoSelect, PreferNoSelect or NoExecute, got %q", string(t.Effect))
+		}
+		k := [2]string{t.Key, string(t.Effect)}
+		if j, dup := seen[k]; dup && t.Key != "" {
+			v.add(p+".key", "duplicate taint %q with effect %s (also taints[%d])", t.Key, string(t.Effect), j)
+		} else {
+			seen[k] = i
+		}
+	}
+}
+
+// count checks the length of a list against its limit; false when over.
+func (v *validator) count(path string, n, limit int) bool {
+	if n > limit {
+		v.errs.Add(path, fmt.Sprintf("%d entries, more than the limit of %d", n, limit))
+		return false
+	}
+	return true
+}
+
 func (v *validator) run(spec Spec) {
+	// Sizes first: a topology over the limits is not examined further.
+	ok := v.count("owners", len(spec.Owners), MaxOwners)
+	ok = v.count("clusters", len(spec.Clusters), MaxClusters) && ok
+	ok = v.count("sites", len(spec.Sites), MaxSites) && ok
+	nl, na := 0, 0
+	for _, c := range spec.Clusters {
+		nl += len(c.Links)
+	}
+	for _, st := range spec.Sites {
+		na += len(st.Access)
+	}
+	ok = v.count("clusters[*].links", nl, MaxLinks) && ok
+	ok = v.count("sites[*].access", na, MaxLinks) && ok
+	if !ok {
+		return
+	}
+	if spec.Metadata.Name != "" && !v.skip["metadata.name"] {
+		checkDNSLabel(&v.errs, "metadata.name", "topology", spec.Metadata.Name)
+	}
+	v.labels("metadata.labels", spec.Metadata.Labels)
 	// Owners.
 	owners := map[string]int{}
 	for i, o := range spec.Owners {
@@ -64,6 +214,8 @@ func (v *validator) run(spec Spec) {
 		if !v.skip[p] {
 			checkDNSLabel(&v.errs, p, "owner", o.Name)
 		}
+		v.text(index("owners", i)+".displayName", o.DisplayName)
+		v.labels(index("owners", i)+".labels", o.Labels)
 		if j, dup := owners[o.Name]; dup && o.Name != "" {
 			v.add(p, "duplicate owner %q (also owners[%d])", o.Name, j)
 			continue
@@ -146,8 +298,14 @@ func (v *validator) cluster(p string, c *Cluster, owners map[string]int, closedO
 	default:
 		v.add(p+".distribution", "must be %q or %q, got %q", Kubeadm, K3s, c.Distribution)
 	}
+	v.text(p+".region", c.Region)
+	v.text(p+".zone", c.Zone)
+	v.labels(p+".labels", c.Labels)
+	v.k8sLabels(p+".labels", c.Labels)
+	v.taints(p+".taints", c.Taints)
 	v.location(p+".location", c.Location)
 	v.resources(p+".capacity", c.Capacity)
+	v.count(p+".nodePools", len(c.NodePools), MaxNodePools)
 	pools := map[string]int{}
 	sum := ResourceList{}
 	for j, np := range c.NodePools {
@@ -162,8 +320,13 @@ func (v *validator) cluster(p string, c *Cluster, owners map[string]int, closedO
 			v.add(pp+".name", "duplicate node pool %q (also nodePools[%d])", np.Name, k)
 		}
 		pools[np.Name] = j
+		v.labels(pp+".labels", np.Labels)
+		v.k8sLabels(pp+".labels", np.Labels)
 		v.resources(pp+".capacity", np.Capacity)
 		for name, q := range np.Capacity {
+			if CheckResource(name, q) != "" {
+				continue // reported above; arithmetic on a huge quantity can take minutes
+			}
 			s := sum[name]
 			s.Add(q)
 			sum[name] = s
@@ -172,20 +335,22 @@ func (v *validator) cluster(p string, c *Cluster, owners map[string]int, closedO
 	if len(c.NodePools) > 0 && len(c.Capacity) > 0 {
 		for _, name := range slices.Sorted(maps.Keys(sum)) {
 			total, limit := sum[name], c.Capacity[name]
-			if total.Cmp(limit) > 0 {
+			if CheckResource(name, limit) == "" && total.Cmp(limit) > 0 {
 				v.add(p+".nodePools", "node pools total %s %s, more than the cluster's capacity %s", name, total.String(), limit.String())
 			}
 		}
 	}
-	if c.CPUPrice < 0 || math.IsNaN(c.CPUPrice) || math.IsInf(c.CPUPrice, 0) {
-		v.add(p+".cpuPrice", "must be a finite number >= 0, got %v", c.CPUPrice)
+	if len(c.NodePools) > 0 && len(c.Capacity) == 0 {
+		// The pools' sum becomes the cluster's capacity: it has the cluster's limits.
+		for _, name := range slices.Sorted(maps.Keys(sum)) {
+			if problem := CheckResource(name, sum[name]); problem != "" && resourceNameRE.MatchString(string(name)) {
+				v.check(p+".nodePools", "node pools total "+string(name)+" "+problem)
+			}
+		}
 	}
-	if c.IntraRTT < 0 {
-		v.add(p+".intraRTT", "%s is negative", c.IntraRTT)
-	}
-	if c.Uplink < 0 {
-		v.add(p+".uplink", "%s is negative", c.Uplink)
-	}
+	v.check(p+".cpuPrice", CheckPrice(c.CPUPrice))
+	v.check(p+".intraRTT", CheckDuration(c.IntraRTT, MinRTT, true))
+	v.check(p+".uplink", checkBandwidth(c.Uplink, true))
 	for j := range c.Links {
 		if v.skip[index(p+".links", j)] {
 			continue
@@ -214,9 +379,7 @@ func (v *validator) link(p string, c *Cluster, l *LinkSpec, clusters map[string]
 		}
 	}
 	v.rtt(p, l.RTT, l.P99, l.Jitter, c.Location, locationOf(other))
-	if l.Capacity < 0 {
-		v.add(p+".capacity", "%s is negative", l.Capacity)
-	}
+	v.check(p+".capacity", checkBandwidth(l.Capacity, true))
 	switch l.Peering {
 	case PeeringNone, PeeringOutgoing, PeeringIncoming, PeeringBidirectional:
 	default:
@@ -226,11 +389,9 @@ func (v *validator) link(p string, c *Cluster, l *LinkSpec, clusters map[string]
 		if l.Peering == PeeringNone {
 			v.add(p+".tunnel", "set on a link without a Liqo peering")
 		}
-		if l.Tunnel.RTT < 0 {
-			v.add(p+".tunnel.rtt", "%s is negative", l.Tunnel.RTT)
-		}
-		if l.Tunnel.BytesPerPacket < 0 {
-			v.add(p+".tunnel.bytesPerPacket", "%d is negative", l.Tunnel.BytesPerPacket)
+		v.check(p+".tunnel.rtt", CheckDuration(l.Tunnel.RTT, 0, true))
+		if b := l.Tunnel.BytesPerPacket; b < 0 || b > MaxBytesPerPacket {
+			v.add(p+".tunnel.bytesPerPacket", "%d is outside [0, %d]", b, MaxBytesPerPacket)
 		}
 	}
 }
@@ -245,25 +406,20 @@ func locationOf(c *Cluster) *Location {
 // rtt checks a link's or access link's latency figures, with the physical floor when
 // both ends are located.
 func (v *validator) rtt(p string, rtt, p99, jitter Duration, a, b *Location) {
-	switch {
-	case rtt < 0:
-		v.add(p+".rtt", "%s is negative", rtt)
-	case rtt == 0:
-		v.add(p+".rtt", "required, > 0")
-	case a != nil && b != nil && validLocation(*a) && validLocation(*b):
+	if problem := CheckDuration(rtt, MinRTT, false); problem != "" {
+		v.check(p+".rtt", problem)
+	} else if a != nil && b != nil && validLocation(*a) && validLocation(*b) {
 		km := DistanceKm(*a, *b)
 		if floor := PhysicalFloor(km); rtt < floor {
-			v.add(p+".rtt", "%s is below the %s physical floor for %.0f km", fmtMs(rtt), fmtMs(floor), km)
+			v.check(p+".rtt", fmt.Sprintf("%s is below the %s physical floor for %.0f km", fmtMs(rtt), fmtMs(floor), km))
 		}
 	}
-	if p99 < 0 {
-		v.add(p+".p99", "%s is negative", p99)
+	if problem := CheckDuration(p99, 0, true); problem != "" {
+		v.check(p+".p99", problem)
 	} else if p99 > 0 && rtt > 0 && p99 < rtt {
-		v.add(p+".p99", "%s is below the median rtt %s", p99, rtt)
+		v.check(p+".p99", fmt.Sprintf("%s is below the median rtt %s", p99, rtt))
 	}
-	if jitter < 0 {
-		v.add(p+".jitter", "%s is negative", jitter)
-	}
+	v.check(p+".jitter", CheckDuration(jitter, 0, true))
 }
 
 func validLocation(l Location) bool {
@@ -289,17 +445,15 @@ func (v *validator) resources(p string, r ResourceList) {
 			continue
 		}
 		if len(name) > 253 || !resourceNameRE.MatchString(string(name)) {
-			v.add(fp, "%q is not a resource name (cpu, memory, gpu, or domain/name)", name)
+			v.errs.Add(fp, fmt.Sprintf("%q is not a resource name (cpu, memory, gpu, or domain/name)", decode.Quote(string(name))))
 			continue
 		}
-		q := r[name]
-		if q.Sign() < 0 {
-			v.add(fp, "%s is negative", q.String())
-		}
+		v.check(fp, CheckResource(name, r[name]))
 	}
 }
 
 func (v *validator) site(p string, s *Site, clusters map[string]*Cluster) {
+	v.text(p+".region", s.Region)
 	v.location(p+".location", s.Location)
 	if len(s.Access) == 0 && !v.skip[p+".access"] {
 		v.add(p+".access", "at least one access link to a cluster is required")
@@ -323,8 +477,6 @@ func (v *validator) site(p string, s *Site, clusters map[string]*Cluster) {
 			seen[a.Cluster] = j
 		}
 		v.rtt(ap, a.RTT, a.P99, a.Jitter, s.Location, locationOf(c))
-		if a.Capacity < 0 {
-			v.add(ap+".capacity", "%s is negative", a.Capacity)
-		}
+		v.check(ap+".capacity", checkBandwidth(a.Capacity, true))
 	}
 }

@@ -32,6 +32,7 @@ func TestPlanTableAndJSON(t *testing.T) {
 		t.Errorf("table output:\n%s", out)
 	}
 	code, out, _ = ctl(t, "plan", "-t", topoFile, "-a", appFile, "-o", "json", "--strategy", "exact")
+	out0 := out
 	if code != exitPlaced {
 		t.Fatalf("exit %d", code)
 	}
@@ -51,6 +52,29 @@ func TestPlanTableAndJSON(t *testing.T) {
 	code, out, _ = ctl(t, "plan", "-t", topoFile, "-a", appFile, "--current", cur, "--mode", "repair")
 	if code != exitPlaced || !strings.Contains(out, "moves: 0") {
 		t.Errorf("re-placement from the current plan: exit %d\n%s", code, out)
+	}
+	// A current plan with the Geneva renderer on the Milan edge: repair moves it back
+	// (its 5 ms flow to geneva breaks there) and the table says so.
+	var moved placement.Plan
+	if err := json.Unmarshal([]byte(out0), &moved); err != nil {
+		t.Fatal(err)
+	}
+	for i, a := range moved.Assignments {
+		if a.Component == "render-geneva" {
+			moved.Assignments[i].Cluster = "mil-edge"
+		}
+	}
+	data, err := json.Marshal(moved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cur, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = ctl(t, "plan", "-t", topoFile, "-a", appFile, "--current", cur, "--mode", "repair")
+	if code != exitPlaced || !strings.Contains(out, "APP        COMPONENT      REPLICA  FROM      TO        WHY") ||
+		!strings.Contains(out, "xr-collab  render-geneva  0        mil-edge  gva-edge  on mil-edge: ") || !strings.Contains(out, "moves: 1") {
+		t.Errorf("repair of a misplaced renderer: exit %d, want its change listed\n%s", code, out)
 	}
 }
 

@@ -1,15 +1,14 @@
 package main
 
 import (
-	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"net/url"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/clientcmd"
@@ -19,18 +18,6 @@ import (
 	"github.com/continuum-xr/continuum/peering"
 	"github.com/continuum-xr/continuum/peering/liqo"
 )
-
-const peeringUsage = `usage: continuumctl VERB ... --cluster NAME=KUBECONFIG [--cluster ...] [--gateway NAME=ADDRESS ...]
-  peer CONSUMER PROVIDER      [--cpu 4] [--memory 8Gi] [--pods 110] [--dry-run -o yaml|json]
-  unpeer CONSUMER PROVIDER
-  offload CLUSTER NAMESPACE   --to A,B [--pod-strategy LocalAndRemote|Local|Remote] [--dry-run -o yaml|json]
-  unoffload CLUSTER NAMESPACE
-  peerings                    [--consumer C] [--provider P]
-Every cluster involved needs a --cluster NAME=KUBECONFIG; a provider's gateway address
-defaults to the host of its API server (--gateway NAME=ADDRESS to set it).`
-
-// peeringVerbs are the verbs runPeering handles.
-var peeringVerbs = map[string]int{"peer": 2, "unpeer": 2, "offload": 2, "unoffload": 2, "peerings": 0}
 
 // liqoBackend builds the Liqo backend over the clusters given as NAME=KUBECONFIG, with
 // the gateway addresses given as NAME=ADDRESS; it returns the clients too.
@@ -67,138 +54,208 @@ func liqoBackend(clusters, gateways []string, liqoNS string,
 	return b, clients, err
 }
 
-// liqoFlags defines the flags of the verbs that talk to Liqo: --cluster (described
-// by clusterUsage), --gateway and --liqo-namespace.
-func liqoFlags(fs *flag.FlagSet, clusterUsage string) (clusters, gateways *multiFlag, liqoNS *string) {
-	clusters, gateways = new(multiFlag), new(multiFlag)
-	fs.Var(clusters, "cluster", clusterUsage)
-	fs.Var(gateways, "gateway", "NAME=ADDRESS where consumers reach a provider's gateway (repeat)")
-	liqoNS = fs.String("liqo-namespace", liqo.DefaultLiqoNamespace, "namespace Liqo runs in")
-	return clusters, gateways, liqoNS
+// liqoOptions are the flags of the verbs that talk to Liqo: --cluster, --gateway and
+// --liqo-namespace.
+type liqoOptions struct {
+	clusters, gateways []string
+	liqoNS             string
 }
 
-// runPeering runs the Liqo verbs; newClient builds a cluster's client from its
-// kubeconfig (tests inject one).
-func runPeering(ctx context.Context, verb string, args []string, stdout, stderr io.Writer,
-	newClient func(kubeconfig string) (client.WithWatch, string, []byte, error)) int {
-	fail := func(err error) int {
-		fmt.Fprintln(stderr, "continuumctl:", err)
-		return exitBadInput
+// addFlags defines the flags on fs; clusterUsage describes --cluster.
+func (o *liqoOptions) addFlags(fs *pflag.FlagSet, clusterUsage string) {
+	fs.StringArrayVar(&o.clusters, "cluster", nil, clusterUsage)
+	fs.StringArrayVar(&o.gateways, "gateway", nil, "NAME=ADDRESS where consumers reach a provider's gateway (repeat)")
+	fs.StringVar(&o.liqoNS, "liqo-namespace", liqo.DefaultLiqoNamespace, "namespace Liqo runs in")
+}
+
+// backend builds the Liqo backend over the clusters given; verb names the verb in the
+// error when no --cluster is given.
+func (o *liqoOptions) backend(verb string, newClient func(kubeconfig string) (client.WithWatch, string, []byte, error)) (*liqo.Backend, map[string]client.WithWatch, error) {
+	if len(o.clusters) == 0 {
+		return nil, nil, errors.New(verb + " needs --cluster NAME=KUBECONFIG for every cluster involved")
 	}
-	n := peeringVerbs[verb]
-	if len(args) < n {
-		fmt.Fprintln(stderr, peeringUsage)
-		return exitBadInput
-	}
-	pos, rest := args[:n], args[n:]
-	fs := flag.NewFlagSet("continuumctl "+verb, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	clusters, gateways, liqoNS := liqoFlags(fs, "NAME=KUBECONFIG of a cluster (repeat)")
-	cpu := fs.String("cpu", "", "CPU the consumer asks for (peer)")
-	memory := fs.String("memory", "", "memory the consumer asks for (peer)")
-	pods := fs.Int64("pods", 0, "pods the consumer asks for (peer)")
-	to := fs.String("to", "", "comma-separated target clusters (offload)")
-	podStrategy := fs.String("pod-strategy", string(peering.LocalAndRemote), "pod offloading strategy (offload)")
-	consumer := fs.String("consumer", "", "only peerings of this consumer (peerings)")
-	provider := fs.String("provider", "", "only peerings of this provider (peerings)")
-	dryRun := fs.Bool("dry-run", false, "print the objects instead of writing them (peer, offload)")
-	output := fs.String("o", "yaml", "with --dry-run: yaml or json")
-	if err := fs.Parse(rest); err != nil {
-		return exitBadInput
-	}
-	if len(*clusters) == 0 {
-		return fail(errors.New(verb + " needs --cluster NAME=KUBECONFIG for every cluster involved"))
-	}
-	b, _, err := liqoBackend(*clusters, *gateways, *liqoNS, newClient)
-	if err != nil {
-		return fail(err)
-	}
-	switch verb {
-	case "peer":
-		req := peering.PeerRequest{Key: peering.Key{Consumer: pos[0], Provider: pos[1]}, Resources: peering.Resources{Pods: *pods}}
-		for _, q := range []struct {
-			flag, v string
-			to      *resource.Quantity
-		}{{"--cpu", *cpu, &req.Resources.CPU}, {"--memory", *memory, &req.Resources.Memory}} {
-			if q.v == "" {
-				continue
-			}
-			v, err := resource.ParseQuantity(q.v)
+	return liqoBackend(o.clusters, o.gateways, o.liqoNS, newClient)
+}
+
+const liqoLong = `Every cluster involved needs a --cluster NAME=KUBECONFIG; a provider's gateway address
+defaults to the host of its API server (--gateway NAME=ADDRESS to set it).`
+
+// newPeeringCmds returns the Liqo verbs: peer, unpeer, offload, unoffload and peerings;
+// newClient builds a cluster's client from its kubeconfig (tests inject one).
+func newPeeringCmds(newClient func(kubeconfig string) (client.WithWatch, string, []byte, error)) []*cobra.Command {
+	const clusterUsage = "NAME=KUBECONFIG of a cluster (repeat)"
+
+	var peerOpts liqoOptions
+	var cpu, memory, peerOutput string
+	var pods int64
+	var peerDryRun bool
+	peer := &cobra.Command{
+		Use:   "peer CONSUMER PROVIDER --cluster NAME=KUBECONFIG ...",
+		Short: "Peer a consumer cluster with a provider through Liqo (declarative peering)",
+		Long:  "peer writes Liqo's declarative peering objects on both clusters.\n" + liqoLong,
+		Example: `  continuumctl peer gva-edge fra-cloud --cluster gva-edge=gva.kubeconfig --cluster fra-cloud=fra.kubeconfig --cpu 4 --memory 8Gi
+  continuumctl peer gva-edge fra-cloud --cluster ... --dry-run -o yaml`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, _, err := peerOpts.backend("peer", newClient)
 			if err != nil {
-				return fail(fmt.Errorf("%s %q: not a quantity", q.flag, q.v))
+				return err
 			}
-			*q.to = v
-		}
-		if *dryRun {
-			prov, cons, err := b.PlanPeer(ctx, req)
-			if err != nil {
-				return fail(err)
+			req := peering.PeerRequest{Key: peering.Key{Consumer: args[0], Provider: args[1]}, Resources: peering.Resources{Pods: pods}}
+			for _, q := range []struct {
+				flag, v string
+				to      *resource.Quantity
+			}{{"--cpu", cpu, &req.Resources.CPU}, {"--memory", memory, &req.Resources.Memory}} {
+				if q.v == "" {
+					continue
+				}
+				v, err := resource.ParseQuantity(q.v)
+				if err != nil {
+					return fmt.Errorf("%s %q: not a quantity", q.flag, q.v)
+				}
+				*q.to = v
 			}
-			fmt.Fprintf(stdout, "# provider %s: %d objects\n", req.Provider, len(prov))
-			if err := writeObjects(stdout, clientObjects(prov), *output); err != nil {
-				return fail(err)
+			stdout := cmd.OutOrStdout()
+			if peerDryRun {
+				prov, cons, err := b.PlanPeer(cmd.Context(), req)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "# provider %s: %d objects\n", req.Provider, len(prov))
+				if err := writeObjects(stdout, clientObjects(prov), peerOutput); err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "---\n# consumer %s: %d objects\n", req.Consumer, len(cons))
+				return writeObjects(stdout, clientObjects(cons), peerOutput)
 			}
-			fmt.Fprintf(stdout, "---\n# consumer %s: %d objects\n", req.Consumer, len(cons))
-			if err := writeObjects(stdout, clientObjects(cons), *output); err != nil {
-				return fail(err)
+			if err := b.Peer(cmd.Context(), req); err != nil {
+				return err
 			}
-			return exitPlaced
-		}
-		if err := b.Peer(ctx, req); err != nil {
-			return fail(err)
-		}
-		fmt.Fprintf(stdout, "peering %s written; Liqo connects the clusters\n", req.Key)
-	case "unpeer":
-		k := peering.Key{Consumer: pos[0], Provider: pos[1]}
-		if err := b.Unpeer(ctx, k); err != nil {
-			return fail(err)
-		}
-		fmt.Fprintf(stdout, "peering %s removed\n", k)
-	case "offload":
-		if *to == "" {
-			return fail(errors.New("offload needs --to A,B"))
-		}
-		spec := peering.OffloadSpec{NamespaceRef: peering.NamespaceRef{Cluster: pos[0], Namespace: pos[1]},
-			Pods: peering.PodStrategy(*podStrategy), Targets: strings.Split(*to, ",")}
-		if *dryRun {
-			obj, err := b.PlanOffload(ctx, spec)
-			if err != nil {
-				return fail(err)
-			}
-			if obj == nil {
-				fmt.Fprintln(stdout, "# nothing to write: the namespace is offloaded so already")
-				return exitPlaced
-			}
-			if err := writeObjects(stdout, clientObjects([]client.Object{obj}), *output); err != nil {
-				return fail(err)
-			}
-			return exitPlaced
-		}
-		if err := b.Offload(ctx, spec); err != nil {
-			return fail(err)
-		}
-		fmt.Fprintf(stdout, "namespace %s offloaded to %s\n", spec.NamespaceRef, *to)
-	case "unoffload":
-		ref := peering.NamespaceRef{Cluster: pos[0], Namespace: pos[1]}
-		if err := b.Unoffload(ctx, ref); err != nil {
-			return fail(err)
-		}
-		fmt.Fprintf(stdout, "namespace %s unoffloaded: Liqo removes the remote namespaces and what runs in them\n", ref)
-	case "peerings":
-		list, err := b.ListPeerings(ctx, peering.ListOptions{Consumer: *consumer, Provider: *provider})
-		if err != nil {
-			return fail(err)
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "CONSUMER\tPROVIDER\tPEERED\tSTATUS")
-		for _, p := range list {
-			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", p.Consumer, p.Provider, peering.IsPeered(p), peering.Summary(p))
-		}
-		if err := tw.Flush(); err != nil {
-			return fail(err)
-		}
+			fmt.Fprintf(stdout, "peering %s written; Liqo connects the clusters\n", req.Key)
+			return nil
+		},
 	}
-	return exitPlaced
+	peerOpts.addFlags(peer.Flags(), clusterUsage)
+	peer.Flags().StringVar(&cpu, "cpu", "", "CPU the consumer asks for")
+	peer.Flags().StringVar(&memory, "memory", "", "memory the consumer asks for")
+	peer.Flags().Int64Var(&pods, "pods", 0, "pods the consumer asks for")
+	peer.Flags().BoolVar(&peerDryRun, "dry-run", false, "print the objects instead of writing them")
+	peer.Flags().StringVarP(&peerOutput, "output", "o", "yaml", "with --dry-run: yaml or json")
+
+	var unpeerOpts liqoOptions
+	unpeer := &cobra.Command{
+		Use:   "unpeer CONSUMER PROVIDER --cluster NAME=KUBECONFIG ...",
+		Short: "Remove a Liqo peering",
+		Long:  "unpeer removes the peering of a consumer with a provider.\n" + liqoLong,
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, _, err := unpeerOpts.backend("unpeer", newClient)
+			if err != nil {
+				return err
+			}
+			k := peering.Key{Consumer: args[0], Provider: args[1]}
+			if err := b.Unpeer(cmd.Context(), k); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "peering %s removed\n", k)
+			return nil
+		},
+	}
+	unpeerOpts.addFlags(unpeer.Flags(), clusterUsage)
+
+	var offOpts liqoOptions
+	var to []string
+	var podStrategy, offOutput string
+	var offDryRun bool
+	offload := &cobra.Command{
+		Use:   "offload CLUSTER NAMESPACE --to A,B --cluster NAME=KUBECONFIG ...",
+		Short: "Offload a namespace of a cluster to its providers through Liqo",
+		Long:  "offload extends a namespace of CLUSTER to the clusters given with --to, with the same name.\n" + liqoLong,
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(to) == 0 {
+				return errors.New("offload needs --to A,B")
+			}
+			b, _, err := offOpts.backend("offload", newClient)
+			if err != nil {
+				return err
+			}
+			spec := peering.OffloadSpec{NamespaceRef: peering.NamespaceRef{Cluster: args[0], Namespace: args[1]},
+				Pods: peering.PodStrategy(podStrategy), Targets: to}
+			stdout := cmd.OutOrStdout()
+			if offDryRun {
+				obj, err := b.PlanOffload(cmd.Context(), spec)
+				if err != nil {
+					return err
+				}
+				if obj == nil {
+					fmt.Fprintln(stdout, "# nothing to write: the namespace is offloaded so already")
+					return nil
+				}
+				return writeObjects(stdout, clientObjects([]client.Object{obj}), offOutput)
+			}
+			if err := b.Offload(cmd.Context(), spec); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "namespace %s offloaded to %s\n", spec.NamespaceRef, strings.Join(to, ","))
+			return nil
+		},
+	}
+	offOpts.addFlags(offload.Flags(), clusterUsage)
+	offload.Flags().StringSliceVar(&to, "to", nil, "target clusters, comma-separated")
+	offload.Flags().StringVar(&podStrategy, "pod-strategy", string(peering.LocalAndRemote), "pod offloading strategy: LocalAndRemote, Local or Remote")
+	offload.Flags().BoolVar(&offDryRun, "dry-run", false, "print the object instead of writing it")
+	offload.Flags().StringVarP(&offOutput, "output", "o", "yaml", "with --dry-run: yaml or json")
+
+	var unoffOpts liqoOptions
+	unoffload := &cobra.Command{
+		Use:   "unoffload CLUSTER NAMESPACE --cluster NAME=KUBECONFIG ...",
+		Short: "Stop offloading a namespace (Liqo removes the remote namespaces and what runs in them)",
+		Long:  "unoffload stops offloading a namespace of CLUSTER.\n" + liqoLong,
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, _, err := unoffOpts.backend("unoffload", newClient)
+			if err != nil {
+				return err
+			}
+			ref := peering.NamespaceRef{Cluster: args[0], Namespace: args[1]}
+			if err := b.Unoffload(cmd.Context(), ref); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "namespace %s unoffloaded: Liqo removes the remote namespaces and what runs in them\n", ref)
+			return nil
+		},
+	}
+	unoffOpts.addFlags(unoffload.Flags(), clusterUsage)
+
+	var listOpts liqoOptions
+	var consumer, provider string
+	peerings := &cobra.Command{
+		Use:   "peerings --cluster NAME=KUBECONFIG ...",
+		Short: "List the Liqo peerings among the clusters given",
+		Long:  "peerings lists the peerings among the clusters given and their state.\n" + liqoLong,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			b, _, err := listOpts.backend("peerings", newClient)
+			if err != nil {
+				return err
+			}
+			list, err := b.ListPeerings(cmd.Context(), peering.ListOptions{Consumer: consumer, Provider: provider})
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "CONSUMER\tPROVIDER\tPEERED\tSTATUS")
+			for _, p := range list {
+				fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", p.Consumer, p.Provider, peering.IsPeered(p), peering.Summary(p))
+			}
+			return tw.Flush()
+		},
+	}
+	listOpts.addFlags(peerings.Flags(), clusterUsage)
+	peerings.Flags().StringVar(&consumer, "consumer", "", "only peerings of this consumer")
+	peerings.Flags().StringVar(&provider, "provider", "", "only peerings of this provider")
+	return []*cobra.Command{peer, unpeer, offload, unoffload, peerings}
 }
 
 // clientObjects returns objs with their apiVersion and kind set (typed objects leave

@@ -112,7 +112,7 @@ func TestPeeringBadInput(t *testing.T) {
 		{"offload", "a", "ns", "--cluster", "a=x"},
 	} {
 		var errOut bytes.Buffer
-		if code := runPeering(context.Background(), args[0], args[1:], io.Discard, &errOut, never); code != exitBadInput || errOut.Len() == 0 {
+		if code := execute(context.Background(), args, io.Discard, &errOut, clients{liqo: never}); code != exitBadInput || errOut.Len() == 0 {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errOut.String())
 		}
 	}

@@ -1,16 +1,15 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -22,143 +21,175 @@ import (
 	"github.com/continuum-xr/continuum/provision/capi"
 )
 
-const provisionUsage = `usage: continuumctl provision VERB NAME [flags]
-  create NAME      [-n ns] [--distribution kubeadm|k3s] [--version v1.33.1] [--control-planes 1]
-                   [--workers N] [--pod-cidr CIDR]... [--service-cidr CIDR]... [--provider docker|openstack]
-                   [--param key=value]... [--class CLUSTERCLASS] [--owner O] [--tier T] [--region R]
-                   [--dry-run -o yaml|json]
-  scale NAME       --workers N
-  delete NAME      [--wait] [--timeout 30m]
-  wait NAME        [--timeout 30m]     (prints progress until the cluster is Available)
-  kubeconfig NAME  (prints the workload cluster's kubeconfig)
-every verb: [-n namespace] [--kubeconfig management.kubeconfig] (else $KUBECONFIG)`
-
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
-
-// runProvision runs `continuumctl provision ...`; newClient builds the management
-// cluster's client (tests inject one).
-func runProvision(ctx context.Context, args []string, stdout, stderr io.Writer, newClient func(kubeconfig string) (client.WithWatch, error)) int {
-	if len(args) < 2 {
-		fmt.Fprintln(stderr, provisionUsage)
-		return exitBadInput
+// newProvisionCmd returns `continuumctl provision` and its verbs; newClient builds
+// the management cluster's client, only when a verb needs it (never for help or a dry
+// run).
+func newProvisionCmd(newClient func(kubeconfig string) (client.WithWatch, error)) *cobra.Command {
+	var ns, kubeconfig string
+	cmd := &cobra.Command{
+		Use:   "provision VERB NAME",
+		Short: "Create, scale, wait for and delete workload clusters through Cluster API",
+		Long: `provision drives Cluster API on a management cluster (--kubeconfig, else
+$KUBECONFIG): create, scale, wait for and delete kubeadm or k3s workload clusters, and
+print a workload cluster's kubeconfig. 'provision create NAME --dry-run -o yaml' prints
+the objects without any cluster, like 'clusterctl generate cluster'.`,
+		Args: cobra.ArbitraryArgs,
+		RunE: groupRunE,
 	}
-	verb, name := args[0], args[1]
-	fs := flag.NewFlagSet("continuumctl provision "+verb, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	ns := fs.String("n", provision.DefaultNamespace, "namespace on the management cluster")
-	kubeconfig := fs.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the management cluster")
-	timeout := fs.Duration("timeout", 30*time.Minute, "wait at most this long")
+	cmd.PersistentFlags().StringVarP(&ns, "namespace", "n", provision.DefaultNamespace, "namespace on the management cluster")
+	cmd.PersistentFlags().StringVar(&kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the management cluster")
+	// backend connects to the management cluster.
+	backend := func() (*capi.Backend, error) {
+		c, err := newClient(kubeconfig)
+		if err != nil {
+			return nil, err
+		}
+		return capi.New(c, capi.Options{})
+	}
+	waitOpts := func(w io.Writer, ref provision.Ref, timeout time.Duration) provision.WaitOptions {
+		return provision.WaitOptions{Timeout: timeout, Progress: func(p provision.Progress) {
+			fmt.Fprintf(w, "%s/%s: %s\n", ref.Namespace, ref.Name, p.Message)
+		}}
+	}
+
 	var spec provision.ClusterSpec
-	var params, podCIDRs, serviceCIDRs multiFlag
-	var dryRun, wait bool
+	var params []string
+	var dryRun bool
 	var output string
 	var controlPlanes, workers int
-	switch verb {
-	case "create":
-		fs.StringVar((*string)(&spec.Distribution), "distribution", string(provision.Kubeadm), "kubeadm or k3s")
-		fs.StringVar(&spec.KubernetesVersion, "version", "v1.33.1", "Kubernetes version")
-		fs.IntVar(&controlPlanes, "control-planes", 1, "control-plane machines (odd)")
-		fs.IntVar(&workers, "workers", 1, "worker machines")
-		fs.Var(&podCIDRs, "pod-cidr", "pod CIDR (repeat for dual stack); keep them disjoint across the continuum")
-		fs.Var(&serviceCIDRs, "service-cidr", "service CIDR (repeat for dual stack)")
-		fs.StringVar(&spec.Infrastructure.Provider, "provider", "docker", "infrastructure provider: docker or openstack")
-		fs.Var(&params, "param", "provider parameter key=value (repeat), e.g. image=..., flavor=...")
-		fs.StringVar(&spec.Infrastructure.ClusterClass, "class", "", "create from this ClusterClass (topology mode)")
-		fs.StringVar(&spec.Labels.Owner, "owner", "", "owner label")
-		fs.StringVar(&spec.Labels.Tier, "tier", "", "tier label")
-		fs.StringVar(&spec.Labels.Region, "region", "", "region label")
-		fs.BoolVar(&dryRun, "dry-run", false, "print the objects instead of creating them")
-		fs.StringVar(&output, "o", "yaml", "with --dry-run: yaml or json")
-	case "scale":
-		fs.IntVar(&workers, "workers", -1, "worker machines")
-	case "delete":
-		fs.BoolVar(&wait, "wait", false, "wait until the cluster is gone")
-	case "wait", "kubeconfig":
-	default:
-		fmt.Fprintln(stderr, provisionUsage)
-		return exitBadInput
-	}
-	if err := fs.Parse(args[2:]); err != nil {
-		return exitBadInput
-	}
-	fail := func(err error) int {
-		fmt.Fprintln(stderr, "continuumctl:", err)
-		return exitBadInput
-	}
-	ref := provision.Ref{Namespace: *ns, Name: name}
-	if verb == "create" {
-		spec.Name, spec.Namespace = name, *ns
-		spec.ControlPlaneReplicas, spec.Workers = int32(controlPlanes), int32(workers)
-		spec.PodCIDRs, spec.ServiceCIDRs = podCIDRs, serviceCIDRs
-		if len(params) > 0 {
-			spec.Infrastructure.Parameters = map[string]string{}
-			for _, p := range params {
-				k, v, ok := strings.Cut(p, "=")
-				if !ok || k == "" {
-					return fail(fmt.Errorf("--param %q: want key=value", p))
+	create := &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create a workload cluster (or print its objects with --dry-run)",
+		Example: `  continuumctl provision create gva-edge --distribution k3s --workers 2 --owner operator-b --tier edge
+  continuumctl provision create fra-cloud --provider openstack --param image=... --param flavor=m1.large
+  continuumctl provision create lab --dry-run -o yaml | kubectl apply -f -`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			spec.Name, spec.Namespace = args[0], ns
+			spec.ControlPlaneReplicas, spec.Workers = int32(controlPlanes), int32(workers)
+			if len(params) > 0 {
+				spec.Infrastructure.Parameters = map[string]string{}
+				for _, p := range params {
+					k, v, ok := strings.Cut(p, "=")
+					if !ok || k == "" {
+						return fmt.Errorf("--param %q: want key=value", p)
+					}
+					spec.Infrastructure.Parameters[k] = v
 				}
-				spec.Infrastructure.Parameters[k] = v
 			}
-		}
-		if dryRun {
-			objs, err := capi.Render(spec, capi.DefaultProviders())
+			if dryRun {
+				objs, err := capi.Render(spec, capi.DefaultProviders())
+				if err != nil {
+					return err
+				}
+				return writeObjects(cmd.OutOrStdout(), objs, output)
+			}
+			b, err := backend()
 			if err != nil {
-				return fail(err)
+				return err
 			}
-			if err := writeObjects(stdout, objs, output); err != nil {
-				return fail(err)
+			if err := b.Create(cmd.Context(), spec); err != nil {
+				return err
 			}
-			return exitPlaced
-		}
+			fmt.Fprintf(cmd.OutOrStdout(), "cluster %s/%s created; `continuumctl provision wait %s -n %s` follows it\n", ns, spec.Name, spec.Name, ns)
+			return nil
+		},
 	}
-	if verb == "scale" && workers < 0 {
-		return fail(errors.New("scale needs --workers N"))
+	fs := create.Flags()
+	fs.StringVar((*string)(&spec.Distribution), "distribution", string(provision.Kubeadm), "kubeadm or k3s")
+	fs.StringVar(&spec.KubernetesVersion, "version", "v1.33.1", "Kubernetes version")
+	fs.IntVar(&controlPlanes, "control-planes", 1, "control-plane machines (odd)")
+	fs.IntVar(&workers, "workers", 1, "worker machines")
+	fs.StringArrayVar(&spec.PodCIDRs, "pod-cidr", nil, "pod CIDR (repeat for dual stack); keep them disjoint across the continuum")
+	fs.StringArrayVar(&spec.ServiceCIDRs, "service-cidr", nil, "service CIDR (repeat for dual stack)")
+	fs.StringVar(&spec.Infrastructure.Provider, "provider", "docker", "infrastructure provider: docker or openstack")
+	fs.StringArrayVar(&params, "param", nil, "provider parameter key=value (repeat), e.g. image=..., flavor=...")
+	fs.StringVar(&spec.Infrastructure.ClusterClass, "class", "", "create from this ClusterClass (topology mode)")
+	fs.StringVar(&spec.Labels.Owner, "owner", "", "owner label")
+	fs.StringVar(&spec.Labels.Tier, "tier", "", "tier label")
+	fs.StringVar(&spec.Labels.Region, "region", "", "region label")
+	fs.BoolVar(&dryRun, "dry-run", false, "print the objects instead of creating them")
+	fs.StringVarP(&output, "output", "o", "yaml", "with --dry-run: yaml or json")
+
+	var scaleWorkers int
+	scale := &cobra.Command{
+		Use:   "scale NAME --workers N",
+		Short: "Set a workload cluster's worker count",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if scaleWorkers < 0 {
+				return errors.New("scale needs --workers N")
+			}
+			b, err := backend()
+			if err != nil {
+				return err
+			}
+			return provision.Scale(cmd.Context(), b, provision.Ref{Namespace: ns, Name: args[0]}, int32(scaleWorkers))
+		},
 	}
-	c, err := newClient(*kubeconfig)
-	if err != nil {
-		return fail(err)
+	scale.Flags().IntVar(&scaleWorkers, "workers", -1, "worker machines")
+
+	var wait bool
+	var deleteTimeout, waitTimeout time.Duration
+	del := &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete a workload cluster",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, err := backend()
+			if err != nil {
+				return err
+			}
+			ref := provision.Ref{Namespace: ns, Name: args[0]}
+			if wait {
+				return provision.DeleteAndWait(cmd.Context(), b, ref, waitOpts(cmd.OutOrStdout(), ref, deleteTimeout))
+			}
+			return b.Delete(cmd.Context(), ref)
+		},
 	}
-	b, err := capi.New(c, capi.Options{})
-	if err != nil {
-		return fail(err)
-	}
-	waitOpts := provision.WaitOptions{Timeout: *timeout, Progress: func(p provision.Progress) {
-		fmt.Fprintf(stdout, "%s/%s: %s\n", ref.Namespace, ref.Name, p.Message)
-	}}
-	switch verb {
-	case "create":
-		err = b.Create(ctx, spec)
-		if err == nil {
-			fmt.Fprintf(stdout, "cluster %s/%s created; `continuumctl provision wait %s -n %s` follows it\n", ref.Namespace, ref.Name, name, ref.Namespace)
-		}
-	case "scale":
-		err = provision.Scale(ctx, b, ref, int32(workers))
-	case "delete":
-		if wait {
-			err = provision.DeleteAndWait(ctx, b, ref, waitOpts)
-		} else {
-			err = b.Delete(ctx, ref)
-		}
-	case "wait":
-		var cl *provision.Cluster
-		if cl, err = provision.WaitReady(ctx, b, ref, waitOpts); err == nil {
+	del.Flags().BoolVar(&wait, "wait", false, "wait until the cluster is gone")
+	del.Flags().DurationVar(&deleteTimeout, "timeout", 30*time.Minute, "with --wait: wait at most this long")
+
+	waitCmd := &cobra.Command{
+		Use:   "wait NAME",
+		Short: "Print progress until a workload cluster is Available, then its phase timeline",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, err := backend()
+			if err != nil {
+				return err
+			}
+			ref := provision.Ref{Namespace: ns, Name: args[0]}
+			cl, err := provision.WaitReady(cmd.Context(), b, ref, waitOpts(cmd.OutOrStdout(), ref, waitTimeout))
+			if err != nil {
+				return err
+			}
 			for _, e := range cl.Timeline.Events {
-				fmt.Fprintf(stdout, "  %-24s %s\n", e.Milestone, e.After.Round(time.Second))
+				fmt.Fprintf(cmd.OutOrStdout(), "  %-24s %s\n", e.Milestone, e.After.Round(time.Second))
 			}
-		}
-	case "kubeconfig":
-		var cfg *rest.Config
-		if cfg, err = provision.Kubeconfig(ctx, b, ref); err == nil {
-			err = writeKubeconfig(stdout, name, cfg)
-		}
+			return nil
+		},
 	}
-	if err != nil {
-		return fail(err)
+	waitCmd.Flags().DurationVar(&waitTimeout, "timeout", 30*time.Minute, "wait at most this long")
+
+	kc := &cobra.Command{
+		Use:   "kubeconfig NAME",
+		Short: "Print a workload cluster's kubeconfig",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, err := backend()
+			if err != nil {
+				return err
+			}
+			cfg, err := provision.Kubeconfig(cmd.Context(), b, provision.Ref{Namespace: ns, Name: args[0]})
+			if err != nil {
+				return err
+			}
+			return writeKubeconfig(cmd.OutOrStdout(), args[0], cfg)
+		},
 	}
-	return exitPlaced
+	cmd.AddCommand(create, scale, del, waitCmd, kc)
+	return cmd
 }
 
 // writeObjects prints objects as a YAML stream (or a JSON list), like

@@ -48,7 +48,7 @@ func TestProvisionDryRunAppliesToRealCRDs(t *testing.T) {
 		{"create", "mil-edge", "--class", "quick-start", "--workers", "3"},
 	} {
 		var out, errOut bytes.Buffer
-		if code := runProvision(context.Background(), append(args, "--dry-run", "-o", "yaml"), &out, &errOut, nil); code != exitPlaced {
+		if code := execute(context.Background(), append(append([]string{"provision"}, args...), "--dry-run", "-o", "yaml"), &out, &errOut, clients{}); code != exitPlaced {
 			t.Fatalf("%v: exit %d: %s", args, code, errOut.String())
 		}
 		n := createAll(t, c, out.String(), fmt.Sprint(args))
@@ -68,7 +68,7 @@ func TestProvisionLifecycle(t *testing.T) {
 	}
 	run := func(args ...string) (int, string, string) {
 		var out, errOut bytes.Buffer
-		code := runProvision(context.Background(), append(args, "--kubeconfig", kc), &out, &errOut, managementClient)
+		code := execute(context.Background(), append(append([]string{"provision"}, args...), "--kubeconfig", kc), &out, &errOut, clients{management: managementClient})
 		return code, out.String(), errOut.String()
 	}
 	if code, out, errOut := run("create", "lab", "--workers", "1"); code != exitPlaced || !strings.Contains(out, "cluster default/lab created") {
@@ -108,14 +108,14 @@ func TestProvisionBadInput(t *testing.T) {
 		{"create"},
 	} {
 		var out, errOut bytes.Buffer
-		if code := runProvision(context.Background(), args, &out, &errOut, func(string) (client.WithWatch, error) {
+		if code := execute(context.Background(), append([]string{"provision"}, args...), &out, &errOut, clients{management: func(string) (client.WithWatch, error) {
 			return nil, errors.New("no management cluster in this test")
-		}); code != exitBadInput || errOut.Len() == 0 {
+		}}); code != exitBadInput || errOut.Len() == 0 {
 			t.Errorf("%v: exit %d, stderr %q; want %d with a message", args, code, errOut.String(), exitBadInput)
 		}
 	}
 	var errOut bytes.Buffer
-	runProvision(context.Background(), []string{"create", "x", "--control-planes", "2", "--dry-run"}, io.Discard, &errOut, nil)
+	execute(context.Background(), []string{"provision", "create", "x", "--control-planes", "2", "--dry-run"}, io.Discard, &errOut, clients{})
 	if !strings.Contains(errOut.String(), "controlPlaneReplicas") {
 		t.Errorf("even control planes: %q, want the field named", errOut.String())
 	}

@@ -12,8 +12,8 @@ import (
 	"github.com/continuum-xr/continuum/placement/act"
 	"github.com/continuum-xr/continuum/placement/loop"
 	"github.com/continuum-xr/continuum/placement/placementtest"
+	"github.com/continuum-xr/continuum/placement/sim"
 	"github.com/continuum-xr/continuum/provision"
-	"github.com/continuum-xr/continuum/sim"
 	"github.com/continuum-xr/continuum/topology"
 	"github.com/continuum-xr/continuum/topology/topologytest"
 )
@@ -43,31 +43,21 @@ func runLoop(ctx context.Context, w io.Writer, opts loopOptions) error {
 	}
 	app := placementtest.XRCollab()
 	ns := app.Metadata.Name
-	if err := world.AddApplication(app); err != nil {
-		return err
-	}
-	workloads, err := world.Workloads(app.Home)
-	if err != nil {
-		return err
-	}
-	for _, c := range app.Components {
-		workloads.AddTemplate(ns, c.Name)
-	}
-	workloads.AddTemplate(ns, "render-lyon")
-
 	p := &printer{w: w, world: world, verbose: opts.verbose}
-	actor, err := act.New(workloads, act.Options{
-		Peering: world.Peering(), Provisioner: world.Provisioner(), Clock: world.Clock(),
+	// The world's act and loop wiring in one call: templates, an Actor on its
+	// fakes and clock, loop options reading its topology and metrics.
+	wiring, err := world.Wire([]placement.Application{app}, sim.WireOptions{Act: act.Options{
 		PollInterval: time.Second, Timeout: 15 * time.Minute, Observe: p.step,
-	})
+	}})
 	if err != nil {
 		return err
 	}
-	l, err := loop.New(actor, []placement.Application{app}, loop.Options{
-		Topology: world.TopologyFunc(), Sources: world.Sources(), Clock: world.Clock(),
-		Confirm: 2, Hysteresis: 0.1, Dwell: 10 * time.Minute,
-		Provision: edgeNear, OnRound: p.round,
-	})
+	wiring.Workloads.AddTemplate(ns, "render-lyon")
+	actor := wiring.Actor
+	lo := wiring.Loop
+	lo.Confirm, lo.Hysteresis, lo.Dwell = 2, 0.1, 10*time.Minute
+	lo.Provision, lo.OnRound = edgeNear, p.round
+	l, err := loop.New(actor, []placement.Application{app}, lo)
 	if err != nil {
 		return err
 	}

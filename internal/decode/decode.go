@@ -3,6 +3,11 @@
 // generic tree; typed decoders walk it with a Decoder that records every problem with its
 // field path ("clusters[3].links[0].rtt") instead of stopping at the first one, and
 // remembers which paths failed so that later validation does not report them twice.
+//
+// Problems stay small whatever the input: strings longer than MaxString are refused,
+// long values, paths and details are cut in the middle (Clip, Quote), and an error list
+// prints at most 50 problems. YAML's .nan and .inf are refused with their path before
+// the conversion to JSON (which would fail without one).
 package decode
 
 import (
@@ -12,6 +17,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,17 +38,19 @@ type Problem struct {
 func Parse(data []byte) (any, []Problem) {
 	// sigs.k8s.io/yaml reads the first document of a stream and drops the rest silently;
 	// count the documents first so nothing is dropped unseen.
+	// The documents are counted without building their values (docCounter), which
+	// keeps the memory of this pass to the parser's own.
 	docs := yamlv2.NewDecoder(bytes.NewReader(data))
 	for n := 0; ; {
-		var v any
-		err := docs.Decode(&v)
+		var doc docCounter
+		err := docs.Decode(&doc)
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return nil, []Problem{{Detail: err.Error()}}
 		}
-		if v != nil {
+		if doc.nonNull {
 			if n++; n > 1 {
 				return nil, []Problem{{Detail: "more than one document: give one per file"}}
 			}
@@ -50,6 +58,14 @@ func Parse(data []byte) (any, []Problem) {
 	}
 	js, err := yaml.YAMLToJSONStrict(data)
 	if err != nil {
+		// YAML's .nan and .inf cannot become JSON, and the conversion says so without
+		// a path: find it.
+		var v any
+		if yamlv2.Unmarshal(data, &v) == nil {
+			if path, f, bad := nonFinite(v, ""); bad {
+				return nil, []Problem{{Field: clipText(path, maxField), Detail: finiteDetail(f)}}
+			}
+		}
 		return nil, []Problem{{Detail: strings.TrimPrefix(err.Error(), "error converting YAML to JSON: ")}}
 	}
 	dec := json.NewDecoder(bytes.NewReader(js))
@@ -64,20 +80,46 @@ func Parse(data []byte) (any, []Problem) {
 	return root, nil
 }
 
+// docCounter is a YAML document's value that is never built: UnmarshalYAML is called
+// for a document that is not null, and reads nothing.
+type docCounter struct{ nonNull bool }
+
+func (c *docCounter) UnmarshalYAML(func(any) error) error {
+	c.nonNull = true
+	return nil
+}
+
 // Decoder walks a tree and collects problems.
 type Decoder struct {
 	Problems []Problem
 	// Bad holds the paths that failed to decode.
 	Bad map[string]bool
+	// Dropped counts the problems past MaxProblems, not kept.
+	Dropped int
 }
 
 // New returns an empty Decoder.
 func New() *Decoder { return &Decoder{Bad: map[string]bool{}} }
 
 // Fail records a problem at path.
+// Long paths and details are cut in the middle (see Clip), so that a problem stays
+// small whatever the input.
+// Past MaxProblems, problems are counted in Dropped, not kept.
 func (d *Decoder) Fail(path, format string, args ...any) {
-	d.Problems = append(d.Problems, Problem{Field: path, Detail: fmt.Sprintf(format, args...)})
 	d.Bad[path] = true
+	if len(d.Problems) >= MaxProblems {
+		d.Dropped++
+		return
+	}
+	d.Problems = append(d.Problems, Problem{Field: clipText(path, maxField), Detail: clipText(fmt.Sprintf(format, args...), maxDetail)})
+}
+
+// Finish returns the problems, with one more that counts those dropped, if any.
+func (d *Decoder) Finish() []Problem {
+	if d.Dropped == 0 {
+		return d.Problems
+	}
+	return append(d.Problems, Problem{Detail: fmt.Sprintf("... and %d more problems, not listed", d.Dropped)})
 }
 
 // Field joins an object path and a field name.
@@ -138,8 +180,12 @@ func (d *Decoder) Item(path string, v any, known ...string) (map[string]any, boo
 	return d.Object(path, v, known...)
 }
 
-// List returns v as a list.
-func (d *Decoder) List(path string, v any) []any {
+// List returns v as a list of at most MaxList elements.
+func (d *Decoder) List(path string, v any) []any { return d.ListMax(path, v, MaxList) }
+
+// ListMax returns v as a list of at most limit elements; a longer list is a problem and
+// its elements are not looked at.
+func (d *Decoder) ListMax(path string, v any, limit int) []any {
 	if v == nil {
 		return nil
 	}
@@ -148,10 +194,14 @@ func (d *Decoder) List(path string, v any) []any {
 		d.Fail(path, "must be a list, got %s", KindOf(v))
 		return nil
 	}
+	if len(l) > limit {
+		d.Fail(path, "%d entries, more than the limit of %d", len(l), limit)
+		return nil
+	}
 	return l
 }
 
-// Str returns v as a string.
+// Str returns v as a string of at most MaxString bytes.
 func (d *Decoder) Str(path string, v any) string {
 	if v == nil {
 		return ""
@@ -161,13 +211,20 @@ func (d *Decoder) Str(path string, v any) string {
 		d.Fail(path, "must be a string, got %s", KindOf(v))
 		return ""
 	}
+	if len(s) > MaxString {
+		d.Fail(path, "%s is longer than %d bytes", Quote(s), MaxString)
+		return ""
+	}
 	return s
 }
 
 // Strings returns v as a list of strings.
-func (d *Decoder) Strings(path string, v any) []string {
+func (d *Decoder) Strings(path string, v any) []string { return d.StringsMax(path, v, MaxList) }
+
+// StringsMax returns v as a list of at most limit strings.
+func (d *Decoder) StringsMax(path string, v any, limit int) []string {
 	var out []string
-	for i, x := range d.List(path, v) {
+	for i, x := range d.ListMax(path, v, limit) {
 		out = append(out, d.Str(Index(path, i), x))
 	}
 	return out
@@ -198,7 +255,7 @@ func (d *Decoder) Number(path string, v any) float64 {
 	}
 	f, err := n.Float64()
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-		d.Fail(path, "%s is not a finite number", n)
+		d.Fail(path, "%s is not a finite number", Clip(n.String()))
 		return 0
 	}
 	return f
@@ -216,7 +273,7 @@ func (d *Decoder) Int(path string, v any) int {
 	}
 	i, err := strconv.ParseInt(n.String(), 10, 32)
 	if err != nil {
-		d.Fail(path, "%s is not an integer", n)
+		d.Fail(path, "%s is not an integer (or outside [-2^31, 2^31))", Clip(n.String()))
 		return 0
 	}
 	return int(i)
@@ -232,6 +289,10 @@ func Scalar[T any](d *Decoder, path string, v any, example string, parse func(st
 	s, ok := v.(string)
 	if !ok {
 		d.Fail(path, "must be %s, got %s", example, KindOf(v))
+		return zero
+	}
+	if len(s) > MaxString {
+		d.Fail(path, "%s is longer than %d bytes", Quote(s), MaxString)
 		return zero
 	}
 	out, err := parse(s)
@@ -252,6 +313,10 @@ func (d *Decoder) StringMap(path string, v any) map[string]string {
 		d.Fail(path, "must be an object of strings, got %s", KindOf(v))
 		return nil
 	}
+	if len(m) > MaxMap {
+		d.Fail(path, "%d entries, more than the limit of %d", len(m), MaxMap)
+		return nil
+	}
 	out := make(map[string]string, len(m))
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out[k] = d.Str(Field(path, k), m[k])
@@ -259,7 +324,12 @@ func (d *Decoder) StringMap(path string, v any) map[string]string {
 	return out
 }
 
-// Quantity reads a Kubernetes quantity, written as a string or a number.
+// exponentRE finds the decimal exponent of a quantity ("1e9", "5E-3"); its digits,
+// leading zeros dropped, are the submatch.
+var exponentRE = regexp.MustCompile(`[eE][+-]?0*([0-9]+)$`)
+
+// Quantity reads a Kubernetes quantity, written as a string or a number, with a decimal
+// exponent (if any) within [-30, 30].
 func (d *Decoder) Quantity(path string, v any) (resource.Quantity, bool) {
 	var s string
 	switch val := v.(type) {
@@ -271,6 +341,15 @@ func (d *Decoder) Quantity(path string, v any) (resource.Quantity, bool) {
 		s = val.String()
 	default:
 		d.Fail(path, "must be a quantity like \"64\" or \"256Gi\", got %s", KindOf(val))
+		return resource.Quantity{}, false
+	}
+	if len(s) > 64 {
+		d.Fail(path, "%s is not a quantity: longer than 64 bytes", Quote(s))
+		return resource.Quantity{}, false
+	}
+	if m := exponentRE.FindStringSubmatch(s); m != nil && (len(m[1]) > 2 || m[1] > "30" && len(m[1]) == 2) {
+		// ParseQuantity takes minutes on 1e-999999999, and arithmetic on 1e999999999.
+		d.Fail(path, "%q is not a quantity: the exponent is outside [-30, 30]", s)
 		return resource.Quantity{}, false
 	}
 	q, err := resource.ParseQuantity(s)
@@ -289,6 +368,10 @@ func (d *Decoder) Quantities(path string, v any) map[string]resource.Quantity {
 	m, ok := v.(map[string]any)
 	if !ok {
 		d.Fail(path, "must be an object of quantities, got %s", KindOf(v))
+		return nil
+	}
+	if len(m) > MaxMap {
+		d.Fail(path, "%d entries, more than the limit of %d", len(m), MaxMap)
 		return nil
 	}
 	out := make(map[string]resource.Quantity, len(m))

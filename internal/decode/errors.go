@@ -38,13 +38,18 @@ func FromProblems(ps []Problem) []*FieldError {
 
 // FormatList writes "pkg: invalid: problem" for one problem, else
 // "pkg: invalid (n problems):" and one problem per indented line.
+// Past 50 problems, the rest are counted, not listed, so a message stays small.
 func FormatList(pkg string, errs []*FieldError) string {
 	if len(errs) == 1 {
 		return pkg + ": invalid: " + errs[0].Error()
 	}
 	var b strings.Builder
 	b.WriteString(pkg + ": invalid (" + strconv.Itoa(len(errs)) + " problems):")
-	for _, e := range errs {
+	for i, e := range errs {
+		if i == maxListed {
+			b.WriteString("\n  ... and " + strconv.Itoa(len(errs)-maxListed) + " more")
+			break
+		}
 		b.WriteString("\n  " + e.Error())
 	}
 	return b.String()
@@ -96,9 +101,9 @@ func (l List[P]) Is(target error) bool { return errkind.IsKind(target, errkind.I
 // Fields returns the field paths of the problems, handy in tests.
 func (l List[P]) Fields() []string { return Fields(l) }
 
-// Add appends a problem.
+// Add appends a problem; a long path or detail is cut in the middle (see Clip).
 func (l *List[P]) Add(field, detail string) {
-	*l = append(*l, &FieldError{Field: field, Detail: detail})
+	*l = append(*l, &FieldError{Field: clipText(field, maxField), Detail: clipText(detail, maxDetail)})
 }
 
 // Sorted orders the problems as they read in the document and returns the list as an

@@ -19,6 +19,9 @@ var (
 	Stale         = &Kind{"stale"}
 	NoData        = &Kind{"no data"}
 	Unplaceable   = &Kind{"unplaceable"}
+	// Undecided: a search ran out of its budget before it could either find an answer
+	// or prove there is none (placement, and the loop that reports it).
+	Undecided = &Kind{"undecided"}
 	// NotPeered: two clusters are not (yet) connected by a peering that an operation
 	// needs (peering, and the act step that offloads and pins).
 	NotPeered = &Kind{"not peered"}

@@ -427,7 +427,7 @@ func TestWaitAllowed(t *testing.T) {
 	}
 	subject := testenv.Subject{User: user}
 
-	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	short, cancel := context.WithTimeout(ctx, 3*time.Second)
 	err = testenv.WaitAllowed(short, c.Client, subject, ns, rules)
 	cancel()
 	require.Error(t, err)
@@ -444,7 +444,7 @@ func TestWaitAllowed(t *testing.T) {
 	require.NoError(t, testenv.WaitAllowed(ctx, c.Client, subject, ns, rules))
 	require.NoError(t, uc.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "allowed", Namespace: ns}}))
 	// The binding is namespaced: cluster-wide is still denied, and the error says so.
-	short, cancel = context.WithTimeout(ctx, 300*time.Millisecond)
+	short, cancel = context.WithTimeout(ctx, 3*time.Second)
 	err = testenv.WaitAllowed(short, c.Client, subject, "", rules[:1])
 	cancel()
 	require.Error(t, err)

@@ -17,8 +17,8 @@ import (
 	"github.com/continuum-xr/continuum/placement/act"
 	"github.com/continuum-xr/continuum/placement/act/actfake"
 	"github.com/continuum-xr/continuum/placement/placementtest"
+	"github.com/continuum-xr/continuum/placement/sim"
 	"github.com/continuum-xr/continuum/provision"
-	"github.com/continuum-xr/continuum/sim"
 	"github.com/continuum-xr/continuum/topology"
 	"github.com/continuum-xr/continuum/topology/topologytest"
 )

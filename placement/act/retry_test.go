@@ -20,7 +20,7 @@ import (
 	"github.com/continuum-xr/continuum/placement/act"
 	"github.com/continuum-xr/continuum/placement/act/actfake"
 	"github.com/continuum-xr/continuum/placement/placementtest"
-	"github.com/continuum-xr/continuum/sim"
+	"github.com/continuum-xr/continuum/placement/sim"
 )
 
 // flakyPeering fails Liqo's writes as fail says (nil: the call goes through) and

@@ -13,7 +13,7 @@ import (
 	"github.com/continuum-xr/continuum/placement/act"
 	"github.com/continuum-xr/continuum/placement/act/actfake"
 	"github.com/continuum-xr/continuum/placement/placementtest"
-	"github.com/continuum-xr/continuum/sim"
+	"github.com/continuum-xr/continuum/placement/sim"
 )
 
 // The wait-ready steps of a phase share their reads of the instances: the first

@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,46 +22,110 @@ func (l *Loop) decide(ctx context.Context, topo *topology.Topology, snap *placem
 	// Replicas on clusters that are gone are new replicas to the engine.
 	var current []placement.Assignment
 	gone := 0
+	replicas := map[[2]string]int{}
+	for _, a := range apps {
+		for _, c := range a.Components {
+			replicas[[2]string{a.Metadata.Name, c.Name}] = max(c.Replicas, 1)
+		}
+	}
 	for _, a := range l.current {
+		// Instances read back beyond the application's replicas (old ones a
+		// make-before-break has not stopped yet, after a crash) are not part of the
+		// placement the engine re-places; Apply stops them.
+		if n, ok := replicas[[2]string{a.App, a.Component}]; !ok || a.Replica < 0 || a.Replica >= n {
+			continue
+		}
+		if slices.ContainsFunc(current, func(b placement.Assignment) bool {
+			return b.App == a.App && b.Component == a.Component && b.Replica == a.Replica
+		}) {
+			continue // a replica read back twice mid-migration: the first one stands
+		}
 		if _, ok := topo.Cluster(a.Cluster); ok && !slices.Contains(r.Observed.Down, a.Cluster) {
 			current = append(current, a)
 		} else {
 			gone++
 		}
 	}
-	req := &placement.Request{Apps: apps, Current: current, Hysteresis: l.opts.Hysteresis, Explain: placement.ExplainChosen}
+	req := &placement.Request{Apps: apps, Current: current, Hysteresis: l.opts.Hysteresis, Explain: placement.ExplainChosen,
+		MaxNodes: l.opts.MaxNodes, Timeout: l.opts.Timeout}
 	missing := len(current) < totalReplicas(apps)
 	d := &r.Decision
 
 	req.Mode = placement.Repair
-	repair, err := l.opts.Engine.Place(ctx, snap, req)
+	repair, err := l.now.place(ctx, l.opts.Engine, snap, apps, req)
+	if errors.Is(err, placement.ErrUndecided) {
+		// The engine ran out of its budget: nothing is proven, so nothing is
+		// provisioned and the placement in force stays.
+		d.Kind = DecideUndecided
+		d.Reason = "the engine found no complete placement within its budget and proved none impossible; " +
+			"keeping the placement in force, provisioning nothing: " + firstClause(err)
+		for _, app := range apps {
+			l.event(app, corev1.EventTypeWarning, "PlacementUndecided", "Decide", "%s", d.Reason)
+		}
+		return nil, nil, nil
+	}
 	if err != nil {
 		var un *placement.UnplaceableError
 		if !errors.As(err, &un) {
 			return nil, nil, fmt.Errorf("loop: decide: %w", err)
 		}
-		return l.shortfall(ctx, topo, apps, un, r)
+		plan, specs, err := l.shortfall(ctx, topo, apps, un, r)
+		if err == nil && len(specs) == 0 {
+			if drained := l.drainAround(ctx, snap, req, un, r); drained != nil {
+				return drained, nil, nil // drain.go: move what can move, report what stays
+			}
+		}
+		return plan, specs, err
 	}
 	d.Objective = repair.Objective.Total
 	if missing {
-		d.Kind, d.Moves = DecidePlace, repair.Moves
+		d.Kind, d.Moves, d.Changes = DecidePlace, repair.Moves, repair.Changes
 		d.Reason = fmt.Sprintf("%d replica(s) had no cluster", totalReplicas(apps)-len(current))
 		if gone > 0 {
 			d.Reason += fmt.Sprintf(" (%d on clusters gone or down: %s)", gone, strings.Join(append(slices.Clone(r.Observed.Gone), r.Observed.Down...), ", "))
 		}
+		if l.scaleNote != "" && gone == 0 && len(l.current) > 0 {
+			d.Kind, d.Reason = DecideScale, l.scaleNote
+		}
+		l.seen = 0
+		return repair, nil, nil
+	}
+	if repair.Moves == 0 && surplus(l.current, apps) {
+		d.Kind, d.Reason = DecideScale, cmp.Or(l.scaleNote, "replicas beyond a scaled component's count stop")
 		l.seen = 0
 		return repair, nil, nil
 	}
 	if repair.Moves > 0 {
 		d.Violations = movedReplicas(current, repair)
-		l.seen++
-		if l.seen < l.opts.Confirm {
+		verdict, why := l.classifyViolation(ctx, snap, req)
+		if verdict == "shift" {
+			l.seen = 0
+			d.Kind, d.Moves, d.Changes = DecideRepair, repair.Moves, repair.Changes
+			d.Reason = "placement breaks a constraint (" + why + ", acted on at once): " + strings.Join(d.Violations, "; ")
+			for _, app := range apps {
+				l.event(app, corev1.EventTypeWarning, "SLOViolation", "Decide", "%s", d.Reason)
+			}
+			return repair, nil, nil
+		}
+		// Only a new observation confirms: a round that read the samples an
+		// earlier round read (a full and a watch round on one tick) adds nothing.
+		if l.seen == 0 || r.Observed.SampleTime.After(l.seenAt) {
+			l.seen++
+			l.seenAt = r.Observed.SampleTime
+		}
+		// drain.go: taints are declared, not measured, and need no confirming; a lone
+		// spike (anticipate.go) never moves anything.
+		if !declared(repair) && (l.seen < l.opts.Confirm || verdict == "spike") {
 			d.Kind = DecideConfirming
-			d.Reason = fmt.Sprintf("violation seen in %d/%d rounds: %s", l.seen, l.opts.Confirm, strings.Join(d.Violations, "; "))
+			d.Reason = fmt.Sprintf("violation seen in %d/%d distinct observations (newest sample %s): %s",
+				l.seen, l.opts.Confirm, l.seenAt.UTC().Format(time.RFC3339), strings.Join(d.Violations, "; "))
+			if verdict == "spike" {
+				d.Reason += "; " + why
+			}
 			return nil, nil, nil
 		}
 		l.seen = 0
-		d.Kind, d.Moves = DecideRepair, repair.Moves
+		d.Kind, d.Moves, d.Changes = DecideRepair, repair.Moves, repair.Changes
 		d.Reason = "placement breaks a constraint: " + strings.Join(d.Violations, "; ")
 		for _, app := range apps {
 			l.event(app, corev1.EventTypeWarning, "SLOViolation", "Decide", "%s", d.Reason)
@@ -68,19 +133,30 @@ func (l *Loop) decide(ctx context.Context, topo *topology.Topology, snap *placem
 		return repair, nil, nil
 	}
 	l.seen = 0
+	if plan := l.decideAhead(ctx, snap, req, current, r); plan != nil {
+		for _, app := range apps {
+			l.event(app, corev1.EventTypeNormal, "ForecastBreach", "Decide", "%s", d.Reason)
+		}
+		return plan, nil, nil
+	}
 	d.Previous = repair.Objective.Total
 	if !full {
 		d.Kind, d.Reason = DecideKeep, "every constraint holds"
 		return l.keep(repair, apps, d), nil, nil
 	}
 	req.Mode = placement.Reoptimize
-	re, err := l.opts.Engine.Place(ctx, l.worst(snap), req)
+	re, err := l.worstRTT.place(ctx, l.opts.Engine, l.pessimistic(l.worst(snap)), apps, req)
 	switch {
 	case errors.Is(err, placement.ErrUnplaceable):
 		// Judged by the worst RTTs of the last dwell nothing fits, though the
 		// placement in force holds now: too early to move anything.
 		d.Kind = DecideKeep
 		d.Reason = fmt.Sprintf("every constraint holds; no placement holds under the worst RTTs of the last %s", l.opts.Dwell)
+		return l.keep(repair, apps, d), nil, nil
+	case errors.Is(err, placement.ErrUndecided):
+		// The engine's budget ran out: nothing was proven either way.
+		d.Kind = DecideKeep
+		d.Reason = fmt.Sprintf("every constraint holds; under the worst RTTs of the last %s the engine found no complete placement within its budget (undecided)", l.opts.Dwell)
 		return l.keep(repair, apps, d), nil, nil
 	case err != nil:
 		return nil, nil, fmt.Errorf("loop: decide: reoptimize: %w", err)
@@ -98,7 +174,11 @@ func (l *Loop) decide(ctx context.Context, topo *topology.Topology, snap *placem
 			return l.keep(repair, apps, d), nil, nil
 		}
 	}
-	d.Kind, d.Moves, d.Objective = DecideReoptimize, re.Moves, re.Objective.Total
+	if why := l.returning(current, re, now); why != "" {
+		d.Kind, d.Reason = DecideKeep, why
+		return l.keep(repair, apps, d), nil, nil
+	}
+	d.Kind, d.Moves, d.Objective, d.Changes = DecideReoptimize, re.Moves, re.Objective.Total, re.Changes
 	d.Reason = fmt.Sprintf("objective %.2f -> %.2f (better by more than %.0f%%, migration included): %s",
 		repair.Objective.Total, re.Objective.Total, 100*l.opts.Hysteresis, strings.Join(movedReplicas(current, re), "; "))
 	return re, nil, nil
@@ -221,6 +301,7 @@ func (l *Loop) markMoved(app string, next []placement.Assignment, now time.Time)
 	for _, m := range moves(l.current, next) {
 		if m.App == app {
 			l.moved[m.App+"/"+m.Component] = now
+			l.left(m, now)
 			n++
 		}
 	}
@@ -235,6 +316,10 @@ func eventReason(k DecisionKind) string {
 		return "Migrated"
 	case DecideReoptimize:
 		return "Reoptimized"
+	case DecideAnticipate:
+		return "Anticipated"
+	case DecideScale:
+		return "Scaled"
 	}
 	return "Acted"
 }
@@ -250,4 +335,13 @@ func (l *Loop) event(app placement.Application, typ, reason, action, note string
 	}
 	ref := &corev1.ObjectReference{APIVersion: "v1", Kind: "Namespace", Name: ns, Namespace: ns}
 	l.opts.Recorder.Eventf(ref, nil, typ, reason, action, note, args...)
+}
+
+// firstClause returns an error's message up to its first "; " (the summary).
+func firstClause(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "; "); i >= 0 {
+		return msg[:i]
+	}
+	return msg
 }

@@ -156,7 +156,11 @@ func newPlayer(e *testenv.Env, admin map[string]client.WithWatch, errs *playerEr
 	for _, c := range e.Clusters {
 		cs = append(cs, liqoplay.Cluster{Name: c.Name, Client: admin[c.Name]})
 	}
-	return liqoplay.New(cs, liqoplay.Options{OnError: errs.add})
+	// The loop confirms a violation on distinct observations, told apart by the time
+	// Liqo stamps a latency with; Liqo restamps it every --ping-update-status-interval
+	// (10 s by default), the player here every second, so that a repair is confirmed
+	// within a few rounds.
+	return liqoplay.New(cs, liqoplay.Options{OnError: errs.add, Refresh: time.Second})
 }
 
 // endpoints are the clusters' endpoints as the Liqo backend needs them.
@@ -883,7 +887,7 @@ func lifecyclePhases() []phase {
 			if st, err := s.read(); err == nil && st.equal(wantMigrated) {
 				return nil
 			}
-			time.Sleep(50 * time.Millisecond)
+			time.Sleep(150 * time.Millisecond)
 		}
 		st, err := s.read()
 		return fmt.Errorf("not migrated after %d rounds: the clusters say %s (%v), want %s", max, st, err, wantMigrated)

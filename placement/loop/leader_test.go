@@ -18,7 +18,7 @@ import (
 	"github.com/continuum-xr/continuum/placement/act"
 	"github.com/continuum-xr/continuum/placement/loop"
 	"github.com/continuum-xr/continuum/placement/placementtest"
-	"github.com/continuum-xr/continuum/sim"
+	"github.com/continuum-xr/continuum/placement/sim"
 	"github.com/continuum-xr/continuum/topology/topologytest"
 )
 

@@ -43,14 +43,22 @@ type Options struct {
 	Collect metrics.CollectOptions
 	// Engine decides; nil means placement.NewEngine with default options.
 	Engine *placement.Engine
+	// MaxNodes and Timeout are the engine's search budget per decision
+	// (placement.Request); zero means the engine's defaults. When a budget runs out
+	// before the engine finds a complete placement or proves there is none, the round
+	// decides DecideUndecided: it keeps the placement in force and never provisions.
+	MaxNodes int
+	Timeout  time.Duration
 	// Hysteresis is the relative improvement below which re-optimisation keeps the
 	// placement in force; zero means 0.1.
 	Hysteresis float64
 	// Dwell is how long a component that moved is left alone by re-optimisation;
 	// zero means 10 minutes.
 	Dwell time.Duration
-	// Confirm is how many consecutive rounds must see a violation before a repair
-	// migrates; zero means 2.
+	// Confirm is how many distinct observations, in consecutive rounds, must see a
+	// violation before a repair migrates; zero means 2. Observations are told apart
+	// by their sample time (Observation.SampleTime): two rounds that read the same
+	// samples, such as a full and a watch round on the same tick, count once.
 	Confirm int
 	// Interval is the time between full rounds; zero means 1 minute.
 	Interval time.Duration
@@ -72,6 +80,13 @@ type Options struct {
 	OnRound func(*Round)
 	// NoLeaderElection makes the Runnable run on every replica of the manager.
 	NoLeaderElection bool
+	// Anticipate tunes forecasts, spike and shift detection and demand forecasts
+	// (see Anticipation); the zero value anticipates with the defaults, and
+	// Anticipate.Reactive turns it off.
+	Anticipate Anticipation
+	// Demand reports the demand at sites that components with a placement.Scale
+	// follow; nil leaves them at their replicas (reported as a problem).
+	Demand DemandSource
 }
 
 // DecisionKind is what a round decided.
@@ -89,6 +104,10 @@ const (
 	DecideRepair DecisionKind = "repair"
 	// DecideReoptimize: a better placement, by more than the hysteresis.
 	DecideReoptimize DecisionKind = "reoptimize"
+	// DecideUndecided: the engine ran out of its budget without a complete placement
+	// or a proof that none exists; the placement in force is kept and nothing is
+	// provisioned (Options.MaxNodes and Timeout set the budget).
+	DecideUndecided DecisionKind = "undecided"
 	// DecideProvision: nothing fits; clusters are being provisioned.
 	DecideProvision DecisionKind = "provision"
 	// DecideUnplaceable: nothing fits and there is no provisioning policy (or it
@@ -98,7 +117,9 @@ const (
 
 // Round reports one round.
 type Round struct {
-	Number  int       `json:"number"`
+	Number int `json:"number"`
+	// At is when the round started (before Observe), on the loop's clock; the
+	// round ended at At + Observe + Decide + Act.
 	At      time.Time `json:"at"`
 	Trigger string    `json:"trigger"`
 	// Observed summarises what was observed.
@@ -117,7 +138,12 @@ type Round struct {
 
 // Observation is what a round saw.
 type Observation struct {
-	Clusters int `json:"clusters"`
+	// SampleTime is the time of the newest sample observed (the ObservedAt of the
+	// measured latency samples and of the resource values), or the round's start
+	// when the loop has no metrics sources or no sample has a time: rounds with the
+	// same SampleTime saw one observation.
+	SampleTime time.Time `json:"sampleTime"`
+	Clusters   int       `json:"clusters"`
 	// Measured counts the latency pairs with a fresh measurement; Missing those with
 	// none (the declared figure is used).
 	Measured int `json:"measured"`
@@ -133,6 +159,10 @@ type Observation struct {
 	// (metrics.ErrUnreachable): nothing is placed there, and what ran there is
 	// placed again at once.
 	Down []string `json:"down,omitempty"`
+	// Anomalies are the spikes and confirmed level shifts of the measured RTTs in
+	// this observation (anticipating loops only): "spike gva-edge<->mil-edge:
+	// 20.00ms (level 5.80ms, robust z 46.1)".
+	Anomalies []string `json:"anomalies,omitempty"`
 }
 
 // Decision is what a round decided, and why.
@@ -143,6 +173,9 @@ type Decision struct {
 	Moves int `json:"moves"`
 	// Violations name the replicas whose placement broke a constraint.
 	Violations []string `json:"violations,omitempty"`
+	// Changes are the replicas the plan carried out moves, with why (the plan's
+	// Changes; placement.Change names the constraint a repair fixes).
+	Changes []placement.Change `json:"changes,omitempty"`
 	// Objective of the plan carried out, and of the placement in force before.
 	Objective float64 `json:"objective"`
 	Previous  float64 `json:"previous"`
@@ -172,12 +205,22 @@ type Loop struct {
 	// unsettled are the apps whose placement in force may not be fully carried out:
 	// read back from instances, or their last Apply failed.
 	unsettled map[string]bool
-	seen      int // consecutive rounds that saw a violation
+	seen      int       // distinct observations in consecutive rounds that saw a violation
+	seenAt    time.Time // the SampleTime of the last observation counted in seen
 	// clusters are the clusters available in the last round ("" before the first).
 	clusters string
 	// hist holds the RTTs measured within the last Dwell, per pair, oldest first.
 	hist  map[placement.Pair][]rttAt
 	moved map[string]time.Time
+	// now and worstRTT keep the engine's problem across rounds: on the measured
+	// snapshot (repairs) and on the worst RTTs of the last Dwell (re-optimisation).
+	now, worstRTT prepared
+	// ant holds the series the loop forecasts and watches (anticipate.go); scaled
+	// the replicas of scaled components, scaleNote what this round's scaling
+	// changed (scale.go).
+	ant       *anticipator
+	scaled    map[string]*scaled
+	scaleNote string
 }
 
 // New returns a loop that carries decisions out through actor, for apps. Every
@@ -226,8 +269,14 @@ func New(actor *act.Actor, apps []placement.Application, opts Options) (*Loop, e
 	if err != nil {
 		return nil, err
 	}
+	ant, err := newAnticipator(opts.Anticipate, opts.Registry)
+	if err != nil {
+		return nil, err
+	}
+	opts.Anticipate = ant.o
 	l := &Loop{actor: actor, opts: opts, m: m, trig: make(chan string, 1), apps: map[string]placement.Application{},
-		removing: map[string]placement.Application{}, known: map[string]bool{}, unsettled: map[string]bool{}, moved: map[string]time.Time{}, hist: map[placement.Pair][]rttAt{}}
+		removing: map[string]placement.Application{}, known: map[string]bool{}, unsettled: map[string]bool{}, moved: map[string]time.Time{}, hist: map[placement.Pair][]rttAt{},
+		ant: ant, scaled: map[string]*scaled{}}
 	for i, a := range apps {
 		if err := l.SetApplication(a); err != nil {
 			return nil, fmt.Errorf("loop: new: apps[%d]: %w", i, err)
@@ -305,16 +354,21 @@ func (l *Loop) Start(ctx context.Context) error {
 	defer watch.Stop()
 	l.RunOnceWith(ctx, "start", true)
 	for {
+		trigger, isFull := "", true
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-full.C():
-			l.RunOnceWith(ctx, "interval", true)
+			trigger = "interval"
 		case <-watch.C():
-			l.RunOnceWith(ctx, "watch", false)
+			trigger, isFull = "watch", false
 		case why := <-l.trig:
-			l.RunOnceWith(ctx, "trigger: "+why, true)
+			trigger = "trigger: " + why
 		}
+		if ctx.Err() != nil {
+			return nil // a tick came with the end: no round cut short at once
+		}
+		l.RunOnceWith(ctx, trigger, isFull)
 	}
 }
 
@@ -333,7 +387,11 @@ func (l *Loop) RunOnceWith(ctx context.Context, trigger string, full bool) *Roun
 	if r.Err != nil && ctx.Err() == nil {
 		l.opts.Log.Error(r.Err, "round failed", "round", r.Number, "trigger", r.Trigger, "decision", r.Decision.Kind)
 	} else {
-		l.opts.Log.Info("round", "round", r.Number, "trigger", r.Trigger, "decision", r.Decision.Kind, "moves", r.Decision.Moves, "reason", r.Decision.Reason)
+		kv := []any{"round", r.Number, "trigger", r.Trigger, "decision", r.Decision.Kind, "moves", r.Decision.Moves, "reason", r.Decision.Reason}
+		if len(r.Observed.Anomalies) > 0 {
+			kv = append(kv, "anomalies", r.Observed.Anomalies)
+		}
+		l.opts.Log.Info("round", kv...)
 	}
 	if l.opts.OnRound != nil {
 		l.opts.OnRound(r)
@@ -370,6 +428,8 @@ func (l *Loop) round1(ctx context.Context, r *Round, full bool) error {
 	if err != nil {
 		return err
 	}
+	l.anticipateObserve(r, snap, apps)
+	apps = l.scaleApps(ctx, apps, r)
 	// A cluster that appeared, went or went down makes any round a full one.
 	if changed := l.clustersChanged(topo, r.Observed.Down); changed != "" && !full {
 		full = true
@@ -463,8 +523,9 @@ func (l *Loop) observe(ctx context.Context, topo *topology.Topology, apps []plac
 		}
 	}
 	slices.Sort(obs.Gone)
-	snap := &placement.Snapshot{Topology: topo}
+	snap := &placement.Snapshot{Topology: topo, Now: l.opts.Clock.Now()} // Now: NoExecute toleration periods
 	if len(l.opts.Sources) == 0 {
+		obs.SampleTime = l.opts.Clock.Now()
 		return snap, nil
 	}
 	co := l.opts.Collect
@@ -485,9 +546,21 @@ func (l *Loop) observe(ctx context.Context, topo *topology.Topology, apps []plac
 		obs.Problems = append(obs.Problems, fmt.Sprintf("%s from %s: %v", what, p.Source, p.Err))
 	}
 	snap.RTT = map[placement.Pair]topology.Duration{}
+	for _, rv := range ms.Resources {
+		for _, vals := range []map[topology.ResourceName]metrics.Value{rv.Capacity, rv.Allocatable, rv.Used} {
+			for _, v := range vals {
+				if v.ObservedAt.After(obs.SampleTime) {
+					obs.SampleTime = v.ObservedAt
+				}
+			}
+		}
+	}
 	for p, s := range ms.Latency {
 		if !s.Measured() {
 			continue
+		}
+		if s.ObservedAt.After(obs.SampleTime) {
+			obs.SampleTime = s.ObservedAt
 		}
 		snap.RTT[placement.MakePair(p.A, p.B)] = s.P50
 		if declared, ok := declaredRTT(topo, p.A, p.B); ok && declared > 0 {
@@ -497,23 +570,13 @@ func (l *Loop) observe(ctx context.Context, topo *topology.Topology, apps []plac
 		}
 	}
 	slices.Sort(obs.Deviations)
-	l.remember(snap.RTT)
-	snap.Free = ms.Free()
-	// The placement in force uses some of the free capacity measured: give it back,
-	// or the engine would count the applications' own replicas twice.
-	own := ownUse(l.current, apps)
-	for c, use := range own {
-		free, ok := snap.Free[c]
-		if !ok {
-			continue
-		}
-		for r, q := range use {
-			if f, ok := free[r]; ok {
-				f.Add(q)
-				free[r] = f
-			}
-		}
+	if obs.SampleTime.IsZero() { // no sample carried a time: the round is its own observation
+		obs.SampleTime = l.opts.Clock.Now()
 	}
+	l.remember(snap.RTT)
+	// The placement in force uses some of the free capacity measured: give it back,
+	// or the engine would count the applications' own replicas twice (freeOf).
+	snap.Free = freeOf(ms, ownUse(l.current, apps))
 	// Clusters every source says are down offer nothing (after the give-back above:
 	// what ran there is not running).
 	for _, p := range ms.Problems {

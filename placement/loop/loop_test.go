@@ -15,7 +15,7 @@ import (
 	"github.com/continuum-xr/continuum/placement/act"
 	"github.com/continuum-xr/continuum/placement/loop"
 	"github.com/continuum-xr/continuum/placement/placementtest"
-	"github.com/continuum-xr/continuum/sim"
+	"github.com/continuum-xr/continuum/placement/sim"
 	"github.com/continuum-xr/continuum/topology/topologytest"
 )
 
@@ -414,5 +414,60 @@ func TestWatchRoundTurnsFullWhenClustersChange(t *testing.T) {
 			tr = append(tr, rd.Trigger)
 		}
 		t.Errorf("no watch round noticed gva-venue going down: %v", tr)
+	}
+}
+
+// TestConfirmationCountsObservationsNotRounds: a link degraded exactly on a full
+// round's tick is seen by the full round and the watch round of that same instant,
+// which read the same samples (sim stamps a sample with the time it is read): one
+// observation. With the defaults (confirm 2) neither repairs; the next watch round's
+// fresh samples, 10 s later, confirm, and the repair happens then, once.
+func TestConfirmationCountsObservationsNotRounds(t *testing.T) {
+	const degradeAt = 10 * time.Minute
+	r := newRig(t, loop.Options{}, sim.Options{})
+	r.at(degradeAt, sim.DegradeLink("gva-edge", "mil-edge", 20*time.Millisecond))
+	r.run(degradeAt) // rounds up to +9m50s; the clock is now on the +10m tick
+	// The two rounds of the tick, with the clock standing still between them as
+	// when both tickers fire at once. Neither should act; should one try, its act
+	// waits on the fake clock, and the context ends it.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	full := r.loop.RunOnceWith(ctx, "interval", true)
+	watch := r.loop.RunOnceWith(ctx, "watch", false)
+	if !full.At.Equal(watch.At) || !full.Observed.SampleTime.Equal(watch.Observed.SampleTime) {
+		t.Fatalf("the two rounds started at %s and %s, samples at %s and %s: want one instant", full.At, watch.At,
+			full.Observed.SampleTime, watch.Observed.SampleTime)
+	}
+	if full.Decision.Kind != loop.DecideConfirming || watch.Decision.Kind != loop.DecideConfirming {
+		t.Fatalf("rounds on the degradation's tick decided %s (%s) and %s (%s); want both confirming: one observation, not two",
+			full.Decision.Kind, full.Decision.Reason, watch.Decision.Kind, watch.Decision.Reason)
+	}
+	if !strings.Contains(watch.Decision.Reason, "1/2 distinct observations") {
+		t.Errorf("watch round's reason %q: want it to count 1/2 observations", watch.Decision.Reason)
+	}
+	if err := r.world.Step(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	r.run(10 * time.Second) // the next watch round: a new sample
+	last := r.rounds[len(r.rounds)-1]
+	if last.Decision.Kind != loop.DecideRepair || !last.Observed.SampleTime.After(full.Observed.SampleTime) {
+		t.Errorf("the watch round 10 s later decided %s (%s), samples at +%s; want the repair on a newer observation",
+			last.Decision.Kind, last.Decision.Reason, last.Observed.SampleTime.Sub(r.world.Start()))
+	}
+	if ms := r.moves["session-sync[0]"]; len(ms) != 1 || ms[0].from != "gva-edge" || ms[0].to != "fra-cloud" {
+		t.Errorf("session-sync moves %v, want gva-edge -> fra-cloud once", ms)
+	}
+	// Round.At is the start: the round's phases end by the clock's time now.
+	if end := last.At.Add(last.Observe + last.Decide + last.Act); last.Act < time.Second || end.After(r.world.Clock().Now()) {
+		t.Errorf("repair round at +%s took %s to act, ending at +%s, after the clock's +%s: At is not the round's start",
+			last.At.Sub(r.world.Start()), last.Act, end.Sub(r.world.Start()), r.world.Elapsed())
+	}
+	// The decision lists the move as the plan's typed change, with the broken flow.
+	if ch := last.Decision.Changes; len(ch) != 1 || ch[0].Component != "session-sync" || ch[0].From != "gva-edge" ||
+		ch[0].To != "fra-cloud" || ch[0].Constraint == "" || !strings.Contains(ch[0].Why, "mil") {
+		t.Errorf("repair decision's changes %#v: want session-sync gva-edge -> fra-cloud with the constraint it broke", ch)
+	}
+	if len(r.zero) > 0 {
+		t.Errorf("components without a ready replica: %v", r.zero)
 	}
 }

@@ -12,21 +12,34 @@ import (
 	"github.com/continuum-xr/continuum/placement"
 )
 
-// CheckFilter runs a user filter through the engine on generated instances and fails tb
-// if it is not deterministic (the same candidate twice gives another answer), modifies
-// the component or the cluster it is shown, or if Place with it does not honour a
-// cancelled context.
-func CheckFilter(tb testing.TB, f placement.Filter) {
+// CheckFilter checks a user filter's conformance and its effect, and fails tb when
+// it falls short. Conformance, on generated instances: the filter is deterministic
+// (the same candidate twice gets the same answer), leaves the component and the
+// cluster it is shown alone, and Place with it honours a cancelled context. Effect,
+// on generated instances and the instances given: a cluster the filter rejects for a
+// component never runs a replica of it, and every replica's explanation rules that
+// cluster out by the filter's name with its reason; and the filter must reject
+// something somewhere, for a filter that rules nothing out (or one that cannot be
+// seen to) proves nothing. Give instances where the filter should bite when the
+// generated ones (clusters c0000..., owners owner-N, components such as render-a,
+// session, store, hub, svc-1-0) do not make it.
+func CheckFilter(tb testing.TB, f placement.Filter, instances ...Instance) {
 	tb.Helper()
 	w := &checked{tb: tb, name: f.Name(), filter: f}
 	checkPlugin(tb, placement.Options{Filters: []placement.Filter{w}}, w)
+	checkFilterEffect(tb, f, instances)
 }
 
-// CheckScorer is CheckFilter for scorers; scores must also be finite and >= 0.
-func CheckScorer(tb testing.TB, s placement.Scorer) {
+// CheckScorer is CheckFilter for scorers. Conformance: scores must also be finite and
+// >= 0. Effect, placed with the exact strategy at weight 0 and at a weight that
+// dominates the objective: the heavier weight never raises the total score of the
+// replicas (the engine moves toward lower scores), the scorer tells some candidates
+// apart, and its weight moves some replica on some instance.
+func CheckScorer(tb testing.TB, s placement.Scorer, instances ...Instance) {
 	tb.Helper()
 	w := &checked{tb: tb, name: s.Name(), scorer: s}
 	checkPlugin(tb, placement.Options{Scorers: []placement.WeightedScorer{{Scorer: w, Weight: 1}}}, w)
+	checkScorerEffect(tb, s, instances)
 }
 
 func checkPlugin(tb testing.TB, o placement.Options, w *checked) {

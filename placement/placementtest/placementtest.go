@@ -1,7 +1,23 @@
 // Package placementtest builds placement inputs for tests and benchmarks: a fluent
 // application builder, a seeded instance generator (continuums over a European geo box,
-// applications shaped as XR chains, microservice DAGs and stars), and a conformance
-// helper for user plugins.
+// applications shaped as XR chains, microservice DAGs and stars), and checks for user
+// plugins: CheckFilter and CheckScorer test conformance (deterministic, leaves its
+// input alone, Place honours cancellation) and effect (a filter's rejected clusters
+// are never chosen and explanations name the filter; a scorer's weight moves the
+// choice toward lower scores; a plugin with no visible effect fails), on generated
+// instances and on instances you pass where the plugin should bite.
+//
+// # Quality oracle
+//
+// GenerateTight makes hard instances (CPU and memory demand at 60 % or 85 % of
+// capacity, binding uplinks, links and chain budgets, pinned components) around a
+// hidden planted plan, so each is feasible. NewMILP writes an instance as a
+// mixed-integer linear program with the engine's model (MILP.WriteLP, CPLEX LP format)
+// and decodes a solver's solution back into assignments (MILP.Assignment); MILP.Check
+// evaluates the model at a plan without a solver. The command cmd/milpset solves sets
+// of instances with CBC and stores them with the proven optima as OracleRecords
+// (LoadOracleSet reads them); placement's quality tests grade the engine against them.
+// docs/placement-quality.md has the commands.
 package placementtest
 
 import (
@@ -100,6 +116,39 @@ func NodePool(kv ...string) Option {
 		}
 	}
 }
+
+// Selector restricts the component to clusters whose labels match the selector
+// (Allowed.Selector).
+func Selector(s placement.LabelSelector) Option {
+	return func(c *placement.Component) { c.Allowed.Selector = &s }
+}
+
+// In is a selector requiring the label key to have one of the values.
+func In(key string, values ...string) placement.LabelSelector {
+	return placement.LabelSelector{MatchExpressions: []placement.LabelSelectorRequirement{{Key: key, Operator: placement.SelectorIn, Values: values}}}
+}
+
+// Prefer adds a preferred term of the given weight (1 to 100).
+func Prefer(weight int, s placement.LabelSelector) Option {
+	return func(c *placement.Component) {
+		c.Preferred = append(c.Preferred, placement.PreferredTerm{Weight: weight, Selector: s})
+	}
+}
+
+// Tolerate adds a toleration of the taint key (operator Exists) with the effect (""
+// for all); seconds, when given, is the NoExecute toleration period.
+func Tolerate(key string, effect topology.TaintEffect, seconds ...int64) Option {
+	return func(c *placement.Component) {
+		t := placement.Toleration{Key: key, Operator: placement.TolerationExists, Effect: effect}
+		if len(seconds) > 0 {
+			t.TolerationSeconds = &seconds[0]
+		}
+		c.Tolerations = append(c.Tolerations, t)
+	}
+}
+
+// Weights sets the application's weights.
+func (b *App) Weights(w placement.AppWeights) *App { b.a.Weights = &w; return b }
 
 // UDPPort exposes a UDP port to users.
 func UDPPort(port int) Option {

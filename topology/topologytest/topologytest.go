@@ -1,6 +1,7 @@
 // Package topologytest builds topologies for tests and benchmarks: a fluent Builder for
-// small hand-made continuums, the seed paper's Fig. 1 continuum, and a seeded generator
-// of large random ones.
+// small hand-made continuums (clusters with owner, tier, region, location, capacity,
+// node pools, labels, price, UDP exposure; links; sites), the seed paper's Fig. 1
+// continuum, and a seeded generator of large random ones.
 //
 // Everything here is deterministic: the same calls (and seed) give the same topology.
 package topologytest
@@ -103,6 +104,30 @@ func Pool(name, cpu, memory string, labels ...string) ClusterOption {
 			}
 		}
 		c.NodePools = append(c.NodePools, np)
+	}
+}
+
+// Labels adds cluster labels, as key, value pairs (a key left without a value gets
+// ""), to those set before.
+func Labels(kv ...string) ClusterOption {
+	return func(c *topology.Cluster) {
+		if c.Labels == nil {
+			c.Labels = map[string]string{}
+		}
+		for i := 0; i < len(kv); i += 2 {
+			v := ""
+			if i+1 < len(kv) {
+				v = kv[i+1]
+			}
+			c.Labels[kv[i]] = v
+		}
+	}
+}
+
+// Taint adds a taint (key=value:effect) to the cluster, after those set before.
+func Taint(key, value string, effect topology.TaintEffect) ClusterOption {
+	return func(c *topology.Cluster) {
+		c.Taints = append(c.Taints, topology.Taint{Key: key, Value: value, Effect: effect})
 	}
 }
 
@@ -241,15 +266,7 @@ func Random(seed uint64, o RandomOptions) topology.Spec {
 		spec.Clusters[i].Links = append(spec.Clusters[i].Links, topology.LinkSpec{To: spec.Clusters[j].Name,
 			RTT: rtt(locs[i], locs[j]), Capacity: topology.Gbps * topology.Bandwidth(1+rng.IntN(40))})
 	}
-	nearest := func(l topology.Location, k int) []int {
-		idx := make([]int, o.Clusters)
-		km := make([]float64, o.Clusters)
-		for i := range idx {
-			idx[i], km[i] = i, topology.DistanceKm(l, locs[i])
-		}
-		slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(km[a], km[b]) })
-		return idx[:min(k, len(idx))]
-	}
+	nearest := nearestFunc(locs)
 	for i := range o.Clusters {
 		if i > 0 {
 			addLink(i-1, i)
@@ -267,4 +284,76 @@ func Random(seed uint64, o RandomOptions) topology.Spec {
 		spec.Sites = append(spec.Sites, site)
 	}
 	return spec
+}
+
+// nearestFunc returns a function that gives the indices of the k locations nearest to
+// a point, nearest first, ties in index order: the first k of the locations stably
+// sorted by distance. It scans outwards from the point's latitude and stops on each
+// side once the latitude difference alone puts every further location farther than
+// the k-th found, so a 10,000-cluster continuum is generated in about a second instead
+// of a sort of every location per cluster.
+func nearestFunc(locs []topology.Location) func(topology.Location, int) []int {
+	byLat := make([]int, len(locs))
+	for i := range byLat {
+		byLat[i] = i
+	}
+	slices.SortStableFunc(byLat, func(a, b int) int { return cmp.Compare(locs[a].Lat, locs[b].Lat) })
+	type hit struct {
+		km float64
+		i  int
+	}
+	less := func(a, b hit) bool { return a.km < b.km || a.km == b.km && a.i < b.i }
+	return func(l topology.Location, k int) []int {
+		k = min(k, len(locs))
+		best := make([]hit, 0, k+1)
+		consider := func(j int) {
+			h := hit{topology.DistanceKm(l, locs[j]), j}
+			if len(best) == k && !less(h, best[k-1]) {
+				return
+			}
+			at, _ := slices.BinarySearchFunc(best, h, func(a, b hit) int {
+				if less(a, b) {
+					return -1
+				}
+				return 1
+			})
+			best = slices.Insert(best, at, h)
+			if len(best) > k {
+				best = best[:k]
+			}
+		}
+		// bound is a lower bound on the distance to j: the haversine's latitude term
+		// alone, shaved so that rounding cannot make it exceed the true distance.
+		bound := func(j int) float64 {
+			return topology.DistanceKm(topology.Location{Lat: l.Lat}, topology.Location{Lat: locs[j].Lat}) * (1 - 1e-9)
+		}
+		hi, _ := slices.BinarySearchFunc(byLat, l.Lat, func(j int, lat float64) int { return cmp.Compare(locs[j].Lat, lat) })
+		lo := hi - 1
+		for lo >= 0 || hi < len(byLat) {
+			side := &hi
+			if hi >= len(byLat) || lo >= 0 && l.Lat-locs[byLat[lo]].Lat < locs[byLat[hi]].Lat-l.Lat {
+				side = &lo
+			}
+			j := byLat[*side]
+			if len(best) == k && bound(j) > best[k-1].km {
+				if side == &lo {
+					lo = -1
+				} else {
+					hi = len(byLat)
+				}
+				continue
+			}
+			consider(j)
+			if side == &lo {
+				lo--
+			} else {
+				hi++
+			}
+		}
+		out := make([]int, len(best))
+		for i, h := range best {
+			out[i] = h.i
+		}
+		return out
+	}
 }

@@ -21,8 +21,21 @@
 //     ready replicas of the applications registered with AddApplication, plus
 //     scripted extra load.
 //   - a script (At, Schedule, Script; or Apply for now): DegradeLink, RestoreLink,
-//     FailCluster, RecoverCluster, AddSite, MoveSite, LoadStep and Do for anything
-//     else.
+//     FailCluster, RecoverCluster, AddSite, MoveSite, LoadStep, TaintCluster,
+//     UntaintCluster, Cordon, DrainCluster, Uncordon (taints of the declared
+//     topology, which the loop reads) and Do for anything else.
+//
+// Demand (NewDemand) is the users (or requests per second) at each site, scripted
+// (SetDemand, RampDemand) and diurnal (Diurnal): a loop.DemandSource for components
+// with a placement.Scale. DegradeSlowly, Flap, Spike and DiurnalLoad are scripts of
+// the scenarios examples/anticipate measures the loop on.
+//
+// Wire registers applications and returns, in one call, what placement/act and
+// placement/loop need to run on the world: the home cluster's Workloads with a
+// template per component, an Actor over the world's fakes and clock, and
+// loop.Options reading the world's topology, metrics and clock. RunFor runs a loop's
+// (or a controller-runtime manager's) Start in fake time for a simulated duration;
+// examples/custom-controller runs a manager for a simulated hour that way.
 //
 // Step(d) moves the clock Tick by Tick (and to the exact time of each event), makes
 // the events happen, fires the fakes' timers and lets the goroutines they wake

@@ -16,9 +16,9 @@ import (
 	"github.com/continuum-xr/continuum/peering"
 	"github.com/continuum-xr/continuum/placement/act"
 	"github.com/continuum-xr/continuum/placement/placementtest"
+	"github.com/continuum-xr/continuum/placement/sim"
 	"github.com/continuum-xr/continuum/provision"
 	"github.com/continuum-xr/continuum/provision/provisiontest"
-	"github.com/continuum-xr/continuum/sim"
 	"github.com/continuum-xr/continuum/topology"
 	"github.com/continuum-xr/continuum/topology/topologytest"
 )

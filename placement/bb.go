@@ -1,0 +1,388 @@
+package placement
+
+import (
+	"cmp"
+	"math"
+	"slices"
+)
+
+// bb is a depth-first branch and bound over a free set of instances, every other
+// instance fixed where the state has it. It serves four phases: the dive that looks for
+// a first plan on tight instances (the movable instances free, with restarts), the
+// exact strategy (everything free), large-neighbourhood search (a few instances free,
+// the rest fixed) and the complete search that proves infeasibility (everything free,
+// no objective).
+//
+// Branching is fail-first: at every node the free instance with the fewest clusters
+// left is placed next, its clusters tried cheapest first. A cluster is left for an
+// instance when it is in the instance's domain, no placed flow partner rules it out
+// (no route, or over the flow's maximum RTT) and the cluster's free capacity holds the
+// request; a node where some free instance has none left is a dead end (forward
+// checking, sound because placing more only adds load). The bound of a node is the
+// cost so far plus, for every free instance still unplaced, its least cost over the
+// clusters left (static cost plus flows to placed partners), plus, for every flow pair
+// whose two ends are both still unplaced, the least that pair can cost over the two
+// domains. Every term is a lower bound, so pruning never loses the optimum.
+type bb struct {
+	sr       *search
+	st       *state
+	free     []int   // instances
+	slot     []int32 // instance -> index in free, -1 when fixed
+	optimize bool
+	maxNodes int
+	nodes    int
+	stopped  bool // node budget or time ran out: the tree was not exhausted
+
+	best   float64 // incumbent's cost of the free set (optimize)
+	bestAt []int   // clusters of free, nil until a solution is found
+	// path holds the free indices in the order they are placed on the current branch,
+	// bestOrder that order for bestAt: node pools are first-fit, so a plan is rebuilt
+	// in the order the search placed it (replay).
+	path, bestOrder []int
+	cost            float64 // cost so far of the placed free instances
+
+	// part[f][n] is the cost of free[f] on dom[n] given its placed partners (static
+	// cost plus flows to placed instances); bad[f][n] counts the placed partners that
+	// rule that cluster out.
+	part    [][]float64
+	bad     [][]int32
+	dom     [][]int32
+	pairSum float64 // sum of pairMin over pairs whose ends are both free and unplaced
+	// plb holds the pair bounds over the given clusters when newBBIn had them (else
+	// the domains' bounds, search.pairLB, are used).
+	plb    map[int32]float64
+	placed int
+	// scratch per depth
+	bufs [][]candCost
+	// noise, when > 0, randomises the search for restarts: ties of the fail-first
+	// choice go at random, and each cluster's cost is scaled by a random factor in
+	// [1, 1+noise) for the order in which clusters are tried (never for bounds).
+	noise float64
+	// unmetered: the search is not bound by the work budget (the exact strategy, which
+	// has its own node budget).
+	unmetered bool
+}
+
+// newBB prepares a branch and bound over free (unplaced in st; everything else as st
+// has it) in the instances' domains.
+func (sr *search) newBB(st *state, free []int, optimize bool, maxNodes int) *bb {
+	return sr.newBBIn(st, free, nil, optimize, maxNodes)
+}
+
+// newBBIn is newBB with the clusters of each free instance given (nil: its domain).
+func (sr *search) newBBIn(st *state, free []int, doms [][]int32, optimize bool, maxNodes int) *bb {
+	p := sr.p
+	b := &bb{sr: sr, st: st, free: free, optimize: optimize, maxNodes: maxNodes, best: math.Inf(1),
+		slot: sr.slotBuf(), part: make([][]float64, len(free)), bad: make([][]int32, len(free)),
+		dom: make([][]int32, len(free)), bufs: make([][]candCost, len(free)+1)}
+	for f, i := range free {
+		b.slot[i] = int32(f)
+	}
+	for f, i := range free {
+		k := p.insts[i].comp
+		b.dom[f] = sr.domain(k)
+		if doms != nil {
+			b.dom[f] = doms[f]
+		}
+		b.part[f] = make([]float64, len(b.dom[f]))
+		b.bad[f] = make([]int32, len(b.dom[f]))
+		sr.work += int64(len(b.dom[f]) * (1 + len(p.insts[i].pairs)))
+		for n, c32 := range b.dom[f] {
+			b.part[f][n] = sr.static(st, i, int(c32))
+		}
+		// Flows to placed instances (fixed ones; no free one is placed yet).
+		for _, pid := range p.insts[i].pairs {
+			fp := &p.pairs[pid]
+			if fp.b < 0 {
+				continue // site flows are in the static cost; their RTT bound is in the domain
+			}
+			o := fp.other(i)
+			if oc := st.at[o]; oc >= 0 {
+				b.charge(f, fp, oc, 1)
+			} else if b.slot[o] >= 0 && o > i && doms == nil {
+				b.pairSum += sr.pairLB(pid)
+			}
+		}
+	}
+	if doms != nil {
+		// Flows between two free instances: the least RTT over the clusters given, which
+		// are few (an LNS group's), so the bound is cheap and tighter than the domains'.
+		for f, i := range free {
+			k := p.insts[i].comp
+			for _, pid := range p.insts[i].pairs {
+				fp := &p.pairs[pid]
+				if fp.b < 0 {
+					continue
+				}
+				if o := fp.other(i); o > i && st.at[o] < 0 && b.slot[o] >= 0 {
+					da, db := b.dom[f], b.dom[b.slot[o]]
+					var v float64
+					if len(da) == len(sr.domain(k)) && len(db) == len(sr.domain(p.insts[o].comp)) {
+						v = sr.pairLB(pid) // whole domains (a subset of equal size): cached
+					} else {
+						v = sr.pairLBIn(fp, da, db)
+					}
+					if b.plb == nil {
+						b.plb = map[int32]float64{}
+					}
+					b.plb[pid] = v
+					b.pairSum += v
+				}
+			}
+		}
+	}
+	return b
+}
+
+// slotBuf returns the instance -> free index map, all -1.
+func (sr *search) slotBuf() []int32 {
+	if sr.slots == nil {
+		sr.slots = make([]int32, len(sr.p.insts))
+		for i := range sr.slots {
+			sr.slots[i] = -1
+		}
+	}
+	return sr.slots
+}
+
+// release clears the slot map for the next user.
+func (b *bb) release() {
+	for _, i := range b.free {
+		b.slot[i] = -1
+	}
+}
+
+// other returns the end of the pair that is not i.
+func (fp *flowPair) other(i int) int {
+	if fp.a == i {
+		return fp.b
+	}
+	return fp.a
+}
+
+// charge adds (sign 1) or removes (-1) the cost of pair fp for free[f] on each of its
+// clusters, its partner placed on oc.
+func (b *bb) charge(f int, fp *flowPair, oc int, sign float64) {
+	p := b.sr.p
+	w := p.w.Network * fp.gbit
+	for n, c32 := range b.dom[f] {
+		d := p.rtt(int(c32), oc)
+		if d < 0 || (fp.maxRTT > 0 && d > fp.maxRTT) {
+			b.bad[f][n] += int32(sign)
+			continue
+		}
+		if w != 0 {
+			b.part[f][n] += sign * w * d.Ms()
+		}
+	}
+}
+
+// fits reports whether free[f] fits cluster c's free capacity.
+func (b *bb) fits(f, c int) bool {
+	p := b.sr.p
+	req := p.comps[p.insts[b.free[f]].comp].req
+	used, capc := b.st.used[c], p.capc[c]
+	for d, need := range req {
+		if need > 0 && used[d]+need > capc[d] {
+			return false
+		}
+	}
+	return true
+}
+
+// lb returns the least cost of free[f] over its clusters left and how many are left.
+func (b *bb) lb(f int) (float64, int) {
+	b.sr.work += int64(len(b.dom[f]))
+	p := b.sr.p
+	req := p.comps[p.insts[b.free[f]].comp].req
+	used, capc := b.st.used, p.capc
+	bad, part := b.bad[f], b.part[f]
+	m, left := math.Inf(1), 0
+next:
+	for n, c32 := range b.dom[f] {
+		if bad[n] > 0 {
+			continue
+		}
+		u, cp := used[c32], capc[c32]
+		for d, need := range req {
+			if need > 0 && u[d]+need > cp[d] {
+				continue next
+			}
+		}
+		left++
+		m = min(m, part[n])
+	}
+	return m, left
+}
+
+// pairBound is the lower bound of flow pair pid between two free instances.
+func (b *bb) pairBound(pid int32) float64 {
+	if b.plb != nil {
+		return b.plb[pid]
+	}
+	return b.sr.pairLB(pid)
+}
+
+// place puts free[f] on cluster c (checked) and updates the partners' costs.
+func (b *bb) place(f, c int) {
+	p := b.sr.p
+	i := b.free[f]
+	b.st.place(i, c)
+	b.placed++
+	for _, pid := range p.insts[i].pairs {
+		fp := &p.pairs[pid]
+		if fp.b < 0 {
+			continue
+		}
+		o := fp.other(i)
+		if g := b.slot[o]; g >= 0 && b.st.at[o] < 0 {
+			b.pairSum -= b.pairBound(pid)
+			b.charge(int(g), fp, c, 1)
+		}
+	}
+}
+
+// unplace undoes place.
+func (b *bb) unplace(f int) {
+	p := b.sr.p
+	i := b.free[f]
+	c := b.st.at[i]
+	for _, pid := range p.insts[i].pairs {
+		fp := &p.pairs[pid]
+		if fp.b < 0 {
+			continue
+		}
+		o := fp.other(i)
+		if g := b.slot[o]; g >= 0 && b.st.at[o] < 0 {
+			b.pairSum += b.pairBound(pid)
+			b.charge(int(g), fp, c, -1)
+		}
+	}
+	b.st.unplace(i)
+	b.placed--
+}
+
+// replay places b's best solution into st (where the free instances are unplaced and
+// the rest is as during the search) in the order the search placed it, checking each
+// placement; it reports false, leaving st partly placed, if one does not hold.
+func (b *bb) replay(st *state) bool {
+	for _, f := range b.bestOrder {
+		i, c := b.free[f], b.bestAt[f]
+		if ok, _ := st.check(i, c, false); !ok {
+			return false
+		}
+		st.place(i, c)
+	}
+	return true
+}
+
+// run searches. In optimize mode it looks for the cheapest completion cheaper than
+// b.best (set it to the incumbent's cost first); otherwise for any completion. It
+// reports whether it exhausted the tree (then, in optimize mode, b.bestAt is optimal
+// or nothing beats the incumbent; otherwise a nil b.bestAt proves no completion exists).
+func (b *bb) run() bool {
+	b.dfs(0)
+	b.release()
+	return !b.stopped
+}
+
+// dfs returns true to stop the whole search (a first solution in feasibility mode, or
+// the budget).
+func (b *bb) dfs(depth int) bool {
+	b.nodes++
+	b.sr.nodes++
+	if b.nodes > b.maxNodes || b.sr.timeUp() || (!b.unmetered && b.sr.workUp()) {
+		b.stopped = true
+		return true
+	}
+	if b.placed == len(b.free) {
+		if !b.optimize || better(b.cost, b.best) {
+			b.best = b.cost
+			b.bestOrder = append(b.bestOrder[:0], b.path...)
+			b.bestAt = b.bestAt[:0]
+			for _, i := range b.free {
+				b.bestAt = append(b.bestAt, b.st.at[i])
+			}
+		}
+		return !b.optimize
+	}
+	// Bound and fail-first choice.
+	total, pick, pickLeft, pickLB := b.cost+b.pairSum, -1, math.MaxInt, 0.0
+	for f, i := range b.free {
+		if b.st.at[i] >= 0 {
+			continue
+		}
+		m, left := b.lb(f)
+		if left == 0 {
+			return false
+		}
+		total += m
+		if left < pickLeft || (b.noise > 0 && left == pickLeft && b.sr.rng.IntN(2) == 0) {
+			pick, pickLeft, pickLB = f, left, m
+		}
+	}
+	if b.optimize && !better(total, b.best) {
+		return false
+	}
+	i := b.free[pick]
+	buf := b.bufs[depth][:0]
+	for n, c32 := range b.dom[pick] {
+		if b.bad[pick][n] == 0 && b.fits(pick, int(c32)) {
+			buf = append(buf, candCost{int(c32), b.part[pick][n]})
+		}
+	}
+	if b.noise > 0 {
+		// Shuffle by noisy keys, but keep the true cost for the bound below.
+		keys := make([]float64, len(buf))
+		for n := range buf {
+			keys[n] = buf[n].cost * (1 + b.noise*b.sr.rng.Float64())
+		}
+		idx := make([]int, len(buf))
+		for n := range idx {
+			idx[n] = n
+		}
+		slices.SortFunc(idx, func(x, y int) int { return cmp.Or(cmp.Compare(keys[x], keys[y]), cmp.Compare(buf[x].c, buf[y].c)) })
+		sorted := make([]candCost, len(buf))
+		for n, j := range idx {
+			sorted[n] = buf[j]
+		}
+		copy(buf, sorted)
+	} else {
+		slices.SortFunc(buf, func(x, y candCost) int { return cmp.Or(cmp.Compare(x.cost, y.cost), cmp.Compare(x.c, y.c)) })
+	}
+	b.bufs[depth] = buf
+	// Pairs between pick and unplaced free partners leave pairSum once pick is placed;
+	// the partners' own bounds then carry them.
+	var pickPairs float64
+	for _, pid := range b.sr.p.insts[i].pairs {
+		fp := &b.sr.p.pairs[pid]
+		if fp.b >= 0 {
+			if o := fp.other(i); b.slot[o] >= 0 && b.st.at[o] < 0 {
+				pickPairs += b.pairBound(pid)
+			}
+		}
+	}
+	rest := total - pickLB - pickPairs
+	for _, e := range buf {
+		if b.optimize && !better(rest+e.cost, b.best) {
+			if b.noise > 0 {
+				continue // not in cost order
+			}
+			break
+		}
+		if ok, _ := b.st.check(i, e.c, false); !ok {
+			continue
+		}
+		b.place(pick, e.c)
+		b.path = append(b.path, pick)
+		b.cost += e.cost
+		stop := b.dfs(depth + 1)
+		b.cost -= e.cost
+		b.path = b.path[:len(b.path)-1]
+		b.unplace(pick)
+		if stop {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,427 @@
+package placement
+
+import "slices"
+
+// Large-neighbourhood search: how the default strategy gets near the optimum. Each step
+// frees a small group of replicas, re-solves where they go exactly by branch and bound
+// (everything else fixed; bb.go) and keeps the result when it is cheaper. The groups
+// are chosen five ways in turn (neighbourhoodLNS): related replicas (joined by flows or
+// chains, with their co-located partners), replicas sharing a cluster with those of
+// another cluster they could move to (exchanges that free capacity), replicas at random,
+// a costly flow pair with the replicas on its two clusters, and a whole application with
+// the replicas in its way. A group grows
+// from three replicas up to lnsMaxGroup while steps keep failing, and shrinks back after
+// an improvement. Single moves, swaps and neighbourhood moves (local.go) cannot move
+// three dependent components together; a group re-solved exactly can.
+
+const (
+	lnsMinGroup = 3
+	lnsMaxGroup = 12
+	// lnsSubNodes bounds one group's branch and bound.
+	lnsSubNodes = 2000
+	// lnsAppGroup bounds the application-sized groups.
+	lnsAppGroup = 16
+	// lnsMaxStall ends the search after this many steps in a row without improvement.
+	lnsMaxStall = 2000
+	// lnsEasyStall (plus two per movable replica) ends it on instances the greedy
+	// construction placed without help.
+	lnsEasyStall = 20
+	// lnsEasyGroup and lnsEasySubNodes bound the groups on such instances.
+	lnsEasyGroup    = 6
+	lnsEasySubNodes = 300
+	// lnsEasyNodes per movable replica (at least lnsEasyMinNodes, at most
+	// lnsEasyMaxNodes) bounds the whole search on such instances, so its cost stays a
+	// fraction of the construction's on large easy requests while small ones, cheap
+	// anyway, get enough to reach their optimum.
+	lnsEasyNodes    = 10
+	lnsEasyMinNodes = 3_000
+	lnsEasyMaxNodes = 50_000
+	// lnsLocal is how many of a replica's cheapest clusters (by static cost) a group's
+	// sub-solve considers, besides the clusters of its group and its flow partners.
+	lnsLocal = 12
+	// lnsPerturbAfter is the run of failed steps after which perturbations begin, and
+	// lnsSlack the cost increase, relative to the best objective, a perturbation may take.
+	lnsPerturbAfter = 40
+	lnsSlack        = 0.01
+)
+
+// lns improves the complete, feasible st by moving only movable instances, within
+// maxNodes branch-and-bound nodes in all; it stops earlier after a run of steps
+// without improvement at the largest group size.
+func (sr *search) lns(st *state, movable []int, maxNodes int) {
+	p := sr.p
+	if len(movable) < 2 || maxNodes <= 0 {
+		return
+	}
+	isMov := make([]bool, len(p.insts))
+	for _, i := range movable {
+		isMov[i] = true
+	}
+	size, stall, used := lnsMinGroup, 0, 0
+	// An instance the greedy construction placed outright is loose: a short search
+	// without perturbations settles it. One that needed the repair phases is tight
+	// and gets the full effort.
+	stallLimit := lnsMaxStall
+	sr.lnsGroup, sr.lnsApp, sr.lnsSub = lnsMaxGroup, lnsAppGroup, lnsSubNodes
+	if !sr.hard {
+		stallLimit = min(lnsMaxStall, lnsEasyStall+2*len(movable))
+		maxNodes = min(maxNodes, max(lnsEasyMinNodes, lnsEasyNodes*len(movable)), lnsEasyMaxNodes)
+		sr.lnsGroup, sr.lnsApp, sr.lnsSub = lnsEasyGroup, lnsEasyGroup, lnsEasySubNodes
+	}
+	cur := p.objective(st).total()
+	bestObj, bestSt := cur, (*state)(nil)
+	var group []int
+	sr.lx = newLNSIndex(p, st, movable, isMov)
+	defer func() { sr.lx = nil }()
+	for step := 0; used < maxNodes && stall < stallLimit; step++ {
+		if sr.timeUp() || sr.workUp() {
+			break
+		}
+		group = sr.neighbourhoodLNS(st, movable, isMov, min(size, len(movable)), step%5, group[:0])
+		if len(group) < 2 {
+			stall++
+			continue
+		}
+		// After a run of failures, every other step is a perturbation: the group's first
+		// replica must leave its cluster, and the best such re-solve is taken even when
+		// it costs a little more (up to lnsSlack of the best objective), to leave a local
+		// optimum; the best plan seen is what the search returns.
+		perturb := sr.hard && stall >= lnsPerturbAfter && step%2 == 1
+		old, oldPool := lift(st, group)
+		oldCost := sr.setCost(st, group, old)
+		for k, j := range group {
+			st.at[j] = old[k]
+		}
+		doms := sr.localDomains(st, group, old)
+		if perturb {
+			doms[0] = slices.DeleteFunc(slices.Clone(doms[0]), func(c int32) bool { return int(c) == old[0] })
+			if len(doms[0]) == 0 {
+				stall++
+				continue
+			}
+		}
+		for _, j := range group {
+			st.unplace(j)
+		}
+		b := sr.newBBIn(st, group, doms, true, min(sr.lnsSub, maxNodes-used))
+		b.best = oldCost
+		if perturb {
+			b.best = oldCost + lnsSlack*max(bestObj, 0)
+		}
+		b.run()
+		used += b.nodes
+		sr.phaseNodes += b.nodes
+		if b.bestAt != nil && (perturb || better(b.best, oldCost)) {
+			if !b.replay(st) {
+				// Cannot happen: st is as during the search. Undo and go on.
+				for _, j := range group {
+					if st.at[j] >= 0 {
+						st.unplace(j)
+					}
+				}
+				for k := len(group) - 1; k >= 0; k-- {
+					st.restore(group[k], old[k], oldPool[k])
+				}
+				stall++
+				continue
+			}
+			for k, j := range group {
+				sr.lx.move(j, old[k], st.at[j])
+			}
+			cur += b.best - oldCost
+			if better(cur, bestObj) {
+				sr.improvements++
+				bestObj, bestSt = cur, nil
+				stall, size = 0, max(lnsMinGroup, size-1)
+			} else {
+				if bestSt == nil && perturb {
+					// Keep the best plan before walking away from it.
+					bestSt = st.clone()
+					for _, j := range group {
+						bestSt.unplace(j)
+					}
+					for k := len(group) - 1; k >= 0; k-- {
+						bestSt.restore(group[k], old[k], oldPool[k])
+					}
+				}
+				stall++
+			}
+			continue
+		}
+		for k := len(group) - 1; k >= 0; k-- {
+			st.restore(group[k], old[k], oldPool[k])
+		}
+		stall++
+		if stall%(4+len(movable)/4) == 0 && size < sr.lnsGroup {
+			size++
+		}
+	}
+	if bestSt != nil {
+		*st = *bestSt
+	}
+}
+
+// neighbourhoodLNS picks a group of about size movable, placed instances: kind 0
+// related by flows and chains, 1 sharing clusters, 3 a costly flow pair and the
+// replicas on its clusters, 4 the seed's application and the replicas in its way,
+// others (2) at random.
+func (sr *search) neighbourhoodLNS(st *state, movable []int, isMov []bool, size, kind int, out []int) []int {
+	p := sr.p
+	seed := movable[sr.rng.IntN(len(movable))]
+	has := func(i int) bool { return slices.Contains(out, i) }
+	add := func(i int) bool {
+		if len(out) >= size || !isMov[i] || st.at[i] < 0 || has(i) {
+			return len(out) < size
+		}
+		for _, j := range sr.group(i) {
+			if isMov[j] && st.at[j] >= 0 && !has(j) {
+				out = append(out, j)
+			}
+		}
+		return len(out) < size
+	}
+	add(seed)
+	switch kind {
+	case 0: // breadth first over flows and chains
+		for q := 0; q < len(out) && len(out) < size; q++ {
+			i := out[q]
+			for _, pid := range p.insts[i].pairs {
+				if fp := &p.pairs[pid]; fp.b >= 0 && !add(fp.other(i)) {
+					break
+				}
+			}
+			for _, ch := range p.insts[i].chains {
+				for _, e := range p.chains[ch].elems {
+					if e.comp < 0 {
+						continue
+					}
+					k := &p.comps[e.comp]
+					for r := range k.n {
+						add(k.first + r)
+					}
+				}
+			}
+		}
+	case 1: // the replicas of the seed's cluster and of up to three it could move to
+		dom := sr.domain(p.insts[seed].comp)
+		clusters := []int{st.at[seed]}
+		for n := 1 + sr.rng.IntN(3); n > 0; n-- {
+			if c := int(dom[sr.rng.IntN(len(dom))]); !slices.Contains(clusters, c) {
+				clusters = append(clusters, c)
+			}
+		}
+		pool := sr.lx.on(clusters, func(i int) bool { return i != seed })
+		for len(pool) > 0 && len(out) < size {
+			n := sr.rng.IntN(len(pool))
+			add(pool[n])
+			pool = slices.Delete(pool, n, n+1)
+		}
+	case 3: // a costly flow pair and the replicas on its two clusters
+		chosen := sr.costlyPair(st)
+		if chosen == nil {
+			break
+		}
+		out = out[:0]
+		add(chosen.a)
+		add(chosen.b)
+		pool := sr.lx.on([]int{st.at[chosen.a], st.at[chosen.b]}, func(i int) bool { return !has(i) })
+		for len(pool) > 0 && len(out) < size {
+			n := sr.rng.IntN(len(pool))
+			add(pool[n])
+			pool = slices.Delete(pool, n, n+1)
+		}
+	case 4: // the seed's application, when small enough to re-solve whole
+		app := p.comps[p.insts[seed].comp].app
+		pool := slices.DeleteFunc(slices.Clone(sr.lx.byApp[app]), func(i int) bool { return i == seed })
+		for len(pool) > 0 && len(out) < sr.lnsApp {
+			n := sr.rng.IntN(len(pool))
+			add2 := pool[n]
+			pool = slices.Delete(pool, n, n+1)
+			if !has(add2) && st.at[add2] >= 0 {
+				out = append(out, add2)
+			}
+		}
+		// Then replicas of other applications on the same clusters, which may be in
+		// the way.
+		var clusters []int
+		for _, j := range out {
+			if !slices.Contains(clusters, st.at[j]) {
+				clusters = append(clusters, st.at[j])
+			}
+		}
+		pool = sr.lx.on(clusters, func(i int) bool { return !has(i) })
+		for len(pool) > 0 && len(out) < sr.lnsApp {
+			n := sr.rng.IntN(len(pool))
+			out = append(out, pool[n])
+			pool = slices.Delete(pool, n, n+1)
+		}
+	default:
+		for tries := 0; len(out) < size && tries < 4*size; tries++ {
+			add(movable[sr.rng.IntN(len(movable))])
+		}
+	}
+	if len(out) > sr.lnsApp {
+		out = out[:sr.lnsApp] // co-location groups can overshoot; the check keeps the rest consistent
+	}
+	return out
+}
+
+// localDomains returns, per group member, the clusters its sub-solve considers: all of
+// its domain when small, else its lnsLocal cheapest by static cost plus the clusters
+// the group and the members' flow partners run on (where a joint move cuts network
+// cost), within its domain.
+func (sr *search) localDomains(st *state, group, old []int) [][]int32 {
+	p := sr.p
+	out := make([][]int32, len(group))
+	for f, i := range group {
+		k := p.insts[i].comp
+		dom := sr.domain(k)
+		if len(dom) <= 2*lnsLocal {
+			out[f] = dom
+			continue
+		}
+		comp := p.cands(k)
+		d := make([]int32, 0, lnsLocal+len(old)+len(p.insts[i].pairs))
+		for _, c := range comp.top {
+			if len(d) == lnsLocal {
+				break
+			}
+			if sr.inDom(k, int(c)) {
+				d = append(d, c)
+			}
+		}
+		add := func(c int) {
+			if c >= 0 && sr.inDom(k, c) && !slices.Contains(d, int32(c)) {
+				d = append(d, int32(c))
+			}
+		}
+		for _, c := range old {
+			add(c)
+		}
+		for _, pid := range p.insts[i].pairs {
+			if fp := &p.pairs[pid]; fp.b >= 0 {
+				add(st.at[fp.other(i)])
+			}
+		}
+		out[f] = d
+	}
+	return out
+}
+
+// pairCostNow is the network cost of pair pid as placed, above what co-location would
+// cost (the part a move can save).
+func (sr *search) pairCostNow(st *state, pid int32) float64 {
+	p := sr.p
+	fp := &p.pairs[pid]
+	ca, cb := st.at[fp.a], st.at[fp.b]
+	if ca < 0 || cb < 0 || ca == cb {
+		return 0
+	}
+	return p.w.Network * fp.gbit * max(0, p.rtt(ca, cb).Ms()-p.rtt(ca, ca).Ms())
+}
+
+// lnsIndex finds the movable replicas of a cluster or an application without a scan of
+// every replica, so one LNS step costs about its group's size, not the instance's.
+type lnsIndex struct {
+	byCluster [][]int // placed movable instances per cluster, ascending
+	byApp     [][]int // movable instances per application, ascending
+	pairs     []int32 // flow pairs between two movable-side replicas (a movable), in instance order
+}
+
+func newLNSIndex(p *problem, st *state, movable []int, isMov []bool) *lnsIndex {
+	lx := &lnsIndex{byCluster: make([][]int, p.n)}
+	for _, i := range movable {
+		if c := st.at[i]; c >= 0 {
+			lx.byCluster[c] = append(lx.byCluster[c], i)
+		}
+		app := p.comps[p.insts[i].comp].app
+		for len(lx.byApp) <= app {
+			lx.byApp = append(lx.byApp, nil)
+		}
+		lx.byApp[app] = append(lx.byApp[app], i)
+		for _, pid := range p.insts[i].pairs {
+			if fp := &p.pairs[pid]; fp.b >= 0 && fp.a == i {
+				lx.pairs = append(lx.pairs, pid)
+			}
+		}
+	}
+	return lx
+}
+
+// move records that movable instance i went from cluster from to cluster to.
+func (lx *lnsIndex) move(i, from, to int) {
+	if from == to {
+		return
+	}
+	if from >= 0 {
+		l := lx.byCluster[from]
+		if k, ok := slices.BinarySearch(l, i); ok {
+			lx.byCluster[from] = slices.Delete(l, k, k+1)
+		}
+	}
+	if to >= 0 {
+		l := lx.byCluster[to]
+		if k, ok := slices.BinarySearch(l, i); !ok {
+			lx.byCluster[to] = slices.Insert(l, k, i)
+		}
+	}
+}
+
+// on returns the placed movable instances on the clusters that keep, ascending (the
+// order of a scan of the movable list).
+func (lx *lnsIndex) on(clusters []int, keep func(int) bool) []int {
+	var out []int
+	for _, c := range clusters {
+		if c < 0 {
+			continue
+		}
+		for _, i := range lx.byCluster[c] {
+			if keep(i) {
+				out = append(out, i)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// lnsPairSample bounds how many flow pairs a costly-pair step prices: all of them up to
+// this many, else a random sample of this size (with repeats).
+const lnsPairSample = 64
+
+// costlyPair draws a flow pair with probability proportional to what its placement
+// costs above co-location; nil when none costs anything.
+func (sr *search) costlyPair(st *state) *flowPair {
+	p, lx := sr.p, sr.lx
+	type weighted struct {
+		pid  int32
+		cost float64
+	}
+	var pairs []weighted
+	total := 0.0
+	consider := func(pid int32) {
+		if c := sr.pairCostNow(st, pid); c > 0 {
+			pairs = append(pairs, weighted{pid, c})
+			total += c
+		}
+	}
+	if len(lx.pairs) <= lnsPairSample {
+		for _, pid := range lx.pairs {
+			consider(pid)
+		}
+	} else {
+		for range lnsPairSample {
+			consider(lx.pairs[sr.rng.IntN(len(lx.pairs))])
+		}
+	}
+	if total <= 0 {
+		return nil
+	}
+	pick := sr.rng.Float64() * total
+	for _, w := range pairs {
+		if pick -= w.cost; pick <= 0 {
+			return &p.pairs[w.pid]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,80 @@
+package loop_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/continuum-xr/continuum/placement"
+	"github.com/continuum-xr/continuum/placement/loop"
+	"github.com/continuum-xr/continuum/placement/placementtest"
+	"github.com/continuum-xr/continuum/placement/sim"
+	"github.com/continuum-xr/continuum/provision"
+	"github.com/continuum-xr/continuum/topology"
+)
+
+// TestUndecidedNeverProvisions: on a feasible but tight instance (a stored one with a
+// MILP-proven optimum, which the greedy construction alone does not place), a loop
+// whose engine budget is too small to find a plan decides "undecided": it places
+// nothing, keeps what is in force and never asks for clusters. With the default budget
+// the same loop places everything.
+func TestUndecidedNeverProvisions(t *testing.T) {
+	recs, err := placementtest.LoadOracleSet("../testdata/tight")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in placementtest.Instance
+	for _, r := range recs {
+		if r.Name == "tight-c5-n10-l85-s2" {
+			if in, err = r.Instance(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if in.Topology == nil {
+		t.Fatal("stored instance tight-c5-n10-l85-s2 missing")
+	}
+	home := in.Topology.ClusterAt(0).Name
+	for i := range in.Apps {
+		in.Apps[i].Home = home
+	}
+	for _, budget := range []int{1, 0} {
+		world, err := sim.New(sim.Options{Topology: in.Topology})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range in.Apps {
+			if err := world.AddApplication(a); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w, err := world.Wire(in.Apps, sim.WireOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		asked := 0
+		w.Loop.MaxNodes = budget
+		w.Loop.Provision = func(context.Context, *topology.Topology, *placement.UnplaceableError) ([]provision.ClusterSpec, error) {
+			asked++
+			return nil, nil
+		}
+		l, err := loop.New(w.Actor, in.Apps, w.Loop)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rd *loop.Round
+		if err := world.Run(context.Background(), time.Hour, func(ctx context.Context) error {
+			rd = l.RunOnce(ctx)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case budget == 1 && (rd.Decision.Kind != loop.DecideUndecided || rd.Plan != nil || asked != 0 || len(rd.Decision.Provision) != 0):
+			t.Errorf("budget 1: decision %q (%s), plan %v, provision asked %d times, want undecided, no plan, no provisioning",
+				rd.Decision.Kind, rd.Decision.Reason, rd.Plan != nil, asked)
+		case budget == 0 && (rd.Decision.Kind != loop.DecidePlace || rd.Err != nil || asked != 0):
+			t.Errorf("default budget: decision %q (%s), err %v, provision asked %d times, want place", rd.Decision.Kind, rd.Decision.Reason, rd.Err, asked)
+		}
+	}
+}

@@ -1,0 +1,229 @@
+package placement
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"sync"
+
+	"github.com/continuum-xr/continuum/topology"
+)
+
+// Prepared is a placement problem kept between calls: a topology, measurements and
+// applications that change a little at a time (what a control loop sees from round to
+// round). It remembers what does not change between calls — which applications are
+// valid, and the topology re-routed through the measured link RTTs — so a call pays
+// only for what changed, and its plans are byte for byte those of the stateless
+// Engine.Place on the same inputs.
+//
+// Updates: Update replaces the snapshot and/or the applications (an unchanged part is
+// recognised and kept); SetRTT, SetFree, SetApplication and RemoveApplication change
+// one thing. Applications passed in are kept by reference and must not be modified
+// afterwards (pass a copy). A Prepared is safe for concurrent use; calls are
+// serialised.
+type Prepared struct {
+	mu   sync.Mutex
+	e    *Engine
+	snap Snapshot // own maps
+	apps []Application
+	// valid[i] says apps[i] passed validateApp and the topology checks.
+	valid []bool
+	// The topology with the measured link RTTs of routedKey applied (nil: not built).
+	routed    *topology.Topology
+	routedKey map[Pair]topology.Duration
+	stats     PreparedStats
+}
+
+// PreparedStats counts what a Prepared reused and rebuilt, for tests and tuning.
+type PreparedStats struct {
+	// Calls counts Place calls; Reroutes how many of them re-routed the topology (the
+	// measured link RTTs changed); AppsValidated the applications validated.
+	Calls, Reroutes, AppsValidated int
+}
+
+// Prepare returns a Prepared problem over snap and apps with the engine's plugins.
+// Bad input is an ErrorList naming the field, as from Place.
+func (e *Engine) Prepare(snap *Snapshot, apps []Application) (*Prepared, error) {
+	if e == nil {
+		return nil, ErrorList{{Field: "engine", Detail: "nil Engine: build one with NewEngine"}}
+	}
+	pp := &Prepared{e: e}
+	if err := pp.Update(snap, apps); err != nil {
+		return nil, err
+	}
+	return pp, nil
+}
+
+// Prepare is Engine.Prepare with the built-in filters.
+func Prepare(snap *Snapshot, apps []Application) (*Prepared, error) {
+	return defaultEngine.Prepare(snap, apps)
+}
+
+// Update replaces the snapshot (when snap is not nil) and the applications (when apps
+// is not nil). Applications equal to the ones held keep their validation; a new
+// topology drops everything derived from the old one.
+func (pp *Prepared) Update(snap *Snapshot, apps []Application) error {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	if snap != nil {
+		if snap.Topology == nil {
+			return ErrorList{{Field: "snapshot.topology", Detail: "required"}}
+		}
+		if snap.Topology != pp.snap.Topology {
+			pp.valid = make([]bool, len(pp.apps))
+			pp.routed, pp.routedKey = nil, nil
+		}
+		pp.snap = Snapshot{Topology: snap.Topology, RTT: maps.Clone(snap.RTT), Free: maps.Clone(snap.Free), Now: snap.Now}
+	}
+	if apps != nil {
+		valid := make([]bool, len(apps))
+		for i := range apps {
+			if i < len(pp.apps) && pp.valid[i] && reflect.DeepEqual(&apps[i], &pp.apps[i]) {
+				valid[i] = true
+			}
+		}
+		pp.apps, pp.valid = slices.Clone(apps), valid
+	}
+	if pp.snap.Topology == nil {
+		return ErrorList{{Field: "snapshot.topology", Detail: "required"}}
+	}
+	return nil
+}
+
+// SetRTT records a measured RTT between two endpoints (clusters or a site and a
+// cluster), as Snapshot.RTT does; a negative d removes the measurement.
+func (pp *Prepared) SetRTT(a, b string, d topology.Duration) {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	if pp.snap.RTT == nil {
+		pp.snap.RTT = map[Pair]topology.Duration{}
+	}
+	if d < 0 {
+		delete(pp.snap.RTT, MakePair(a, b))
+		return
+	}
+	pp.snap.RTT[MakePair(a, b)] = d
+}
+
+// SetFree records a cluster's measured free capacity, as Snapshot.Free does; nil
+// removes the measurement (the topology's capacity stands).
+func (pp *Prepared) SetFree(cluster string, free topology.ResourceList) {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	if pp.snap.Free == nil {
+		pp.snap.Free = map[string]topology.ResourceList{}
+	}
+	if free == nil {
+		delete(pp.snap.Free, cluster)
+		return
+	}
+	pp.snap.Free[cluster] = free
+}
+
+// SetApplication adds the application, or replaces the one with its name.
+func (pp *Prepared) SetApplication(app Application) {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	for i := range pp.apps {
+		if pp.apps[i].Metadata.Name == app.Metadata.Name {
+			if !reflect.DeepEqual(&pp.apps[i], &app) {
+				pp.apps[i], pp.valid[i] = app, false
+			}
+			return
+		}
+	}
+	pp.apps = append(pp.apps, app)
+	pp.valid = append(pp.valid, false)
+}
+
+// RemoveApplication removes the application with that name; it reports whether there
+// was one.
+func (pp *Prepared) RemoveApplication(name string) bool {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	for i := range pp.apps {
+		if pp.apps[i].Metadata.Name == name {
+			pp.apps = slices.Delete(pp.apps, i, i+1)
+			pp.valid = slices.Delete(pp.valid, i, i+1)
+			return true
+		}
+	}
+	return false
+}
+
+// Snapshot returns a copy of the snapshot the Prepared holds.
+func (pp *Prepared) Snapshot() *Snapshot {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	return &Snapshot{Topology: pp.snap.Topology, RTT: maps.Clone(pp.snap.RTT), Free: maps.Clone(pp.snap.Free), Now: pp.snap.Now}
+}
+
+// Applications returns the applications the Prepared holds (not to be modified).
+func (pp *Prepared) Applications() []Application {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	return slices.Clone(pp.apps)
+}
+
+// Stats returns what the Prepared reused and rebuilt so far.
+func (pp *Prepared) Stats() PreparedStats {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	return pp.stats
+}
+
+// Place places the held applications on the held snapshot with the rest of req
+// (strategy, mode, current placement, budgets, explanation level); req.Apps must be
+// empty. The plan and error are those of Engine.Place on the same inputs.
+func (pp *Prepared) Place(ctx context.Context, req *Request) (*Plan, error) {
+	if pp == nil {
+		return nil, ErrorList{{Field: "prepared", Detail: "nil Prepared: build one with Prepare"}}
+	}
+	if req == nil {
+		req = &Request{}
+	}
+	if len(req.Apps) > 0 {
+		return nil, ErrorList{{Field: "apps", Detail: fmt.Sprintf("%d application(s) given to a Prepared problem: set them with Update or SetApplication", len(req.Apps))}}
+	}
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	pp.stats.Calls++
+	r := *req
+	r.Apps = pp.apps
+	snap := pp.snap
+	return pp.e.place(ctx, &snap, &r, pp)
+}
+
+// appValid reports whether application i is known valid; mark records it.
+func (pp *Prepared) appValid(i int) bool { return pp != nil && i < len(pp.valid) && pp.valid[i] }
+
+func (pp *Prepared) markValid(i int) {
+	if pp != nil && i < len(pp.valid) {
+		pp.valid[i] = true
+		pp.stats.AppsValidated++
+	}
+}
+
+// linkKey returns the measured RTTs of snap that fall on links or access links: what
+// applyMeasuredLinks writes into the topology.
+func linkKey(snap *Snapshot) map[Pair]topology.Duration {
+	if len(snap.RTT) == 0 {
+		return nil
+	}
+	key := map[Pair]topology.Duration{}
+	t := snap.Topology
+	for k, d := range snap.RTT {
+		if _, ok := t.Link(k.A, k.B); ok {
+			key[k] = d
+			continue
+		}
+		for _, s := range [2][2]string{{k.A, k.B}, {k.B, k.A}} {
+			if site, ok := t.Site(s[0]); ok && slices.ContainsFunc(site.Access, func(a topology.AccessLink) bool { return a.Cluster == s[1] }) {
+				key[k] = d
+			}
+		}
+	}
+	return key
+}

@@ -1,0 +1,216 @@
+package placement_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/continuum-xr/continuum/placement"
+	pt "github.com/continuum-xr/continuum/placement/placementtest"
+	"github.com/continuum-xr/continuum/topology"
+)
+
+// outcome is what a user sees of a call: the plan as JSON and the error's text.
+func outcome(t *testing.T, plan *placement.Plan, err error) string {
+	t.Helper()
+	data, jerr := json.Marshal(plan)
+	if jerr != nil {
+		t.Fatal(jerr)
+	}
+	msg := "<nil>"
+	if err != nil {
+		msg = err.Error()
+	}
+	return string(data) + "\nerr: " + msg
+}
+
+// A Prepared problem gives, after any sequence of updates, byte for byte what the
+// stateless Place gives on the same snapshot and applications: random link, access and
+// route measurements, free capacities, applications changed, added, removed and made
+// invalid, and requests that repair or re-optimise the previous plan.
+func TestPreparedMatchesStateless(t *testing.T) {
+	for seed := uint64(1); seed <= 6; seed++ {
+		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
+			in := pt.Generate(seed, pt.GenOptions{Clusters: 12 + int(seed)*3, Components: 8, Planted: true})
+			extra := pt.Generate(seed+100, pt.GenOptions{Clusters: 12 + int(seed)*3, Components: 4, Planted: true})
+			rng := rand.New(rand.NewPCG(seed, 7))
+			topo := in.Topology
+			links, clusters, sites := topo.Links(), topo.Clusters(), topo.Sites()
+			snap := &placement.Snapshot{Topology: topo, RTT: map[placement.Pair]topology.Duration{}, Free: map[string]topology.ResourceList{}}
+			apps := append([]placement.Application(nil), in.Apps...)
+			pp, err := placement.Prepare(snap, apps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var current []placement.Assignment
+			kinds := map[string]int{}
+			placed := 0
+			for step := range 40 {
+				kind := rng.IntN(8)
+				switch kind {
+				case 0, 1: // a link's measured RTT (a degradation or an improvement)
+					l := links[rng.IntN(len(links))]
+					d := topology.Duration(float64(l.EffectiveRTT()) * (1 + 2.5*rng.Float64()))
+					snap.RTT[placement.MakePair(l.A, l.B)] = d
+					pp.SetRTT(l.A, l.B, d)
+				case 2: // a measurement between clusters without a direct link, or an access link
+					if len(sites) > 0 && rng.IntN(2) == 0 {
+						s := sites[rng.IntN(len(sites))]
+						a := s.Access[rng.IntN(len(s.Access))]
+						d := topology.Duration(float64(a.RTT) * (1 + 2.5*rng.Float64()))
+						snap.RTT[placement.MakePair(s.Name, a.Cluster)] = d
+						pp.SetRTT(s.Name, a.Cluster, d)
+					} else {
+						a, b := clusters[rng.IntN(len(clusters))].Name, clusters[rng.IntN(len(clusters))].Name
+						if a == b {
+							continue
+						}
+						base, err := topo.RTT(a, b)
+						if err != nil {
+							continue
+						}
+						d := topology.Duration(float64(base) * (1 + 2.5*rng.Float64()))
+						snap.RTT[placement.MakePair(a, b)] = d
+						pp.SetRTT(a, b, d)
+					}
+				case 3: // a measurement withdrawn
+					for k := range snap.RTT {
+						delete(snap.RTT, k)
+						pp.SetRTT(k.A, k.B, -1)
+						break
+					}
+				case 4: // a cluster's free capacity (0 to all of it; a down cluster is 0)
+					c := clusters[rng.IntN(len(clusters))]
+					f := topology.ResourceList{}
+					for r, q := range c.Capacity {
+						q := q.DeepCopy()
+						q.SetMilli(q.MilliValue() * int64(rng.IntN(11)) / 10)
+						f[r] = q
+					}
+					snap.Free[c.Name] = f
+					pp.SetFree(c.Name, f)
+				case 5: // an application changed: a component's replicas
+					i := rng.IntN(len(apps))
+					app := cloneApp(t, apps[i])
+					c := &app.Components[rng.IntN(len(app.Components))]
+					c.Replicas = 1 + rng.IntN(3)
+					apps[i] = app
+					pp.SetApplication(app)
+				case 6: // an application added or removed
+					if len(apps) > 1 && rng.IntN(2) == 0 {
+						i := rng.IntN(len(apps))
+						if !pp.RemoveApplication(apps[i].Metadata.Name) {
+							t.Fatalf("RemoveApplication(%s) found nothing", apps[i].Metadata.Name)
+						}
+						apps = append(apps[:i:i], apps[i+1:]...)
+					} else {
+						app := cloneApp(t, extra.Apps[rng.IntN(len(extra.Apps))])
+						app.Metadata.Name = fmt.Sprintf("extra-%d", step)
+						apps = append(apps, app)
+						pp.SetApplication(app)
+					}
+				case 7: // an invalid application, then its fix
+					i := rng.IntN(len(apps))
+					bad := cloneApp(t, apps[i])
+					bad.Components[0].Replicas = -3
+					good := apps[i]
+					apps[i] = bad
+					pp.SetApplication(bad)
+					compare(t, pp, snap, apps, &placement.Request{}, step, "invalid")
+					apps[i] = good
+					pp.SetApplication(good)
+				}
+				kinds[fmt.Sprint(kind)]++
+				req := &placement.Request{Current: inForce(current, apps)}
+				if rng.IntN(2) == 0 {
+					req.Mode = placement.Repair
+				}
+				plan := compare(t, pp, snap, apps, req, step, fmt.Sprint("kind ", kind))
+				if plan != nil && plan.Feasible {
+					current = plan.Assignments
+					placed++
+				}
+			}
+			if placed < 20 {
+				t.Fatalf("only %d of 40 steps placed: the comparison is mostly of errors", placed)
+			}
+			st := pp.Stats()
+			// Validations: every application once, plus once per change (at most one
+			// per step); without the cache it would be every application on every call.
+			if st.AppsValidated > len(in.Apps)+2*40 || st.AppsValidated >= st.Calls*len(in.Apps) {
+				t.Fatalf("stats %+v: %d validations, the validation cache was not used", st, st.AppsValidated)
+			}
+			if st.Calls < 40 || st.Reroutes == 0 || st.Reroutes >= st.Calls {
+				t.Fatalf("stats %+v: expected some re-routes and some reuse (links %d, kinds %v)", st, len(links), kinds)
+			}
+		})
+	}
+}
+
+func compare(t *testing.T, pp *placement.Prepared, snap *placement.Snapshot, apps []placement.Application, req *placement.Request, step int, what string) *placement.Plan {
+	t.Helper()
+	stateless := *req
+	stateless.Apps = apps
+	want, werr := placement.Place(context.Background(), snap, &stateless)
+	got, gerr := pp.Place(context.Background(), req)
+	if testing.Verbose() && gerr != nil {
+		t.Logf("step %d (%s): %.300v", step, what, gerr)
+	}
+	if w, g := outcome(t, want, werr), outcome(t, got, gerr); w != g {
+		t.Fatalf("step %d (%s): prepared and stateless differ\nstateless: %.600s\nprepared:  %.600s", step, what, w, g)
+	}
+	return got
+}
+
+func cloneApp(t *testing.T, a placement.Application) placement.Application {
+	t.Helper()
+	data, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out placement.Application
+	if err := json.Unmarshal(data, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestPreparedErrors(t *testing.T) {
+	in := pt.Generate(1, pt.GenOptions{Clusters: 10, Components: 4, Planted: true})
+	if _, err := placement.Prepare(nil, in.Apps); err == nil {
+		t.Fatal("Prepare without a snapshot: no error")
+	}
+	pp, err := placement.Prepare(in.Snapshot(), in.Apps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pp.Place(context.Background(), in.Request()); err == nil {
+		t.Fatal("Place with apps in the request: no error")
+	}
+	var none *placement.Prepared
+	if _, err := none.Place(context.Background(), nil); err == nil {
+		t.Fatal("nil Prepared: no error")
+	}
+	if _, err := pp.Place(context.Background(), nil); err != nil {
+		t.Fatalf("nil request (defaults): %v", err)
+	}
+}
+
+// inForce keeps the assignments of replicas the applications still have.
+func inForce(current []placement.Assignment, apps []placement.Application) []placement.Assignment {
+	replicas := map[[2]string]int{}
+	for _, a := range apps {
+		for _, c := range a.Components {
+			replicas[[2]string{a.Metadata.Name, c.Name}] = max(c.Replicas, 1)
+		}
+	}
+	var out []placement.Assignment
+	for _, a := range current {
+		if a.Replica < replicas[[2]string{a.App, a.Component}] {
+			out = append(out, a)
+		}
+	}
+	return out
+}

@@ -1,0 +1,474 @@
+package placement
+
+import (
+	"math"
+	"slices"
+)
+
+// Weighted-violation local search: how the default strategy finds a feasible plan when
+// the greedy construction gets stuck (tight capacity, binding uplinks and budgets).
+//
+// It works on complete assignments that may break constraints. Each violated
+// constraint (a cluster resource over capacity, a link or uplink over capacity, a flow
+// pair over its maximum RTT, a chain over budget, spread, anti-affinity, co-location)
+// contributes its relative excess times a weight. A step picks a replica involved in a
+// violation and moves it to the cluster of its domain that lowers the weighted total
+// most (ties: the cheaper move), never straight back to where it just left (tabu).
+// When no move lowers it, the weights of the violated constraints grow (the breakout
+// method), which reshapes the landscape out of the local minimum. It stops at zero
+// violation, checked by the exact feasibility check, or when its step budget ends.
+
+type term struct {
+	kind byte // 'c' capacity (a=cluster, b=dim), 'b' bandwidth (a=resource), 'p' pair, 'h' chain, 'r' relation (a=instance)
+	a, b int32
+}
+
+type wls struct {
+	sr      *search
+	p       *problem
+	st      *state
+	movable []bool
+	capW    [][]float64
+	bwW     []float64
+	pairW   []float64
+	chainW  []float64
+	relW    float64
+	tabu    []int // step until which the instance may not return to tabuC
+	tabuC   []int
+	mark    []int32
+	stamp   int32
+	resBuf  []int32
+	imark   []int32
+	istamp  int32
+	overRes []bool
+	viol    []term
+	conf    []int
+}
+
+func (sr *search) newWLS(st *state, movable []int) *wls {
+	p := sr.p
+	w := &wls{sr: sr, p: p, st: st, movable: make([]bool, len(p.insts)), capW: make([][]float64, p.n),
+		bwW: make([]float64, len(p.bwCap)), pairW: make([]float64, len(p.pairs)), chainW: make([]float64, len(p.chains)),
+		relW: 1, tabu: make([]int, len(p.insts)), tabuC: make([]int, len(p.insts)), mark: make([]int32, len(p.bwCap)),
+		imark: make([]int32, len(p.insts)), overRes: make([]bool, len(p.bwCap))}
+	for _, i := range movable {
+		w.movable[i] = true
+	}
+	for c := range w.capW {
+		w.capW[c] = make([]float64, len(p.dims))
+		for d := range w.capW[c] {
+			w.capW[c][d] = 1
+		}
+	}
+	for r := range w.bwW {
+		w.bwW[r] = 1
+	}
+	for i := range w.pairW {
+		w.pairW[i] = 1
+	}
+	for i := range w.chainW {
+		w.chainW[i] = 1
+	}
+	return w
+}
+
+func (w *wls) capOver(c, d int) float64 {
+	u, cp := w.st.used[c][d], w.p.capc[c][d]
+	if u <= cp {
+		return 0
+	}
+	return float64(u-cp) / math.Max(float64(cp), milli)
+}
+
+func (w *wls) bwOver(r int32) float64 {
+	u, cp := w.st.bw[r], w.p.bwCap[r]
+	if u <= cp {
+		return 0
+	}
+	return float64(u-cp) / math.Max(float64(cp), 1e6)
+}
+
+func (w *wls) pairV(pid int32) float64 {
+	p := w.p
+	fp := &p.pairs[pid]
+	ca := w.st.at[fp.a]
+	if fp.b < 0 || ca < 0 {
+		return 0 // site pairs: the domain keeps their RTT; bandwidth is counted per resource
+	}
+	cb := w.st.at[fp.b]
+	if cb < 0 {
+		return 0
+	}
+	d := p.rtt(ca, cb)
+	switch {
+	case d < 0:
+		return 2
+	case fp.maxRTT > 0 && d > fp.maxRTT:
+		return 1 + float64(d-fp.maxRTT)/float64(fp.maxRTT)
+	}
+	return 0
+}
+
+func (w *wls) chainV(ch int32) float64 {
+	lat, ok := w.st.chainLatency(int(ch))
+	b := w.p.chains[ch].budget
+	switch {
+	case !ok:
+		return 2
+	case lat > b:
+		return 1 + float64(lat-b)/math.Max(float64(b), 1)
+	}
+	return 0
+}
+
+// relV counts the spread, anti-affinity and co-location constraints instance i breaks.
+func (w *wls) relV(i int) float64 {
+	p, at := w.p, w.st.at
+	in := &p.insts[i]
+	k := &p.comps[in.comp]
+	c := at[i]
+	if c < 0 {
+		return 0
+	}
+	v := 0.0
+	if k.c.Spread {
+		for r := range k.n {
+			if j := k.first + r; j != i && at[j] == c {
+				v++
+			}
+		}
+	}
+	for _, o := range k.anti {
+		ok := &p.comps[o]
+		for r := range ok.n {
+			if at[ok.first+r] == c {
+				v++
+			}
+		}
+	}
+	for _, o := range k.coLocate {
+		if in.rep < p.comps[o].n {
+			if j := p.comps[o].first + in.rep; at[j] >= 0 && at[j] != c {
+				v++
+			}
+		}
+	}
+	return v
+}
+
+// resources collects the bandwidth resources i's flows use with i on c0 or on c1.
+func (w *wls) resources(i, c0, c1 int) []int32 {
+	p := w.p
+	w.stamp++
+	w.resBuf = w.resBuf[:0]
+	add := func(rs []int32) {
+		for _, r := range rs {
+			if w.mark[r] != w.stamp {
+				w.mark[r] = w.stamp
+				w.resBuf = append(w.resBuf, r)
+			}
+		}
+	}
+	for _, pid := range p.insts[i].pairs {
+		fp := &p.pairs[pid]
+		if fp.bw == 0 {
+			continue
+		}
+		for _, c := range [2]int{c0, c1} {
+			if fp.b < 0 {
+				add(p.siteRoute(fp.site, c))
+			} else if oc := w.st.at[fp.other(i)]; oc >= 0 {
+				add(p.route(c, oc))
+			}
+		}
+	}
+	return w.resBuf
+}
+
+// local is the weighted violation of every constraint that moving i between c0 and c1
+// can change.
+func (w *wls) local(i, c0, c1 int, res []int32) float64 {
+	p := w.p
+	sum := 0.0
+	for _, c := range [2]int{c0, c1} {
+		if c < 0 || (c == c1 && c1 == c0) {
+			continue
+		}
+		for d := range p.dims {
+			if v := w.capOver(c, d); v > 0 {
+				sum += w.capW[c][d] * v
+			}
+		}
+	}
+	for _, r := range res {
+		if v := w.bwOver(r); v > 0 {
+			sum += w.bwW[r] * v
+		}
+	}
+	for _, pid := range p.insts[i].pairs {
+		if v := w.pairV(pid); v > 0 {
+			sum += w.pairW[pid] * v
+		}
+	}
+	for _, ch := range p.insts[i].chains {
+		if v := w.chainV(ch); v > 0 {
+			sum += w.chainW[ch] * v
+		}
+	}
+	return sum + w.relW*w.relV(i)
+}
+
+// conflicts lists the violated constraints and the movable instances involved.
+func (w *wls) conflicts() {
+	p, st := w.p, w.st
+	w.sr.work += int64(len(p.pairs) + len(p.insts) + p.n*len(p.dims) + len(p.bwCap))
+	w.viol, w.conf = w.viol[:0], w.conf[:0]
+	w.istamp++
+	addInst := func(i int) {
+		if w.movable[i] && w.imark[i] != w.istamp {
+			w.imark[i] = w.istamp
+			w.conf = append(w.conf, i)
+		}
+	}
+	anyCap := false
+	for c := range p.n {
+		for d := range p.dims {
+			if w.capOver(c, d) > 0 {
+				w.viol = append(w.viol, term{'c', int32(c), int32(d)})
+				anyCap = true
+			}
+		}
+	}
+	if anyCap {
+		for i, c := range st.at {
+			if c < 0 || !w.movable[i] {
+				continue
+			}
+			req := p.comps[p.insts[i].comp].req
+			for d := range p.dims {
+				if req[d] > 0 && w.capOver(c, d) > 0 {
+					addInst(i)
+					break
+				}
+			}
+		}
+	}
+	anyBW := false
+	for r := range p.bwCap {
+		w.overRes[r] = w.bwOver(int32(r)) > 0
+		if w.overRes[r] {
+			w.viol = append(w.viol, term{'b', int32(r), 0})
+			anyBW = true
+		}
+	}
+	for pid := range p.pairs {
+		fp := &p.pairs[pid]
+		if v := w.pairV(int32(pid)); v > 0 {
+			w.viol = append(w.viol, term{'p', int32(pid), 0})
+			addInst(fp.a)
+			addInst(fp.b)
+		}
+		if !anyBW || fp.bw == 0 || st.at[fp.a] < 0 {
+			continue
+		}
+		var rs []int32
+		if fp.b < 0 {
+			rs = p.siteRoute(fp.site, st.at[fp.a])
+		} else if st.at[fp.b] >= 0 {
+			rs = p.route(st.at[fp.a], st.at[fp.b])
+		}
+		if slices.ContainsFunc(rs, func(r int32) bool { return w.overRes[r] }) {
+			addInst(fp.a)
+			if fp.b >= 0 {
+				addInst(fp.b)
+			}
+		}
+	}
+	for ch := range p.chains {
+		if w.chainV(int32(ch)) > 0 {
+			w.viol = append(w.viol, term{'h', int32(ch), 0})
+			for _, e := range p.chains[ch].elems {
+				if e.comp >= 0 {
+					k := &p.comps[e.comp]
+					for r := range k.n {
+						addInst(k.first + r)
+					}
+				}
+			}
+		}
+	}
+	for i := range p.insts {
+		if w.relV(i) > 0 {
+			w.viol = append(w.viol, term{'r', int32(i), 0})
+			addInst(i)
+		}
+	}
+}
+
+func (w *wls) bump() {
+	for _, t := range w.viol {
+		switch t.kind {
+		case 'c':
+			w.capW[t.a][t.b]++
+		case 'b':
+			w.bwW[t.a]++
+		case 'p':
+			w.pairW[t.a]++
+		case 'h':
+			w.chainW[t.a]++
+		case 'r':
+			w.relW += 0.25
+		}
+	}
+}
+
+// wlsTargets caps the clusters one step examines for an instance.
+const wlsTargets = 24
+
+// targets lists the clusters a step tries for i: its whole domain when small, else the
+// cheapest by static cost, its flow partners' clusters and a few at random.
+func (w *wls) targets(i int, buf []int32) []int32 {
+	sr, p := w.sr, w.p
+	k := p.insts[i].comp
+	dom := sr.domain(k)
+	buf = buf[:0]
+	if len(dom) <= wlsTargets {
+		return append(buf, dom...) // a copy: the caller reuses buf
+	}
+	comp := p.cands(k)
+	for _, c := range comp.top[:min(len(comp.top), wlsTargets/2)] {
+		if sr.inDom(k, int(c)) {
+			buf = append(buf, c)
+		}
+	}
+	for _, pid := range p.insts[i].pairs {
+		fp := &p.pairs[pid]
+		if fp.b >= 0 {
+			if oc := w.st.at[fp.other(i)]; oc >= 0 && sr.inDom(k, oc) && !slices.Contains(buf, int32(oc)) {
+				buf = append(buf, int32(oc))
+			}
+		}
+	}
+	for len(buf) < wlsTargets+wlsTargets/2 {
+		buf = append(buf, dom[sr.rng.IntN(len(dom))])
+	}
+	return buf
+}
+
+// run searches for a feasible assignment within maxSteps steps. Every movable instance
+// not placed yet is first put on the cluster of its domain where it breaks least. It
+// returns a verified feasible state, or nil.
+func (w *wls) run(maxSteps int) *state {
+	sr, p, st := w.sr, w.p, w.st
+	var buf []int32
+	for i := range p.insts {
+		if st.at[i] >= 0 || !w.movable[i] {
+			continue
+		}
+		best, bestC := math.Inf(1), -1
+		for _, c32 := range w.targets(i, buf) {
+			c := int(c32)
+			st.place(i, c)
+			v := w.local(i, c, c, w.resources(i, c, c))
+			st.unplace(i)
+			if v < best-eps {
+				best, bestC = v, c
+			}
+		}
+		if bestC < 0 {
+			return nil
+		}
+		st.place(i, bestC)
+	}
+	const tenure = 7
+	for step := 0; step < maxSteps; step++ {
+		sr.nodes++
+		sr.phaseNodes++
+		if sr.timeUp() || sr.workUp() {
+			return nil
+		}
+		w.conflicts()
+		if len(w.viol) == 0 {
+			if out := sr.verify(st); out != nil {
+				return out
+			}
+			// Only node pools can disagree with the exact check: shake a random movable one.
+			w.conf = w.conf[:0]
+			for i := range p.insts {
+				if w.movable[i] {
+					w.conf = append(w.conf, i)
+				}
+			}
+		}
+		if len(w.conf) == 0 {
+			return nil // the violations involve fixed instances only
+		}
+		i := w.conf[sr.rng.IntN(len(w.conf))]
+		c0, pool0 := st.at[i], st.pool[i]
+		cost0 := st.cost(i, c0).total()
+		bestD, bestCost, bestC := math.Inf(1), math.Inf(1), -1
+		buf = w.targets(i, buf)
+		sr.work += int64(len(buf) * (4 + len(p.insts[i].pairs) + len(p.insts[i].chains)))
+		for _, c32 := range buf {
+			c1 := int(c32)
+			if c1 == c0 || (w.tabu[i] > step && w.tabuC[i] == c1) {
+				continue
+			}
+			res := w.resources(i, c0, c1)
+			before := w.local(i, c0, c1, res)
+			st.unplace(i)
+			st.place(i, c1)
+			after := w.local(i, c0, c1, res)
+			dc := st.cost(i, c1).total() - cost0
+			st.unplace(i)
+			st.restore(i, c0, pool0)
+			d := after - before
+			if d < bestD-eps || (d < bestD+eps && dc < bestCost) {
+				bestD, bestCost, bestC = d, dc, c1
+			}
+		}
+		switch {
+		case bestC >= 0 && bestD < -eps:
+		case bestC >= 0 && sr.rng.IntN(10) == 0:
+			// A sideways or uphill step now and then, besides reweighting.
+			w.bump()
+		default:
+			w.bump()
+			continue
+		}
+		st.unplace(i)
+		st.place(i, bestC)
+		w.tabu[i], w.tabuC[i] = step+tenure, c0
+	}
+	return nil
+}
+
+// verify rebuilds st with the exact check, instance by instance; it returns the new
+// state when every instance passes, else nil.
+func (sr *search) verify(st *state) *state {
+	out := newState(sr.p)
+	for i, c := range st.at {
+		if c < 0 {
+			return nil
+		}
+		if ok, _ := out.check(i, c, false); !ok {
+			return nil
+		}
+		out.place(i, c)
+	}
+	return out
+}
+
+// inDom reports whether cluster c is in component k's domain.
+func (sr *search) inDom(k, c int) bool {
+	if sr.domSet == nil {
+		sr.domSet = make([][]bool, len(sr.p.comps))
+	}
+	if sr.domSet[k] == nil {
+		sr.domSet[k] = make([]bool, sr.p.n)
+		for _, d := range sr.domain(k) {
+			sr.domSet[k][d] = true
+		}
+	}
+	return sr.domSet[k][c]
+}
