@@ -86,7 +86,7 @@ func TestRealClusterRunsPods(t *testing.T) {
 		Spec: appsv1.DeploymentSpec{Replicas: &replicas, Selector: &metav1.LabelSelector{MatchLabels: labels},
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{Containers: []corev1.Container{{
 				Name: "web", Image: "registry.example/web:1",
-				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("600m")}},
+				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("800m")}},
 			}}}}}}
 	require.NoError(t, c.Client.Create(ctx, d))
 	waitFor(t, "3 ready replicas", func(ctx context.Context) (bool, string) {
@@ -105,7 +105,8 @@ func TestRealClusterRunsPods(t *testing.T) {
 		assert.True(t, slices.Contains(c.Nodes, p.Spec.NodeName), "pod %s on %q", p.Name, p.Spec.NodeName)
 		perNode[p.Spec.NodeName]++
 	}
-	// 2 CPUs per node and 600m per pod: at most 3 per node; the scheduler spreads them.
+	// 2 CPUs per node and 800m per pod: at most 2 per node, so the scheduler, which
+	// respects the KWOK nodes' allocatable, must use both.
 	assert.Len(t, perNode, 2, "pods per node %v", perNode)
 
 	// A client CSR is approved by us and signed by kube-controller-manager.
@@ -139,6 +140,9 @@ func TestRealClusterRunsPods(t *testing.T) {
 		return apierrors.IsNotFound(err), fmt.Sprint(err)
 	})
 	require.NoError(t, e.Check())
+	if t.Failed() {
+		return // the cleanup keeps the logs
+	}
 
 	logs := e.LogDir
 	require.NoError(t, e.Stop())

@@ -6,7 +6,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -42,20 +41,20 @@ func TestStartRealNeedsBinaries(t *testing.T) {
 	}
 }
 
-// TestVKCommand: the virtual kubelet runs with the Deployment's arguments, the
-// Downward-API references resolved for a process on this host (the example follows
-// Liqo's pkg/vkMachinery/forge: --node-ip=$(POD_IP), VIRTUALNODE_NAME literal).
+// TestVKCommand: the virtual kubelet runs with its pod's arguments, the Downward-API
+// references resolved for a process on this host (the example follows Liqo's
+// pkg/vkMachinery/forge: --node-ip=$(POD_IP), VIRTUALNODE_NAME literal).
 func TestVKCommand(t *testing.T) {
-	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "vk-w1", Namespace: "liqo-tenant-w1"},
-		Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "vk-w1-5d8f-x2k", Namespace: "liqo-tenant-w1"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{
 			Args: []string{"--foreign-cluster-id=w1", "--node-ip=$(POD_IP)", "--nodename=$(VIRTUALNODE_NAME)", "--keep=$(UNKNOWN)"},
 			Env: []corev1.EnvVar{
 				{Name: "POD_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}},
 				{Name: "VIRTUALNODE_NAME", Value: "w1"},
 			},
-		}}}}}}
-	args, env := vkCommand(d, "/k/admin.kubeconfig", 4242)
+		}}}}
+	args, env := vkCommand(pod, "/k/admin.kubeconfig", 4242)
 	assert.Equal(t, []string{"--foreign-cluster-id=w1", "--node-ip=127.0.0.1", "--nodename=w1", "--keep=$(UNKNOWN)",
 		"--home-kubeconfig=/k/admin.kubeconfig", "--listen-port=4242"}, args)
-	assert.Equal(t, []string{"POD_IP=127.0.0.1", "POD_NAME=vk-w1-0", "POD_NAMESPACE=liqo-tenant-w1", "VIRTUALNODE_NAME=w1"}, env)
+	assert.Equal(t, []string{"POD_IP=127.0.0.1", "POD_NAME=vk-w1-5d8f-x2k", "POD_NAMESPACE=liqo-tenant-w1", "VIRTUALNODE_NAME=w1"}, env)
 }

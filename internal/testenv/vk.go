@@ -10,44 +10,58 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 )
 
-// vkLabel selects the virtual-kubelet Deployments Liqo creates in tenant namespaces.
+// vkLabel selects the pods of the virtual-kubelet Deployments Liqo creates in tenant
+// namespaces (value virtual-kubelet).
 const vkLabel = "offloading.liqo.io/component"
 
-// vkPoll is how often the runner compares Liqo's virtual-kubelet Deployments with the
+// vkFinalizer is the finalizer the runner puts on a virtual-kubelet pod while its
+// process runs: the pod object outlives the process, as with a kubelet.
+const vkFinalizer = "testenv.continuum.test/virtual-kubelet-process"
+
+// vkPoll is how often the runner compares Liqo's virtual-kubelet pods with the
 // processes it runs.
 const vkPoll = 200 * time.Millisecond
 
-// vkRunner plays the kubelet for Liqo's virtual-kubelet Deployments: envtest has no
-// container runtime, so for every such Deployment (replicas > 0, not being deleted)
-// it runs the virtual-kubelet binary with the Deployment's arguments, out of cluster,
-// and stops it when the Deployment goes or changes. (The Deployment's pod itself is
-// scheduled onto a KWOK node, which marks it Running: Liqo sees a healthy Deployment.)
+// vkRunner plays the kubelet for the pods of Liqo's virtual-kubelet Deployments:
+// envtest has no container runtime, so for every such pod (not being deleted) it runs
+// the virtual-kubelet binary with the pod's arguments, out of cluster. (The pod
+// itself is scheduled onto a KWOK node, which marks it Running: Liqo sees a healthy
+// Deployment.)
+//
+// A kubelet removes a deleted pod's object only after its containers have stopped,
+// and Liqo relies on it: when a peering ends it deletes the virtual-kubelet
+// Deployment, waits until no virtual-kubelet pod is left, then deletes the virtual
+// Node. KWOK deletes a pod's object at once; a virtual kubelet still running then
+// re-creates its Node ("new node created"), and the next peering of the pair is
+// refused by Liqo's webhook ("node w1 already exists"). So the runner holds a
+// finalizer on each pod whose process it runs and removes it only once the process
+// has exited.
 type vkRunner struct {
 	c      *RealCluster
 	bin    string
 	cancel context.CancelFunc
 	done   chan struct{}
+	wg     sync.WaitGroup // processes being stopped
 
-	mu      sync.Mutex
-	running map[string]*vkProc // by namespace/name
-}
-
-type vkProc struct {
-	p    *process
-	args string // the Deployment's arguments it runs with
+	mu       sync.Mutex
+	running  map[string]*process // by pod namespace/name
+	stopping map[string]bool     // pods whose process is being stopped
 }
 
 func newVKRunner(c *RealCluster, bin string) *vkRunner {
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &vkRunner{c: c, bin: bin, cancel: cancel, done: make(chan struct{}), running: map[string]*vkProc{}}
+	r := &vkRunner{c: c, bin: bin, cancel: cancel, done: make(chan struct{}),
+		running: map[string]*process{}, stopping: map[string]bool{}}
 	go r.loop(ctx)
 	return r
 }
@@ -69,71 +83,141 @@ func (r *vkRunner) loop(ctx context.Context) {
 var vkVarRef = regexp.MustCompile(`\$\(([A-Z_][A-Z0-9_]*)\)`)
 
 func (r *vkRunner) reconcile(ctx context.Context) {
-	var deps appsv1.DeploymentList
-	if err := r.c.Client.List(ctx, &deps, client.HasLabels{vkLabel}); err != nil {
+	var pods corev1.PodList
+	if err := r.c.Client.List(ctx, &pods, client.MatchingLabels{vkLabel: "virtual-kubelet"}); err != nil {
 		return // transient (or stopping); the next tick retries
 	}
-	want := map[string]*appsv1.Deployment{}
-	for i := range deps.Items {
-		d := &deps.Items[i]
-		if d.Labels[vkLabel] != "virtual-kubelet" || d.DeletionTimestamp != nil ||
-			(d.Spec.Replicas != nil && *d.Spec.Replicas == 0) || len(d.Spec.Template.Spec.Containers) == 0 {
-			continue
+	seen := map[string]bool{}
+	for i := range pods.Items {
+		pod := &pods.Items[i]
+		key := pod.Namespace + "/" + pod.Name
+		seen[key] = true
+		r.mu.Lock()
+		p, running := r.running[key]
+		stopping := r.stopping[key]
+		r.mu.Unlock()
+		switch {
+		case stopping:
+		case pod.DeletionTimestamp != nil:
+			if running || controllerutil.ContainsFinalizer(pod, vkFinalizer) {
+				r.stopAndRelease(ctx, key, p, pod)
+			}
+		case running:
+			if done, _ := p.exited(); done && ctx.Err() == nil {
+				// restartPolicy Always: run it again.
+				if np, err := r.start(pod); err != nil {
+					r.noteError(key, err)
+				} else {
+					r.mu.Lock()
+					r.running[key] = np
+					r.mu.Unlock()
+				}
+			}
+		case len(pod.Spec.Containers) > 0 && ctx.Err() == nil:
+			// The finalizer first: the apiserver refuses it once the pod is being
+			// deleted, so a process never runs for a pod that can vanish under it.
+			if err := r.holdPod(ctx, pod); err != nil {
+				if !apierrors.IsNotFound(err) && !apierrors.IsForbidden(err) && ctx.Err() == nil {
+					r.noteError(key, fmt.Errorf("adding finalizer: %w", err))
+				}
+				continue
+			}
+			np, err := r.start(pod)
+			if err != nil {
+				r.noteError(key, err)
+				continue
+			}
+			r.mu.Lock()
+			r.running[key] = np
+			r.mu.Unlock()
 		}
-		want[d.Namespace+"/"+d.Name] = d
 	}
+	// A pod gone without us (force-deleted): its process must not outlive it.
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for key, vp := range r.running {
-		d, ok := want[key]
-		done, _ := vp.p.exited()
-		if ok && !done && strings.Join(d.Spec.Template.Spec.Containers[0].Args, " ") == vp.args {
-			continue
+	for key, p := range r.running {
+		if !seen[key] && !r.stopping[key] {
+			delete(r.running, key)
+			r.stopping[key] = true
+			r.wg.Go(func() {
+				_ = p.stop()
+				r.mu.Lock()
+				delete(r.stopping, key)
+				r.mu.Unlock()
+			})
 		}
-		_ = vp.p.stop()
-		delete(r.running, key)
-	}
-	for key, d := range want {
-		if _, ok := r.running[key]; ok || ctx.Err() != nil {
-			continue
-		}
-		vp, err := r.start(d)
-		if err != nil {
-			r.noteError(key, err)
-			continue
-		}
-		r.running[key] = vp
 	}
 }
 
-// start runs one virtual kubelet for d with d's arguments and environment.
-func (r *vkRunner) start(d *appsv1.Deployment) (*vkProc, error) {
+// holdPod adds the runner's finalizer to pod.
+func (r *vkRunner) holdPod(ctx context.Context, pod *corev1.Pod) error {
+	if controllerutil.ContainsFinalizer(pod, vkFinalizer) {
+		return nil
+	}
+	return r.updatePod(ctx, pod, func(p *corev1.Pod) bool { return controllerutil.AddFinalizer(p, vkFinalizer) })
+}
+
+// stopAndRelease stops the process of a deleted pod (in the background) and then
+// removes the runner's finalizer, letting the pod go.
+func (r *vkRunner) stopAndRelease(ctx context.Context, key string, p *process, pod *corev1.Pod) {
+	r.mu.Lock()
+	delete(r.running, key)
+	r.stopping[key] = true
+	r.mu.Unlock()
+	pod = pod.DeepCopy()
+	r.wg.Go(func() {
+		if p != nil {
+			_ = p.stop()
+		}
+		err := r.updatePod(ctx, pod, func(p *corev1.Pod) bool { return controllerutil.RemoveFinalizer(p, vkFinalizer) })
+		if err != nil && !apierrors.IsNotFound(err) && ctx.Err() == nil {
+			r.noteError(key, fmt.Errorf("removing finalizer: %w", err))
+		}
+		r.mu.Lock()
+		delete(r.stopping, key)
+		r.mu.Unlock()
+	})
+}
+
+// updatePod applies change to the current pod and writes it, retrying on conflicts;
+// change reports whether it changed anything.
+func (r *vkRunner) updatePod(ctx context.Context, pod *corev1.Pod, change func(*corev1.Pod) bool) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		var cur corev1.Pod
+		if err := r.c.Client.Get(ctx, client.ObjectKeyFromObject(pod), &cur); err != nil {
+			return err
+		}
+		if !change(&cur) {
+			return nil
+		}
+		return r.c.Client.Update(ctx, &cur)
+	})
+}
+
+// start runs one virtual kubelet for pod with its arguments and environment.
+func (r *vkRunner) start(pod *corev1.Pod) (*process, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	args, env := vkCommand(d, r.c.KubeconfigPath, port)
-	tmp := filepath.Join(r.c.dir, "tmp-vk-"+d.Namespace+"-"+d.Name)
+	args, env := vkCommand(pod, r.c.KubeconfigPath, port)
+	tmp := filepath.Join(r.c.dir, "tmp-vk-"+pod.Namespace+"-"+pod.Name)
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return nil, err
 	}
 	env = append(env, "TMPDIR="+tmp, "KUBECONFIG="+r.c.KubeconfigPath)
-	name := "virtual-kubelet-" + d.Namespace + "-" + d.Name
-	p, err := startProcess(name, r.bin, filepath.Join(r.c.logDir, name+".log"), env, args...)
-	if err != nil {
-		return nil, err
-	}
-	return &vkProc{p: p, args: strings.Join(d.Spec.Template.Spec.Containers[0].Args, " ")}, nil
+	name := "virtual-kubelet-" + pod.Namespace + "-" + pod.Name
+	return startProcess(name, r.bin, filepath.Join(r.c.logDir, name+".log"), env, args...)
 }
 
 // vkCommand returns the arguments and environment of a virtual kubelet run out of
-// cluster for Deployment d: the container's arguments with the pod-level references
+// cluster for pod: its first container's arguments with the pod-level references
 // ($(POD_IP) and the like) filled in for a process on this host, plus the home
 // kubeconfig and the listening port; the environment is the container's literal
 // variables plus POD_IP, POD_NAME and POD_NAMESPACE.
-func vkCommand(d *appsv1.Deployment, kubeconfig string, port int) (args, env []string) {
-	ctr := d.Spec.Template.Spec.Containers[0]
-	vars := map[string]string{"POD_IP": "127.0.0.1", "POD_NAME": d.Name + "-0", "POD_NAMESPACE": d.Namespace}
+func vkCommand(pod *corev1.Pod, kubeconfig string, port int) (args, env []string) {
+	ctr := pod.Spec.Containers[0]
+	vars := map[string]string{"POD_IP": "127.0.0.1", "POD_NAME": pod.Name, "POD_NAMESPACE": pod.Namespace}
 	for _, e := range ctr.Env {
 		if e.ValueFrom == nil {
 			vars[e.Name] = e.Value
@@ -154,7 +238,7 @@ func vkCommand(d *appsv1.Deployment, kubeconfig string, port int) (args, env []s
 	return args, env
 }
 
-// noteError appends a start failure to the runner's log.
+// noteError appends a failure to the runner's log.
 func (r *vkRunner) noteError(key string, err error) {
 	f, ferr := os.OpenFile(filepath.Join(r.c.logDir, "virtual-kubelet-runner.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if ferr != nil {
@@ -168,22 +252,20 @@ func (r *vkRunner) noteError(key string, err error) {
 func (r *vkRunner) processes() []*process {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []*process
-	for _, vp := range r.running {
-		out = append(out, vp.p)
-	}
-	return out
+	return slices.Collect(maps.Values(r.running))
 }
 
-// stop ends the loop and every virtual kubelet.
+// stop ends the loop and every virtual kubelet (the finalizers stay: the cluster is
+// being stopped).
 func (r *vkRunner) stop() error {
 	r.cancel()
 	<-r.done
+	r.wg.Wait()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var errs []error
-	for key, vp := range r.running {
-		errs = append(errs, vp.p.stop())
+	for key, p := range r.running {
+		errs = append(errs, p.stop())
 		delete(r.running, key)
 	}
 	return errors.Join(errs...)
