@@ -319,6 +319,13 @@ func (c *RealCluster) start(ctx context.Context, bins realBins, crdPaths []strin
 		"--manage-nodes-with-annotation-selector="+kwokAnnotation+"=fake",
 		fmt.Sprintf("--cidr=10.%d.0.0/16", 100+c.index), fmt.Sprintf("--node-ip=10.%d.0.1", 100+c.index),
 		"--server-address=127.0.0.1:"+strconv.Itoa(kwokPort),
+		// KWOK keeps its nodes' Leases only with a lease duration, which defaults to
+		// 40 s in a KwokConfiguration but to 0 (no Leases) when the configuration
+		// file holds only stages, as ours does. Without Leases the heartbeat stage
+		// (every 10 min) is all the node lifecycle controller sees: it marks the
+		// nodes NotReady after its grace period, and their pods not ready, every
+		// minute or so.
+		"--node-lease-duration-seconds=40",
 	); err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -77,6 +78,23 @@ func TestRealClusterRunsPods(t *testing.T) {
 	require.NotNil(t, c)
 	require.Len(t, c.Nodes, 2)
 	ctx := t.Context()
+
+	// Every KWOK node keeps a Lease, as a kubelet does: without one, the node
+	// lifecycle controller marks the nodes NotReady (and their pods not ready) once
+	// its grace period has passed.
+	waitFor(t, "a node Lease per KWOK node", func(ctx context.Context) (bool, string) {
+		var leases coordinationv1.LeaseList
+		if err := c.Client.List(ctx, &leases, client.InNamespace(corev1.NamespaceNodeLease)); err != nil {
+			return false, err.Error()
+		}
+		var held []string
+		for _, l := range leases.Items {
+			if slices.Contains(c.Nodes, l.Name) && l.Spec.RenewTime != nil {
+				held = append(held, l.Name)
+			}
+		}
+		return len(held) == len(c.Nodes), fmt.Sprintf("leases of %v", held)
+	})
 
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "pods-"}}
 	require.NoError(t, c.Client.Create(ctx, ns))
