@@ -49,11 +49,21 @@
 // ClusterRoles, runtime class, virtual-kubelet options template and webhook
 // configurations pointing at 127.0.0.1) and runs Liqo's webhook, controller manager
 // and CRD replicator out of cluster with the admin kubeconfig, and a runner that
-// starts a virtual-kubelet process for every virtual-kubelet Deployment Liqo creates
-// (envtest has no container runtime). Liqo's networking is disabled
-// (--networking-enabled=false: no IPAM, gateways, fabric or Connections; pod IPs are
-// not reflected): WireGuard cannot run here. What this leaves unchecked against
-// Liqo's controllers is said in internal/liqoreal.
+// plays the kubelet for the pods of the virtual-kubelet Deployments Liqo creates
+// (envtest has no container runtime): it runs a virtual-kubelet process per pod and
+// holds a finalizer on the pod until that process has exited, so that, as with a
+// kubelet, Liqo never sees a virtual kubelet's pod gone while it still runs (it
+// would re-create the virtual Node Liqo has just deleted). KWOK keeps a node Lease
+// per fake node (--node-lease-duration-seconds), as a kubelet does; without one the
+// node lifecycle controller marks the nodes NotReady after its grace period.
+//
+// Liqo's networking is disabled (--networking-enabled=false: no IPAM, gateways,
+// fabric or Connections; pod IPs are not reflected): WireGuard cannot run here. So
+// the networking objects of a declarative peering (Configuration, gateway key
+// Secret, PublicKey, GatewayServer, GatewayClient), the ipam Networks' CIDRs and
+// the Connections' status and latency are checked only against Liqo's CRD schemas
+// (the CRDs are installed) and internal/liqoplay, never against Liqo's networking
+// controllers; see internal/liqoreal and peering/liqo.
 //
 // Every process logs to its own file under RealEnv.LogDir (a folder per cluster;
 // $CONTINUUM_TEST_LOGS chooses the parent). Stop stops the processes (virtual

@@ -66,18 +66,30 @@
 // # Testing
 //
 // internal/liqoreal runs the conformance suite, an offloaded pod and the placement
-// loop against Liqo v1.0.1's own controllers (networking disabled), on clusters with
-// a controller manager, a scheduler and KWOK nodes.
+// loop against Liqo v1.0.1's own controllers, on real clusters (internal/testenv:
+// kube-apiserver, kube-controller-manager, kube-scheduler, KWOK nodes, Liqo's
+// controller manager, CRD replicator, webhook and virtual kubelets). Liqo's
+// networking is disabled there (WireGuard cannot run on the test machines), so what
+// is checked against Liqo's controllers is the NetworkingDisabled path:
+// authentication (Tenant, credentials, identity Secret, ResourceSlice accepted),
+// the VirtualNode and virtual Node, offloading, pods reflected and run on the
+// provider, and Unpeer and Unoffload as Liqo tears down.
 //
-// The integration tests here run on three real kube-apiservers with the real Liqo CRDs
-// (internal/testenv), so every object written passes the real schemas; they also
-// assert what the schemas do not check (32-byte keys, NodePort, the authz policy).
-// Liqo's controllers cannot run there (they need WireGuard and a virtual kubelet):
-// internal/liqoplay plays them by seeding each cluster's cluster-ID ConfigMap and
-// ipam Networks, and by writing the Connections, ResourceSlice conditions,
-// ForeignClusters, VirtualNode, virtual Node and NamespaceOffloading status Liqo
-// would write, with Status().Update() (step by step, or in the background with its
-// Run, as the placement loop's integration test does). The package passes
-// peeringtest.RunConformanceTests. RBACYAML is the ClusterRole the backend needs on
-// every cluster; a test runs the backend as a user bound to exactly it.
+// Checked only against Liqo's CRD schemas and internal/liqoplay, never against
+// Liqo's networking controllers: everything Peer writes with networking on (the
+// Configuration, the gateway key Secret, PublicKey, GatewayServer and GatewayClient),
+// the CIDRs read from the ipam Networks, and the network status and latency read
+// from Connections (and so metrics/liqo's latency source). The integration tests
+// here run on three real kube-apiservers with the real Liqo CRDs, so every object
+// written passes the real schemas, and they assert what the schemas do not check and
+// Liqo's gateways would choke on (32-byte keys, NodePort, the authz policy).
+// internal/liqoplay plays Liqo's controllers there by seeding each cluster's
+// cluster-ID ConfigMap and ipam Networks, and by writing the Connections,
+// ResourceSlice conditions, ForeignClusters, VirtualNode, virtual Node and
+// NamespaceOffloading status Liqo would write, with Status().Update() (step by step,
+// or in the background with its Run, as the placement loop's integration test does).
+// The package passes peeringtest.RunConformanceTests on the player with networking
+// on and off, and internal/liqoreal passes the same suite on Liqo. RBACYAML is the
+// ClusterRole the backend needs on every cluster; a test runs the backend as a user
+// bound to exactly it.
 package liqo
