@@ -29,8 +29,10 @@
 // digits of sha256(go.mod + go.sum + Go version). Changing a pin, a dependency or the
 // Go toolchain thus selects a new folder; old folders can be deleted by hand. A folder
 // counts only once the builder has written its [CompleteMarker]. The first build takes
-// about 10–15 minutes on 2 cores; later runs find everything cached. The tool modules
-// are found from this package's source location ([RepoRoot]).
+// about half an hour on 2 cores (kube-apiserver with the controller manager and the
+// scheduler about 15 minutes, Liqo about 8, KWOK about 4: estimates of the first
+// builds); later runs find everything cached. The tool modules are found from this
+// package's source location ([RepoRoot]).
 //
 // The CRDs are read from the Go module cache (sigs.k8s.io/cluster-api and
 // github.com/liqotech/liqo at the versions of the SDK's API types, located with
