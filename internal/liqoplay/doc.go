@@ -49,6 +49,11 @@
 //   - With networking disabled Liqo writes no Connection: Options.NetworkingDisabled
 //     here and in the backend.
 //
+// Two faults of the real test clusters themselves looked like differences and were
+// fixed in internal/testenv: a virtual kubelet that outlived its pod re-created the
+// virtual Node Liqo had just deleted (the same "node already exists" refusal), and
+// KWOK nodes without Leases turned NotReady every minute, their pods with them.
+//
 // The package imports no testing package, so benchmarks and example programs can use
 // it. It never logs and never puts Secret data in errors (it reads the gateway key
 // Secrets only to check key lengths).
