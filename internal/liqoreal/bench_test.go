@@ -31,13 +31,16 @@ import (
 // logged: the first Apply's time per step kind and a timeline of its Liqo waits and
 // of every tenth start and wait-ready.
 //
-// Where the time goes (2 cores shared with other work, December 2026): about 3 s
-// for the three peerings and the offloading (Liqo), about 7 s for the 100 starts
-// (one write each, apiserver latency under load) and about 18 s until the last
-// replica is ready, which is kube-controller-manager's client rate limit (its
-// default 20 requests/s: each started component costs its ReplicaSet, pod and
-// status writes). With that limit raised the apiserver's CPU is the bound instead.
-// Act's own work is small next to the clusters': run it with -v to see the split.
+// Where the time goes (2 cores shared with other work, December 2026; first Apply
+// 26.6 s, re-apply 0.63 s, mean of 3): about 2.5 s until the three peerings and the
+// offloading are ready (Liqo), 3 to 6 s more for the 100 starts (one write each;
+// apiserver latency under load), and 17 to 21 s more until the last replica is
+// ready: kube-controller-manager's client rate limit (its default 20 requests/s;
+// each started component costs its ReplicaSet's, pod's and statuses' writes). With
+// that limit raised (tried, not kept: the clusters keep Kubernetes' defaults) the
+// replicas were ready 0.7 s after the last start but the starts took 19 s: the
+// 2 cores are then the bound. Act's own work is small next to the clusters': run
+// it with -v to see the split.
 func BenchmarkApplyReal(b *testing.B) {
 	testenv.Require(b)
 	env.KeepLogsOnFailure(b)

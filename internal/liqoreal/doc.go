@@ -11,8 +11,11 @@
 // with ready replicas as Kubernetes reports them.
 //
 // Liqo's networking is disabled here (no WireGuard, no gateways): the backend peers
-// with peering/liqo's Options.NetworkingDisabled, Liqo creates no Connection, and the
-// loop's latency comes from a static source. The networking objects of the
+// with peering/liqo's Options.NetworkingDisabled, Liqo creates no Connection (the
+// loop's Liqo latency source answers ErrNoData for every pair), and the loop's
+// latency comes from the next source, a table the test controls standing in for
+// the prober. BenchmarkApplyReal measures act's first apply and re-apply of 100
+// components on these clusters. The networking objects of the
 // backend's declarative peering (Configuration, key Secret, PublicKey,
 // GatewayServer, GatewayClient) and metrics/liqo's reading of Connections are checked
 // only against Liqo's CRD schemas and internal/liqoplay (peering/liqo's and
