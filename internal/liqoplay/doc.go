@@ -31,6 +31,29 @@
 // Latencies are formatted as Liqo formats them (pkg/utils/time.FormatLatency):
 // whole milliseconds ("12ms"), or whole microseconds below 1 ms ("850μs").
 //
+// # Checked against Liqo
+//
+// internal/liqoreal runs the same peering conformance suite against Liqo v1.0.1's
+// own controllers (networking disabled; peering/liqo runs it on the player with
+// networking on and off). Differences it found, and where they were fixed:
+//
+//   - Liqo keeps a NamespaceOffloading (finalizer) until it has removed the remote
+//     namespaces; the player's goes at once. The backend's Unoffload now waits for it
+//     to be gone, which holds for both.
+//   - Liqo's CRD replicator deletes a ResourceSlice's replica on the provider with
+//     the consumer's credentials, and Liqo deletes the virtual Node only when its
+//     VirtualNode is deleted; a Node left behind makes Liqo's webhook refuse the next
+//     VirtualNode of the pair. The backend's Unpeer now deletes the slice, then the
+//     VirtualNodes, waiting for each, before the credentials and namespaces
+//     (liqoctl unpeer's order); the player's objects have no finalizers, so both pass.
+//   - With networking disabled Liqo writes no Connection: Options.NetworkingDisabled
+//     here and in the backend.
+//
+// Two faults of the real test clusters themselves looked like differences and were
+// fixed in internal/testenv: a virtual kubelet that outlived its pod re-created the
+// virtual Node Liqo had just deleted (the same "node already exists" refusal), and
+// KWOK nodes without Leases turned NotReady every minute, their pods with them.
+//
 // The package imports no testing package, so benchmarks and example programs can use
 // it. It never logs and never puts Secret data in errors (it reads the gateway key
 // Secrets only to check key lengths).

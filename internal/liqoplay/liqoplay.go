@@ -57,6 +57,10 @@ type Options struct {
 	Refresh time.Duration
 	// Now stamps latencies and conditions; nil means time.Now.
 	Now func() time.Time
+	// NetworkingDisabled plays a Liqo run with --networking-enabled=false (see
+	// peering/liqo's Options.NetworkingDisabled): no Connections are written and the
+	// networking objects are not checked; SetLatency then has no effect.
+	NetworkingDisabled bool
 	// OnError receives the errors of Run's passes (a write that lost to a concurrent
 	// change is retried at the next pass and not reported). Nil drops them. The
 	// errors never hold credentials.
@@ -269,7 +273,7 @@ func (p *Player) CompletePeering(ctx context.Context, k peering.Key) error {
 	if err != nil {
 		return err
 	}
-	if err := checkWhatLiqoNeeds(ctx, cc, pc, cid, pid); err != nil {
+	if err := checkWhatLiqoNeeds(ctx, cc, pc, cid, pid, !p.opts.NetworkingDisabled); err != nil {
 		return fmt.Errorf("liqoplay: Liqo would fail on the peering %s: %w", k, err)
 	}
 	lat := p.Latency(k.Consumer, k.Provider)
@@ -283,6 +287,9 @@ func (p *Player) CompletePeering(ctx context.Context, k peering.Key) error {
 		kind string
 		gw   peering.ClusterID
 	}{{cc, cns, networkingv1beta1.ConnectionTypeClient, "WgGatewayClient", pid}, {pc, pns, networkingv1beta1.ConnectionTypeServer, "WgGatewayServer", cid}} {
+		if p.opts.NetworkingDisabled {
+			break
+		}
 		conn := &networkingv1beta1.Connection{
 			ObjectMeta: metav1.ObjectMeta{Name: connectionName(s.gw), Namespace: s.ns, Labels: map[string]string{peering.LabelRemoteClusterID: string(s.gw)}},
 			Spec: networkingv1beta1.ConnectionSpec{Type: s.typ,
@@ -403,7 +410,24 @@ func writeLatency(ctx context.Context, c client.Client, ns, name string, d time.
 
 // checkWhatLiqoNeeds checks what the CRD schemas accept but Liqo's controllers
 // would fail on. It reports key lengths only, never key material.
-func checkWhatLiqoNeeds(ctx context.Context, cc, pc client.Client, cid, pid peering.ClusterID) error {
+func checkWhatLiqoNeeds(ctx context.Context, cc, pc client.Client, cid, pid peering.ClusterID, network bool) error {
+	if network {
+		if err := checkNetworkObjects(ctx, cc, pc, cid, pid); err != nil {
+			return err
+		}
+	}
+	var tenant authv1beta1.Tenant
+	if err := pc.Get(ctx, client.ObjectKey{Namespace: liqo.TenantNamespace(cid), Name: string(cid)}, &tenant); err != nil {
+		return fmt.Errorf("reading the Tenant: %w", err)
+	}
+	if authv1beta1.GetAuthzPolicyValue(tenant.Spec.AuthzPolicy) != authv1beta1.TolerateNoHandshake {
+		return fmt.Errorf("tenant authzPolicy %v, want TolerateNoHandshake", authv1beta1.GetAuthzPolicyValue(tenant.Spec.AuthzPolicy))
+	}
+	return nil
+}
+
+// checkNetworkObjects checks the keys and the gateway server of a peering.
+func checkNetworkObjects(ctx context.Context, cc, pc client.Client, cid, pid peering.ClusterID) error {
 	for _, s := range []struct {
 		c    client.Client
 		peer peering.ClusterID
@@ -430,13 +454,6 @@ func checkWhatLiqoNeeds(ctx context.Context, cc, pc client.Client, cid, pid peer
 	}
 	if gs.Spec.Endpoint.ServiceType != corev1.ServiceTypeNodePort {
 		return fmt.Errorf("GatewayServer serviceType %q, want NodePort", gs.Spec.Endpoint.ServiceType)
-	}
-	var tenant authv1beta1.Tenant
-	if err := pc.Get(ctx, client.ObjectKey{Namespace: liqo.TenantNamespace(cid), Name: string(cid)}, &tenant); err != nil {
-		return fmt.Errorf("reading the Tenant: %w", err)
-	}
-	if authv1beta1.GetAuthzPolicyValue(tenant.Spec.AuthzPolicy) != authv1beta1.TolerateNoHandshake {
-		return fmt.Errorf("tenant authzPolicy %v, want TolerateNoHandshake", authv1beta1.GetAuthzPolicyValue(tenant.Spec.AuthzPolicy))
 	}
 	return nil
 }
@@ -625,7 +642,7 @@ func (p *Player) playPeering(ctx context.Context, consumer string, slice *authv1
 		return nil
 	}
 	want := p.Latency(consumer, provider)
-	if want == st.latency && now.Sub(st.at) < p.opts.Refresh {
+	if p.opts.NetworkingDisabled || (want == st.latency && now.Sub(st.at) < p.opts.Refresh) {
 		return nil
 	}
 	cc, pc, cid, pid2, err := p.ends(k)

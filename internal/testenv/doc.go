@@ -1,7 +1,8 @@
 // Package testenv starts the real servers that continuum's integration tests run
 // against: one or more kube-apiservers (with etcd, through controller-runtime's
 // envtest) standing for several Kubernetes clusters, with the real Cluster API and
-// Liqo CRDs installed, and a Prometheus server with backfilled data.
+// Liqo CRDs installed, and a Prometheus server with backfilled data; and, with
+// [StartReal], real clusters that run pods and Liqo's own controllers.
 //
 // It is the third rung of the testing ladder in the design handbook: unit tests and
 // conformance suites run against fakes; the same conformance suites then run against
@@ -9,8 +10,12 @@
 //
 // # Binaries
 //
-// Nothing is downloaded outside the Go module proxy. kube-apiserver, etcd, prometheus
-// and promtool are built from pinned tool modules under internal/tools (each its own
+// Nothing is downloaded outside the Go module proxy. kube-apiserver,
+// kube-controller-manager, kube-scheduler (one module, Kubernetes v1.37.2), etcd,
+// prometheus and promtool, KWOK v0.8.0 and Liqo v1.0.1's liqo-controller-manager,
+// crd-replicator, webhook (built as liqo-webhook) and virtual-kubelet (Liqo's go.mod
+// replaces virtual-kubelet with its fork; the tool module repeats the replace) are
+// built from pinned tool modules under internal/tools (each its own
 // go.mod, so their dependency graphs never reach the SDK's go.mod) by
 //
 //	make tools    # go run ./internal/testenv/buildtools
@@ -24,12 +29,52 @@
 // digits of sha256(go.mod + go.sum + Go version). Changing a pin, a dependency or the
 // Go toolchain thus selects a new folder; old folders can be deleted by hand. A folder
 // counts only once the builder has written its [CompleteMarker]. The first build takes
-// about 10–15 minutes on 2 cores; later runs find everything cached. The tool modules
-// are found from this package's source location ([RepoRoot]).
+// about half an hour on 2 cores (kube-apiserver with the controller manager and the
+// scheduler about 15 minutes, Liqo about 8, KWOK about 4: estimates of the first
+// builds); later runs find everything cached. The tool modules are found from this
+// package's source location ([RepoRoot]).
 //
 // The CRDs are read from the Go module cache (sigs.k8s.io/cluster-api and
 // github.com/liqotech/liqo at the versions of the SDK's API types, located with
 // `go mod download -json`), never copied into the repository; see [CRDPaths].
+//
+// # Real clusters
+//
+// [StartReal] starts N clusters, each: kube-apiserver + etcd (envtest, with a client
+// CA whose key kube-controller-manager gets, so that CSRs are signed),
+// kube-controller-manager (every controller: Deployments, ReplicaSets, garbage
+// collection, namespace finalisation, CSR signing), kube-scheduler, and KWOK with the
+// given number of fake nodes of the given capacity (annotated kwok.x-k8s.io/node=fake;
+// KWOK's fast stages make them Ready and run the pods bound to them). With
+// RealOptions.Liqo it installs what Liqo's Helm chart would (the CRDs, namespace
+// liqo, the cluster-ID ConfigMap with the cluster's name as ID, the chart's
+// ClusterRoles, runtime class, virtual-kubelet options template and webhook
+// configurations pointing at 127.0.0.1) and runs Liqo's webhook, controller manager
+// and CRD replicator out of cluster with the admin kubeconfig, and a runner that
+// plays the kubelet for the pods of the virtual-kubelet Deployments Liqo creates
+// (envtest has no container runtime): it runs a virtual-kubelet process per pod and
+// holds a finalizer on the pod until that process has exited, so that, as with a
+// kubelet, Liqo never sees a virtual kubelet's pod gone while it still runs (it
+// would re-create the virtual Node Liqo has just deleted). KWOK keeps a node Lease
+// per fake node (--node-lease-duration-seconds), as a kubelet does; without one the
+// node lifecycle controller marks the nodes NotReady after its grace period.
+//
+// Liqo's networking is disabled (--networking-enabled=false: no IPAM, gateways,
+// fabric or Connections; pod IPs are not reflected): WireGuard cannot run here. So
+// the networking objects of a declarative peering (Configuration, gateway key
+// Secret, PublicKey, GatewayServer, GatewayClient), the ipam Networks' CIDRs and
+// the Connections' status and latency are checked only against Liqo's CRD schemas
+// (the CRDs are installed) and internal/liqoplay, never against Liqo's networking
+// controllers; see internal/liqoreal and peering/liqo.
+//
+// Every process logs to its own file under RealEnv.LogDir (a folder per cluster;
+// $CONTINUUM_TEST_LOGS chooses the parent). Stop stops the processes (virtual
+// kubelets and Liqo first, the apiserver last) and removes the data, and the logs
+// unless KeepLogs was called; [RealEnv.KeepLogsOnFailure] calls it when a test fails
+// and [RealEnv.Check] names the processes that exited. A failed start keeps the logs
+// and names their folder. Real clusters cost seconds to start and hundreds of MB
+// each ([ChildrenRSS] measures them): start them once per test package, a
+// namespace per test. [WaitAllowed] waits until a freshly bound role is in force.
 //
 // # Skip or fail
 //

@@ -157,7 +157,7 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	var wg sync.WaitGroup
 	for i, name := range names {
 		wg.Go(func() {
-			env.Clusters[i], errs[i] = startCluster(name, apiserverPath, etcdPath, crdPaths, scheme, timeout)
+			env.Clusters[i], errs[i] = startCluster(name, apiserverPath, etcdPath, crdPaths, scheme, timeout, nil)
 		})
 	}
 	wg.Wait()
@@ -179,7 +179,9 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	return env, nil
 }
 
-func startCluster(name, apiserverPath, etcdPath string, crdPaths []string, scheme *runtime.Scheme, timeout time.Duration) (*Cluster, error) {
+// startCluster starts one kube-apiserver + etcd; authn replaces envtest's client
+// certificate authenticator when not nil.
+func startCluster(name, apiserverPath, etcdPath string, crdPaths []string, scheme *runtime.Scheme, timeout time.Duration, authn envtest.Authn) (*Cluster, error) {
 	// Our own folder for certificates and etcd data: envtest leaks its temporary
 	// folders when a start attempt is retried.
 	dir, err := os.MkdirTemp("", "continuum-envtest-")
@@ -204,6 +206,9 @@ func startCluster(name, apiserverPath, etcdPath string, crdPaths []string, schem
 		UseExistingCluster:       &noExisting,
 		ControlPlaneStartTimeout: timeout,
 		ControlPlaneStopTimeout:  timeout,
+	}
+	if authn != nil {
+		te.ControlPlane.APIServer.SecureServing.Authn = authn
 	}
 	c := &Cluster{Name: name, Env: te, dir: dir}
 	cfg, err := te.Start()

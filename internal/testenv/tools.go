@@ -14,8 +14,9 @@ import (
 	"strings"
 )
 
-// ErrBinariesMissing reports that a test binary (kube-apiserver, etcd, prometheus or
-// promtool) has not been built into the tool cache. Errors returned by [Binary],
+// ErrBinariesMissing reports that a test binary (kube-apiserver, etcd, prometheus,
+// promtool, kube-controller-manager, kube-scheduler, kwok or a Liqo binary) has not
+// been built into the tool cache. Errors returned by [Binary],
 // [Start] and [StartPrometheus] wrap it; `make tools` fixes it.
 var ErrBinariesMissing = errors.New("test binaries missing; run `make tools`")
 
@@ -28,7 +29,7 @@ const CompleteMarker = ".complete"
 
 // Tool is one pinned tool module under internal/tools and the binaries built from it.
 type Tool struct {
-	// Name is the tool name: kube-apiserver, etcd or prometheus.
+	// Name is the tool name: kube-apiserver, etcd, prometheus, kwok or liqo.
 	Name string
 	// Version is the pinned version read from the tool module's go.mod, e.g. v1.37.2.
 	Version string
@@ -77,6 +78,8 @@ var toolSpecs = []toolSpec{
 		pin:  "k8s.io/kubernetes",
 		binaries: []ToolBinary{
 			{Name: "kube-apiserver", Package: "k8s.io/kubernetes/cmd/kube-apiserver"},
+			{Name: "kube-controller-manager", Package: "k8s.io/kubernetes/cmd/kube-controller-manager"},
+			{Name: "kube-scheduler", Package: "k8s.io/kubernetes/cmd/kube-scheduler"},
 		},
 	},
 	{
@@ -92,6 +95,23 @@ var toolSpecs = []toolSpec{
 		binaries: []ToolBinary{
 			{Name: "prometheus", Package: "github.com/prometheus/prometheus/cmd/prometheus"},
 			{Name: "promtool", Package: "github.com/prometheus/prometheus/cmd/promtool"},
+		},
+	},
+	{
+		name: "kwok",
+		pin:  "sigs.k8s.io/kwok",
+		binaries: []ToolBinary{
+			{Name: "kwok", Package: "sigs.k8s.io/kwok/cmd/kwok"},
+		},
+	},
+	{
+		name: "liqo",
+		pin:  "github.com/liqotech/liqo",
+		binaries: []ToolBinary{
+			{Name: "liqo-controller-manager", Package: "github.com/liqotech/liqo/cmd/liqo-controller-manager"},
+			{Name: "crd-replicator", Package: "github.com/liqotech/liqo/cmd/crd-replicator"},
+			{Name: "liqo-webhook", Package: "github.com/liqotech/liqo/cmd/webhook"},
+			{Name: "virtual-kubelet", Package: "github.com/liqotech/liqo/cmd/virtual-kubelet"},
 		},
 	},
 }
@@ -265,7 +285,8 @@ func stripComment(line string) string {
 	return line
 }
 
-// ToolDir returns the cache folder of a tool (kube-apiserver, etcd or prometheus):
+// ToolDir returns the cache folder of a tool (kube-apiserver, etcd, prometheus, kwok
+// or liqo):
 // <root>/<tool>-<version>-<hash12>, where root is [CacheRoot], version is the pinned
 // version in internal/tools/<tool>/go.mod and hash12 the first 12 hex digits of
 // sha256(go.mod + go.sum + runtime.Version()). The folder may not exist yet.
@@ -293,8 +314,9 @@ func lookupTool(tool string) (Tool, error) {
 	return loadTool(toolSpecs[i], repo, root)
 }
 
-// Binary returns the path of a built test binary: kube-apiserver, etcd, prometheus
-// or promtool. When the binary or its folder's [CompleteMarker] is absent the error
+// Binary returns the path of a built test binary: kube-apiserver,
+// kube-controller-manager, kube-scheduler, etcd, prometheus, promtool, kwok,
+// liqo-controller-manager, crd-replicator, liqo-webhook or virtual-kubelet. When the binary or its folder's [CompleteMarker] is absent the error
 // wraps [ErrBinariesMissing] and names `make tools`.
 func Binary(name string) (string, error) {
 	for _, s := range toolSpecs {
@@ -314,7 +336,18 @@ func Binary(name string) (string, error) {
 			return path, nil
 		}
 	}
-	return "", fmt.Errorf("testenv: unknown binary %q (want kube-apiserver, etcd, prometheus or promtool)", name)
+	return "", fmt.Errorf("testenv: unknown binary %q (want one of %s)", name, strings.Join(binaryNames(), ", "))
+}
+
+// binaryNames returns the names of every binary of every tool.
+func binaryNames() []string {
+	var names []string
+	for _, s := range toolSpecs {
+		for _, b := range s.binaries {
+			names = append(names, b.Name)
+		}
+	}
+	return names
 }
 
 func isExecutable(path string) bool {

@@ -76,11 +76,13 @@ func TestToolsReadTheRealModules(t *testing.T) {
 	t.Setenv(EnvToolsDir, t.TempDir())
 	tools, err := Tools()
 	require.NoError(t, err)
-	require.Len(t, tools, 3)
+	require.Len(t, tools, 5)
 	want := map[string]string{
 		"kube-apiserver": "v1.37.2",
 		"etcd":           "v3.6.16",
 		"prometheus":     "v0.316.0",
+		"kwok":           "v0.8.0",
+		"liqo":           "v1.0.1",
 	}
 	for _, tool := range tools {
 		assert.Equal(t, want[tool.Name], tool.Version, tool.Name)
@@ -109,7 +111,7 @@ func TestCacheRoot(t *testing.T) {
 
 func TestBinaryMissingNamesMakeTools(t *testing.T) {
 	t.Setenv(EnvToolsDir, t.TempDir())
-	for _, name := range []string{"kube-apiserver", "etcd", "prometheus", "promtool"} {
+	for _, name := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "prometheus", "promtool", "kwok", "liqo-controller-manager", "crd-replicator", "liqo-webhook", "virtual-kubelet"} {
 		_, err := Binary(name)
 		require.ErrorIs(t, err, ErrBinariesMissing, name)
 		assert.Contains(t, err.Error(), "make tools", name)

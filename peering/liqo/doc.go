@@ -17,7 +17,14 @@
 // (key CLUSTER_ID), the CIDRs from the ipam Networks labelled
 // ipam.liqo.io/network-type=pod-cidr and external-cidr (status.cidr). Every object is
 // written with server-side apply under one field manager. Unpeer deletes exactly
-// those objects and the two tenant namespaces.
+// those objects in Liqo's order (liqoctl unpeer): the ResourceSlice first, waiting
+// until Liqo has removed it and its replica on the provider, then the credentials
+// and the rest, then the two tenant namespaces.
+//
+// With Options.NetworkingDisabled (Liqo run with --networking-enabled=false, as
+// `liqoctl peer --networking-disabled`), Peer writes no networking object, reads no
+// CIDRs and needs no gateway addresses, and the network counts as established:
+// authentication and offloading only, over whatever interconnect the clusters have.
 //
 // Status comes from what Liqo's controllers write: the network is established when
 // the Connections on both sides are Connected (latency from the consumer's, if
@@ -58,15 +65,31 @@
 //
 // # Testing
 //
-// The integration tests run on three real kube-apiservers with the real Liqo CRDs
-// (internal/testenv), so every object written passes the real schemas; they also
-// assert what the schemas do not check (32-byte keys, NodePort, the authz policy).
-// Liqo's controllers cannot run there (they need WireGuard and a virtual kubelet):
-// internal/liqoplay plays them by seeding each cluster's cluster-ID ConfigMap and
-// ipam Networks, and by writing the Connections, ResourceSlice conditions,
-// ForeignClusters, VirtualNode, virtual Node and NamespaceOffloading status Liqo
-// would write, with Status().Update() (step by step, or in the background with its
-// Run, as the placement loop's integration test does). The package passes
-// peeringtest.RunConformanceTests. RBACYAML is the ClusterRole the backend needs on
-// every cluster; a test runs the backend as a user bound to exactly it.
+// internal/liqoreal runs the conformance suite, an offloaded pod and the placement
+// loop against Liqo v1.0.1's own controllers, on real clusters (internal/testenv:
+// kube-apiserver, kube-controller-manager, kube-scheduler, KWOK nodes, Liqo's
+// controller manager, CRD replicator, webhook and virtual kubelets). Liqo's
+// networking is disabled there (WireGuard cannot run on the test machines), so what
+// is checked against Liqo's controllers is the NetworkingDisabled path:
+// authentication (Tenant, credentials, identity Secret, ResourceSlice accepted),
+// the VirtualNode and virtual Node, offloading, pods reflected and run on the
+// provider, and Unpeer and Unoffload as Liqo tears down.
+//
+// Checked only against Liqo's CRD schemas and internal/liqoplay, never against
+// Liqo's networking controllers: everything Peer writes with networking on (the
+// Configuration, the gateway key Secret, PublicKey, GatewayServer and GatewayClient),
+// the CIDRs read from the ipam Networks, and the network status and latency read
+// from Connections (and so metrics/liqo's latency source). The integration tests
+// here run on three real kube-apiservers with the real Liqo CRDs, so every object
+// written passes the real schemas, and they assert what the schemas do not check and
+// Liqo's gateways would choke on (32-byte keys, NodePort, the authz policy).
+// internal/liqoplay plays Liqo's controllers there by seeding each cluster's
+// cluster-ID ConfigMap and ipam Networks, and by writing the Connections,
+// ResourceSlice conditions, ForeignClusters, VirtualNode, virtual Node and
+// NamespaceOffloading status Liqo would write, with Status().Update() (step by step,
+// or in the background with its Run, as the placement loop's integration test does).
+// The package passes peeringtest.RunConformanceTests on the player with networking
+// on and off, and internal/liqoreal passes the same suite on Liqo. RBACYAML is the
+// ClusterRole the backend needs on every cluster; a test runs the backend as a user
+// bound to exactly it.
 package liqo

@@ -34,6 +34,9 @@ const (
 	// DefaultTokenTTL is the lifetime of the consumer's token when
 	// Options.TokenTTL is zero.
 	DefaultTokenTTL = 30 * 24 * time.Hour
+	// DefaultUnpeerTimeout bounds Unpeer's wait for Liqo to remove a ResourceSlice
+	// when Options.UnpeerTimeout is zero.
+	DefaultUnpeerTimeout = 2 * time.Minute
 	// DefaultLatencyMaxAge bounds the age of Liqo's latency measurement when
 	// Options.LatencyMaxAge is zero: Liqo's gateway refreshes it every few seconds.
 	DefaultLatencyMaxAge = time.Minute
@@ -107,8 +110,22 @@ type Options struct {
 	// LatencyMaxAge ignores a latency Liqo measured longer ago; zero means
 	// DefaultLatencyMaxAge.
 	LatencyMaxAge time.Duration
+	// UnpeerTimeout bounds Unpeer's wait for Liqo to remove the ResourceSlice before
+	// the credentials go, and Unoffload's wait for Liqo to remove the
+	// NamespaceOffloading (after the remote namespaces); zero means
+	// DefaultUnpeerTimeout.
+	UnpeerTimeout time.Duration
 	// Clock tells the age of latency measurements; nil means the real clock.
 	Clock clock.PassiveClock
+	// NetworkingDisabled peers without Liqo's network fabric, as `liqoctl peer
+	// --networking-disabled` does and as Liqo runs with --networking-enabled=false:
+	// authentication and offloading only, for clusters joined by another
+	// interconnect (Submariner, a routed underlay). Peer then writes no
+	// Configuration, key Secret, PublicKey, GatewayServer or GatewayClient, reads no
+	// CIDRs and needs no GatewayAddresses. Liqo makes no Connection: a peering reports
+	// NetworkEstablished (there is no Liqo network to wait for) and no Latency, so the
+	// loop must take latency from another metrics source (the prober, a static one).
+	NetworkingDisabled bool
 }
 
 // Backend is the Liqo v1 peering.Interface over one controller-runtime client per
@@ -145,6 +162,9 @@ func New(clients map[string]client.WithWatch, opts Options) (*Backend, error) {
 	}
 	if opts.LatencyMaxAge <= 0 {
 		opts.LatencyMaxAge = DefaultLatencyMaxAge
+	}
+	if opts.UnpeerTimeout <= 0 {
+		opts.UnpeerTimeout = DefaultUnpeerTimeout
 	}
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}

@@ -68,11 +68,16 @@ func newBackend(t *testing.T, clients map[string]client.WithWatch) *liqo.Backend
 // seed gives every cluster fresh Liqo inputs (fresh cluster IDs, see liqoplay.Seed)
 // and returns the player that plays Liqo's controllers on them.
 func seed(ctx context.Context) (*liqoplay.Player, error) {
+	return seedWith(ctx, liqoplay.Options{})
+}
+
+// seedWith is seed with the player's options.
+func seedWith(ctx context.Context, opts liqoplay.Options) (*liqoplay.Player, error) {
 	var cs []liqoplay.Cluster
 	for _, name := range clusterNames {
 		cs = append(cs, liqoplay.Cluster{Name: name, Client: admin[name]})
 	}
-	p, err := liqoplay.New(cs, liqoplay.Options{})
+	p, err := liqoplay.New(cs, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +88,11 @@ func seed(ctx context.Context) (*liqoplay.Player, error) {
 type harness struct {
 	b      *liqo.Backend
 	player *liqoplay.Player
+	// noLatency: the backend runs with networking disabled (no Connection, no latency).
+	noLatency bool
 }
+
+func (h *harness) NoLatency() bool { return h.noLatency }
 
 func (h *harness) Backend() peering.Interface       { return h.b }
 func (h *harness) Clusters() (home, a, b string)    { return "home", "a", "b" }

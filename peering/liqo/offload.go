@@ -219,8 +219,10 @@ func (b *Backend) offload(ctx context.Context, spec peering.OffloadSpec, dryRun 
 }
 
 // Unoffload deletes the namespace's NamespaceOffloading. Liqo then deletes the
-// remote namespaces and everything running in them; the backend logs that warning
-// through the context's logger.
+// remote namespaces and everything running in them (the backend logs that warning
+// through the context's logger) and last the NamespaceOffloading, which Unoffload
+// waits for, bounded by ctx and Options.UnpeerTimeout: when the wait ends first the
+// error wraps ErrNotReady, and calling Unoffload again resumes it.
 func (b *Backend) Unoffload(ctx context.Context, ref peering.NamespaceRef) error {
 	o, c, err := b.getOffloading(ctx, ref)
 	if err != nil {
@@ -228,6 +230,11 @@ func (b *Backend) Unoffload(ctx context.Context, ref peering.NamespaceRef) error
 	}
 	ctrllog.FromContext(ctx).Info("unoffloading: Liqo deletes the remote namespaces and everything in them", "namespace", ref.String())
 	if err := deleteIgnoringMissing(ctx, c, o); err != nil {
+		return fmt.Errorf("liqo: unoffload %s: %w", ref, err)
+	}
+	// Liqo keeps the NamespaceOffloading (a finalizer) until it has removed the
+	// remote namespaces; like liqoctl unoffload, wait for that.
+	if err := b.waitGone(ctx, c, o); err != nil {
 		return fmt.Errorf("liqo: unoffload %s: %w", ref, err)
 	}
 	return nil

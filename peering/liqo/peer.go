@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	authv1beta1 "github.com/liqotech/liqo/apis/authentication/v1beta1"
 	liqov1beta1 "github.com/liqotech/liqo/apis/core/v1beta1"
@@ -59,6 +60,8 @@ type peerInputs struct {
 	providerKeys       gatewayKeys
 	endpoint           Endpoint
 	nodePort           int32
+	// noNetwork leaves out the networking objects (Options.NetworkingDisabled).
+	noNetwork bool
 }
 
 func labels(remote peering.ClusterID, extra ...string) map[string]string {
@@ -104,9 +107,9 @@ func providerObjects(in peerInputs) []client.Object {
 	policy := authv1beta1.TolerateNoHandshake
 	nodePort := in.nodePort
 	objs := []client.Object{tenantNamespace(c.id)}
-	objs = append(objs, networkObjects(in.provider, c, in.providerKeys, in.consumerKeys.public)...)
-	return append(objs,
-		&networkingv1beta1.GatewayServer{
+	if !in.noNetwork {
+		objs = append(objs, networkObjects(in.provider, c, in.providerKeys, in.consumerKeys.public)...)
+		objs = append(objs, &networkingv1beta1.GatewayServer{
 			ObjectMeta: metav1.ObjectMeta{Name: string(c.id), Namespace: ns, Labels: labels(c.id)},
 			Spec: networkingv1beta1.GatewayServerSpec{
 				ServerTemplateRef: corev1.ObjectReference{APIVersion: networkingv1beta1.GroupVersion.String(), Kind: "WgGatewayServerTemplate", Name: ServerTemplate, Namespace: in.liqoNS},
@@ -114,7 +117,9 @@ func providerObjects(in peerInputs) []client.Object {
 				Endpoint:          networkingv1beta1.Endpoint{Port: GatewayPort, ServiceType: corev1.ServiceTypeNodePort, NodePort: &nodePort},
 				SecretRef:         corev1.LocalObjectReference{Name: keySecretName},
 			},
-		},
+		})
+	}
+	return append(objs,
 		&authv1beta1.Tenant{
 			ObjectMeta: metav1.ObjectMeta{Name: string(c.id), Namespace: ns, Labels: labels(c.id)},
 			Spec:       authv1beta1.TenantSpec{ClusterID: liqov1beta1.ClusterID(c.id), AuthzPolicy: &policy, TenantCondition: authv1beta1.TenantConditionActive},
@@ -136,9 +141,9 @@ func consumerObjects(in peerInputs, kubeconfig []byte) []client.Object {
 	udp := corev1.ProtocolUDP
 	pid := liqov1beta1.ClusterID(p.id)
 	objs := []client.Object{tenantNamespace(p.id)}
-	objs = append(objs, networkObjects(in.consumer, p, in.consumerKeys, in.providerKeys.public)...)
-	return append(objs,
-		&networkingv1beta1.GatewayClient{
+	if !in.noNetwork {
+		objs = append(objs, networkObjects(in.consumer, p, in.consumerKeys, in.providerKeys.public)...)
+		objs = append(objs, &networkingv1beta1.GatewayClient{
 			ObjectMeta: metav1.ObjectMeta{Name: string(p.id), Namespace: ns, Labels: labels(p.id)},
 			Spec: networkingv1beta1.GatewayClientSpec{
 				ClientTemplateRef: corev1.ObjectReference{APIVersion: networkingv1beta1.GroupVersion.String(), Kind: "WgGatewayClientTemplate", Name: ClientTemplate, Namespace: in.liqoNS},
@@ -146,7 +151,9 @@ func consumerObjects(in peerInputs, kubeconfig []byte) []client.Object {
 				Endpoint:          networkingv1beta1.EndpointStatus{Addresses: in.endpoint.GatewayAddresses, Port: in.nodePort, Protocol: &udp},
 				SecretRef:         corev1.LocalObjectReference{Name: keySecretName},
 			},
-		},
+		})
+	}
+	return append(objs,
 		&corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: identitySecretName, Namespace: ns,
 				Labels:      labels(p.id, labelIdentityType, identityControlPlane),
@@ -228,10 +235,10 @@ func (b *Backend) peer(ctx context.Context, req peering.PeerRequest, dryRun bool
 		return nil, nil, fmt.Errorf("liqo: peer %s: %w", req.Key, err)
 	}
 	ep, ok := b.opts.Endpoints[req.Provider]
-	if !ok || ep.APIServer == "" || len(ep.GatewayAddresses) == 0 {
+	if !ok || ep.APIServer == "" || (len(ep.GatewayAddresses) == 0 && !b.opts.NetworkingDisabled) {
 		return nil, nil, fmt.Errorf("liqo: peer %s: Options.Endpoints[%s]: need the provider's API server and gateway addresses: %w", req.Key, req.Provider, peering.ErrInvalid)
 	}
-	in := peerInputs{liqoNS: b.opts.LiqoNamespace, resources: req.Resources, endpoint: ep}
+	in := peerInputs{liqoNS: b.opts.LiqoNamespace, resources: req.Resources, endpoint: ep, noNetwork: b.opts.NetworkingDisabled}
 	for _, s := range []struct {
 		name string
 		to   *side
@@ -239,6 +246,9 @@ func (b *Backend) peer(ctx context.Context, req peering.PeerRequest, dryRun bool
 		s.to.name = s.name
 		if s.to.id, err = b.ClusterID(ctx, s.name); err != nil {
 			return nil, nil, fmt.Errorf("liqo: peer %s: %w", req.Key, err)
+		}
+		if in.noNetwork {
+			continue
 		}
 		if s.to.pod, s.to.ext, err = b.cidrs(ctx, s.name); err != nil {
 			return nil, nil, fmt.Errorf("liqo: peer %s: %w", req.Key, err)
@@ -264,11 +274,13 @@ func (b *Backend) peer(ctx context.Context, req peering.PeerRequest, dryRun bool
 		}
 		return providerObjects(in), consumerObjects(in, kc), nil
 	}
-	if in.consumerKeys, err = newGatewayKeys(); err != nil {
-		return nil, nil, err
-	}
-	if in.providerKeys, err = newGatewayKeys(); err != nil {
-		return nil, nil, err
+	if !in.noNetwork {
+		if in.consumerKeys, err = newGatewayKeys(); err != nil {
+			return nil, nil, err
+		}
+		if in.providerKeys, err = newGatewayKeys(); err != nil {
+			return nil, nil, err
+		}
 	}
 	for _, o := range providerObjects(in) {
 		if err := b.apply(ctx, pc, o); err != nil {
@@ -305,9 +317,17 @@ func (b *Backend) consumerToken(ctx context.Context, pc client.Client, consumer 
 	return tr.Status.Token, nil
 }
 
-// Unpeer deletes what Peer wrote, on both clusters, the ResourceSlice last among the
-// objects and then the tenant namespaces. It refuses while a namespace of the
-// consumer is offloaded to the provider (ErrInvalid naming the namespaces).
+// Unpeer deletes what Peer wrote, on both clusters, in Liqo's order (liqoctl
+// unpeer): first the offloading part, the ResourceSlice on the consumer, waiting
+// until Liqo has removed it (Liqo's CRD replicator deletes the slice's replica on the
+// provider with the consumer's credentials there, so those must outlive it), and
+// the VirtualNodes for the provider, waiting until Liqo has removed them (after the
+// virtual Node and the virtual kubelet); then
+// the authentication and networking objects on both sides; last the tenant
+// namespaces. The wait is bounded by ctx and Options.UnpeerTimeout; when it ends
+// first the error wraps ErrNotReady and calling Unpeer again resumes. It refuses
+// while a namespace of the consumer is offloaded to the provider (ErrInvalid naming
+// the namespaces).
 func (b *Backend) Unpeer(ctx context.Context, k peering.Key) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -333,13 +353,36 @@ func (b *Backend) Unpeer(ctx context.Context, k peering.Key) error {
 		return fmt.Errorf("liqo: unpeer %s: namespaces %s are offloaded to %s; unoffload them first: %w", k, strings.Join(using, ", "), k.Provider, peering.ErrInvalid)
 	}
 	in := peerInputs{liqoNS: b.opts.LiqoNamespace, consumer: side{id: p.ConsumerID}, provider: side{id: p.ProviderID}}
+	cons := consumerObjects(in, nil)
+	slice := cons[len(cons)-1]
+	if err := deleteIgnoringMissing(ctx, cc, slice); err != nil {
+		return fmt.Errorf("liqo: unpeer %s: consumer side: %w", k, err)
+	}
+	if err := b.waitGone(ctx, cc, slice); err != nil {
+		return fmt.Errorf("liqo: unpeer %s: %w", k, err)
+	}
+	// Then the VirtualNodes, as liqoctl does: Liqo drains and deletes the virtual
+	// Node and the virtual kubelet before it lets a VirtualNode go; a Node left behind
+	// makes Liqo's webhook refuse the VirtualNode of the next peering of the pair.
+	var vns offloadingv1beta1.VirtualNodeList
+	if err := cc.List(ctx, &vns, client.InNamespace(TenantNamespace(p.ProviderID)), client.MatchingLabels{labelRemoteClusterID: string(p.ProviderID)}); err != nil {
+		return fmt.Errorf("liqo: unpeer %s: listing VirtualNodes: %w", k, err)
+	}
+	for i := range vns.Items {
+		vn := &vns.Items[i]
+		if err := deleteIgnoringMissing(ctx, cc, vn); err != nil {
+			return fmt.Errorf("liqo: unpeer %s: consumer side: %w", k, err)
+		}
+		if err := b.waitGone(ctx, cc, vn); err != nil {
+			return fmt.Errorf("liqo: unpeer %s: %w", k, err)
+		}
+	}
 	for _, o := range providerObjects(in)[1:] {
 		if err := deleteIgnoringMissing(ctx, pc, o); err != nil {
 			return fmt.Errorf("liqo: unpeer %s: provider side: %w", k, err)
 		}
 	}
-	cons := consumerObjects(in, nil)
-	for _, o := range cons[1:] {
+	for _, o := range cons[1 : len(cons)-1] {
 		if err := deleteIgnoringMissing(ctx, cc, o); err != nil {
 			return fmt.Errorf("liqo: unpeer %s: consumer side: %w", k, err)
 		}
@@ -351,6 +394,35 @@ func (b *Backend) Unpeer(ctx context.Context, k peering.Key) error {
 		return fmt.Errorf("liqo: unpeer %s: consumer side: %w", k, err)
 	}
 	return nil
+}
+
+// unpeerPoll is how often Unpeer and Unoffload look whether Liqo has removed an
+// object.
+const unpeerPoll = 100 * time.Millisecond
+
+// waitGone waits until obj no longer exists (Liqo's finalizers are done), bounded by
+// ctx and Options.UnpeerTimeout.
+func (b *Backend) waitGone(ctx context.Context, c client.Client, obj client.Object) error {
+	ctx, cancel := context.WithTimeout(ctx, b.opts.UnpeerTimeout)
+	defer cancel()
+	key := client.ObjectKeyFromObject(obj)
+	probe := obj.DeepCopyObject().(client.Object)
+	tick := time.NewTicker(unpeerPoll)
+	defer tick.Stop()
+	for {
+		err := c.Get(ctx, key, probe)
+		switch {
+		case apierrors.IsNotFound(err):
+			return nil
+		case err != nil && ctx.Err() == nil:
+			return fmt.Errorf("waiting for Liqo to remove %T %s: %w", obj, key, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%T %s not yet removed by Liqo (finalizers %v); call again: %w (%w)", obj, key, probe.GetFinalizers(), peering.ErrNotReady, ctx.Err())
+		case <-tick.C:
+		}
+	}
 }
 
 // getSlice reads the ResourceSlice of the peering consumer -> provider on the

@@ -3,6 +3,7 @@ package liqo_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -10,8 +11,10 @@ import (
 	offloadingv1beta1 "github.com/liqotech/liqo/apis/offloading/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/continuum-xr/continuum/internal/liqoplay"
 	"github.com/continuum-xr/continuum/internal/testenv"
 	"github.com/continuum-xr/continuum/peering"
+	"github.com/continuum-xr/continuum/peering/liqo"
 )
 
 // TestPlansWriteNothing: PlanPeer and PlanOffload return the objects Peer and Offload
@@ -82,5 +85,64 @@ func TestPlansWriteNothing(t *testing.T) {
 	}
 	if _, err := b.GetOffloading(ctx, spec.NamespaceRef); !errors.Is(err, peering.ErrNotFound) {
 		t.Errorf("after PlanOffload, GetOffloading = %v, want ErrNotFound", err)
+	}
+}
+
+// TestNetworkingDisabled: with Options.NetworkingDisabled the backend writes Liqo's
+// authentication and offloading objects only (no Configuration, key Secret,
+// PublicKey or gateway), needs no gateway addresses, and a peering is established
+// without any Connection (it has no latency then).
+func TestNetworkingDisabled(t *testing.T) {
+	testenv.Require(t)
+	ctx := t.Context()
+	p, err := seedWith(ctx, liqoplay.Options{NetworkingDisabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eps := endpoints()
+	for name, ep := range eps {
+		ep.GatewayAddresses = nil
+		eps[name] = ep
+	}
+	withNet, err := liqo.New(admin, liqo.Options{Endpoints: eps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := request("home", "a")
+	if err := withNet.Peer(ctx, req); !errors.Is(err, peering.ErrInvalid) || !strings.Contains(err.Error(), "gateway addresses") {
+		t.Fatalf("Peer with networking and no gateway addresses = %v, want ErrInvalid naming them", err)
+	}
+	b, err := liqo.New(admin, liqo.Options{Endpoints: eps, NetworkingDisabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prov, cons, err := b.PlanPeer(ctx, req)
+	if err != nil {
+		t.Fatalf("PlanPeer: %v", err)
+	}
+	var kinds []string
+	for _, o := range append(prov, cons...) {
+		kinds = append(kinds, fmt.Sprintf("%T", o))
+		if strings.Contains(fmt.Sprintf("%T", o), "networkingv1beta1") {
+			t.Errorf("networking object %T %s planned with networking disabled", o, o.GetName())
+		}
+		if s, ok := o.(*corev1.Secret); ok && s.Name == "gateway-keys" {
+			t.Errorf("key Secret planned with networking disabled")
+		}
+	}
+	t.Logf("objects: %v", kinds)
+	if err := b.Peer(ctx, req); err != nil {
+		t.Fatalf("Peer: %v", err)
+	}
+	t.Cleanup(func() { _ = b.Unpeer(context.Background(), req.Key) })
+	if err := p.CompletePeering(ctx, req.Key); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.GetPeering(ctx, req.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !peering.IsPeered(got) || !got.NetworkEstablished || got.Latency != 0 {
+		t.Errorf("peering = %+v; want ready, network established, no latency", got)
 	}
 }

@@ -42,7 +42,7 @@ func (b *Backend) ends(ctx context.Context, k peering.Key) (cc, pc client.WithWa
 
 // GetPeering reads the peering k from Liqo's objects: it exists while its
 // ResourceSlice exists on the consumer; the network is established when the
-// Connections on both sides are Connected; authentication and resources are the
+// Connections on both sides are Connected (always, with Options.NetworkingDisabled); authentication and resources are the
 // slice's conditions; the virtual node is ready when the VirtualNode exists and a
 // Node labelled for the provider is Ready.
 func (b *Backend) GetPeering(ctx context.Context, k peering.Key) (*peering.Peering, error) {
@@ -73,19 +73,23 @@ func (b *Backend) GetPeering(ctx context.Context, k peering.Key) (*peering.Peeri
 			msgs = append(msgs, fmt.Sprintf("%s denied: %s", c.Type, c.Message))
 		}
 	}
-	cOK, lat, cMsg, err := b.connection(ctx, cc, pid)
-	if err != nil {
-		return nil, fmt.Errorf("liqo: peering %s: consumer side: %w", k, err)
+	if b.opts.NetworkingDisabled {
+		p.NetworkEstablished = true // no Liqo network to wait for
+	} else {
+		cOK, lat, cMsg, err := b.connection(ctx, cc, pid)
+		if err != nil {
+			return nil, fmt.Errorf("liqo: peering %s: consumer side: %w", k, err)
+		}
+		pOK, _, pMsg, err := b.connection(ctx, pc, cid)
+		if err != nil {
+			return nil, fmt.Errorf("liqo: peering %s: provider side: %w", k, err)
+		}
+		p.NetworkEstablished = cOK && pOK
+		if cOK {
+			p.Latency = lat
+		}
+		msgs = append(msgs, cMsg, pMsg)
 	}
-	pOK, _, pMsg, err := b.connection(ctx, pc, cid)
-	if err != nil {
-		return nil, fmt.Errorf("liqo: peering %s: provider side: %w", k, err)
-	}
-	p.NetworkEstablished = cOK && pOK
-	if cOK {
-		p.Latency = lat
-	}
-	msgs = append(msgs, cMsg, pMsg)
 	if p.VirtualNodeReady, err = b.virtualNodeReady(ctx, cc, pid); err != nil {
 		return nil, fmt.Errorf("liqo: peering %s: %w", k, err)
 	}

@@ -7,7 +7,9 @@
 // namespaces, and the steps that Liqo's controllers take in a real deployment
 // (completing a peering, reporting an offloading ready), which a fake performs by
 // stepping its clock and a real backend's harness by writing the status Liqo would
-// write.
+// write, or by waiting while Liqo's own controllers do it (internal/liqoreal). A
+// Harness whose backend measures no latency (Liqo with networking disabled)
+// implements WithoutLatency.
 //
 // # Errors
 //
@@ -21,5 +23,7 @@
 //
 // # Testing
 //
-// The suite runs in peering/peeringfake's and peering/liqo's tests.
+// The suite runs in peering/peeringfake's and peering/liqo's tests (the Liqo backend
+// with internal/liqoplay playing Liqo) and in internal/liqoreal's (the same backend
+// against Liqo v1.0.1's real controllers).
 package peeringtest

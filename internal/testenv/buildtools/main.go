@@ -1,5 +1,6 @@
-// Command buildtools builds the integration-test binaries (kube-apiserver, etcd,
-// prometheus, promtool) from the pinned tool modules under internal/tools into the
+// Command buildtools builds the integration-test binaries (kube-apiserver,
+// kube-controller-manager, kube-scheduler, etcd, prometheus, promtool, kwok and Liqo's
+// liqo-controller-manager, crd-replicator, webhook and virtual-kubelet) from the pinned tool modules under internal/tools into the
 // tool cache described in package testenv. It is what `make tools` runs:
 //
 //	go run ./internal/testenv/buildtools
@@ -25,9 +26,11 @@ import (
 
 // firstBuild is the rough duration of a cold build on 2 cores, for the progress line.
 var firstBuild = map[string]string{
-	"kube-apiserver": "~7 min",
+	"kube-apiserver": "~15 min with the controller manager and scheduler",
 	"etcd":           "~2 min",
 	"prometheus":     "~10 min",
+	"kwok":           "~4 min",
+	"liqo":           "~8 min",
 }
 
 func main() {
@@ -94,7 +97,9 @@ func build(goBin, root string, t testenv.Tool) (err error) {
 			err = fmt.Errorf("removing %s: %w", tmp, rmErr)
 		}
 	}()
-	for _, b := range t.Binaries {
+	for i, b := range t.Binaries {
+		t0 := time.Now()
+		fmt.Printf("  %s (%d/%d): go build %s\n", t.Name, i+1, len(t.Binaries), b.Package)
 		// -mod=readonly and GOWORK=off: the tool module's own go.mod and go.sum (which
 		// name the cache folder) pin everything, whatever GOFLAGS or a go.work say.
 		cmd := exec.Command(goBin, "build", "-mod=readonly", "-o", filepath.Join(tmp, b.Name), b.Package)
@@ -104,6 +109,7 @@ func build(goBin, root string, t testenv.Tool) (err error) {
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("go build %s: %w", b.Package, err)
 		}
+		fmt.Printf("  %s (%d/%d): %s built in %.0fs\n", t.Name, i+1, len(t.Binaries), b.Name, time.Since(t0).Seconds())
 	}
 	marker := fmt.Sprintf("tool: %s\nversion: %s\ngo: %s\nbuilt: %s\n",
 		t.Name, t.Version, runtime.Version(), time.Now().UTC().Format(time.RFC3339))
