@@ -87,3 +87,26 @@ func Example_builder() {
 	fmt.Println(p, "bottleneck", p.Bottleneck)
 	// Output: venue -> edge-b -> edge-a -> cloud (12.0ms) bottleneck 10Gbps
 }
+
+// A measured RTT for one link, applied without re-validating or re-routing the whole
+// continuum: with the Geneva-Milan link degraded to 25 ms, users in Geneva reach Milan
+// through Frankfurt. A figure New would refuse (a zero RTT) is an error.
+func ExampleTopology_WithLinkRTTs() {
+	topo := topologytest.PaperFig1()
+	before, _ := topo.RTT("geneva", "mil-edge")
+	measured, err := topo.WithLinkRTTs([]topology.LinkRTT{{A: "gva-edge", B: "mil-edge", RTT: topology.Millis(25)}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	after, _ := measured.RTT("geneva", "mil-edge")
+	path, _ := measured.Path("geneva", "mil-edge")
+	fmt.Println(before, "->", after)
+	fmt.Println(path.Nodes())
+	_, err = topo.WithLinkRTTs([]topology.LinkRTT{{A: "gva-edge", B: "mil-edge"}})
+	fmt.Println(err != nil)
+	// Output:
+	// 7.3ms -> 22.2ms
+	// [geneva gva-venue gva-edge fra-cloud mil-edge]
+	// true
+}
