@@ -26,11 +26,11 @@ import (
 
 // firstBuild is the rough duration of a cold build on 2 cores, for the progress line.
 var firstBuild = map[string]string{
-	"kube-apiserver": "~15 min with the controller manager and scheduler",
-	"etcd":           "~2 min",
-	"prometheus":     "~10 min",
-	"kwok":           "~4 min",
-	"liqo":           "~8 min",
+	"kube-apiserver": "~7 min with the controller manager and scheduler",
+	"etcd":           "~1 min",
+	"prometheus":     "~6 min",
+	"kwok":           "~2 min",
+	"liqo":           "~3 min",
 }
 
 func main() {
