@@ -52,6 +52,8 @@ type problem struct {
 	clusters []topology.Cluster // by index
 	tainted  int8               // anyTaints: 0 not computed, 1 no, 2 yes
 	minInter topology.Duration  // minInterRTT: 0 not computed
+	// sitesFiltered: filtersSites, 0 not computed, 1 no, 2 yes
+	sitesFiltered int8
 	// appliedRTT holds the measured RTTs written into the topology's links.
 	appliedRTT map[Pair]topology.Duration
 	// prepared, when set, remembers valid applications and the re-routed topology.

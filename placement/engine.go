@@ -184,64 +184,41 @@ func (p *problem) allowedAt(k, c int) bool {
 const topK = 48
 
 // rank returns the topK cheapest candidates of comp by static cost, cheapest first
-// (ties by cluster index), with their costs.
+// (ties by cluster index), with their costs. It keeps the topK smallest as they come.
+// Without scorers a cluster costs at least its compute cost (the rest, flows to sites,
+// is not negative once the site-latency filter has ruled out the clusters without a
+// route to a site), so then one whose compute cost alone is above the topK-th is not
+// priced further.
 func (p *problem) rank(st *state, comp *comp) ([]int32, []float64) {
 	type cs struct {
 		c    int32
 		cost float64
 	}
 	byCost := func(a, b cs) int { return cmp.Or(cmp.Compare(a.cost, b.cost), cmp.Compare(a.c, b.c)) }
-	if len(comp.cand) > 2*topK && len(p.scorers) == 0 && (len(comp.siteFlows) == 0 || p.filtersSites()) {
-		// Keep the topK smallest as they come. Without scorers a cluster costs at
-		// least its compute cost (the rest, flows to sites, is not negative once the
-		// site-latency filter has ruled out the clusters without a route to a site), so
-		// one whose compute cost alone is above the topK-th is not priced further.
-		top := make([]cs, 0, topK)
-		wc := p.w.Compute * comp.wCompute * comp.cores
-		for _, c := range comp.cand {
-			if len(top) == topK && wc*p.price[c] > top[topK-1].cost {
-				continue
-			}
-			x := cs{c, st.staticCost(comp.first, int(c), false).total()}
-			if len(top) == topK && byCost(x, top[topK-1]) >= 0 {
-				continue
-			}
-			j, _ := slices.BinarySearchFunc(top, x, byCost)
-			if len(top) < topK {
-				top = append(top, cs{})
-			}
-			copy(top[j+1:], top[j:len(top)-1])
-			top[j] = x
+	prune := len(p.scorers) == 0 && (len(comp.siteFlows) == 0 || p.filtersSites())
+	wc := p.w.Compute * comp.wCompute * comp.cores
+	top := make([]cs, 0, min(topK, len(comp.cand)))
+	for _, c := range comp.cand {
+		full := len(top) == topK
+		if full && prune && wc*p.price[c] > top[topK-1].cost {
+			continue
 		}
-		ids, static := make([]int32, len(top)), make([]float64, len(top))
-		for n, x := range top {
-			ids[n], static[n] = x.c, x.cost
+		x := cs{c, st.staticCost(comp.first, int(c), false).total()}
+		if full && byCost(x, top[topK-1]) >= 0 {
+			continue
 		}
-		return ids, static
-	}
-	all := make([]cs, len(comp.cand))
-	for n, c := range comp.cand {
-		all[n] = cs{c, st.staticCost(comp.first, int(c), false).total()}
-	}
-	if len(all) > topK {
-		// Partial selection: keep the topK smallest without sorting them all.
-		slices.SortFunc(all[:topK], byCost)
-		for _, x := range all[topK:] {
-			if byCost(x, all[topK-1]) < 0 {
-				j, _ := slices.BinarySearchFunc(all[:topK], x, byCost)
-				copy(all[j+1:topK], all[j:topK-1])
-				all[j] = x
-			}
+		j, _ := slices.BinarySearchFunc(top, x, byCost)
+		if !full {
+			top = append(top, cs{})
 		}
-		all = all[:topK]
-	} else {
-		slices.SortFunc(all, byCost)
+		copy(top[j+1:], top[j:len(top)-1])
+		top[j] = x
 	}
-	top, static := make([]int32, len(all)), make([]float64, len(all))
-	for n, x := range all {
-		top[n], static[n] = x.c, x.cost
+	ids, static := make([]int32, len(top)), make([]float64, len(top))
+	for n, x := range top {
+		ids[n], static[n] = x.c, x.cost
 	}
-	return top, static
+	return ids, static
 }
 
 // fastFilter is implemented by the built-in filters: a check without formatting the
@@ -273,9 +250,16 @@ func (p *problem) activeFilters(k int) ([]activeFilter, bool) {
 	return out, allFast
 }
 
-// filtersSites reports whether the site-latency filter is among the engine's filters.
+// filtersSites reports whether the site-latency filter is among the engine's filters
+// (computed once).
 func (p *problem) filtersSites() bool {
-	return slices.ContainsFunc(p.filters, func(f Filter) bool { _, ok := f.(siteLatencyFilter); return ok })
+	if p.sitesFiltered == 0 {
+		p.sitesFiltered = 1
+		if slices.ContainsFunc(p.filters, func(f Filter) bool { _, ok := f.(siteLatencyFilter); return ok }) {
+			p.sitesFiltered = 2
+		}
+	}
+	return p.sitesFiltered == 2
 }
 
 // activeFiltersOf returns activeFilters(k), computed once per component.
