@@ -300,27 +300,43 @@ func (sr *search) proveFirst(st *state, all []int) (*state, bool) {
 	if dom > proofFirstDomains || sr.budget.proofFirst <= 0 {
 		return st, false
 	}
-	b := sr.newBB(newState(p), all, true, sr.budget.proofFirst)
-	b.best = p.objective(st).total()
-	exhausted := b.run()
-	sr.phaseNodes += b.nodes
-	sr.phase("prove", !exhausted)
+	found, exhausted, _ := sr.fromScratch(st, all, sr.budget.proofFirst, false, "prove")
 	if !exhausted || sr.halted {
 		// A cheaper plan found on the way is not taken: the depth-first search's first
 		// plans can sit in a poorer basin for the neighbourhood search that follows
 		// than local search's plan does (seen: a 58 % gap where 11 % was reached).
 		return st, false
 	}
-	if b.bestAt != nil {
-		out := newState(p)
-		if !b.replay(out) {
-			return st, false // cannot happen: the search checked every placement
-		}
-		st = out
+	if found != nil {
+		st = found
 		sr.improvements++
 	}
 	sr.optimal = true
 	return st, true
+}
+
+// fromScratch runs branch and bound over every instance from an empty plan, with st's
+// cost as the incumbent when st is complete, as phase name. It returns the cheaper
+// plan it found (nil if none), whether it exhausted its tree, and its nodes. A plan
+// that does not replay (which cannot happen: the search checked every placement)
+// counts as a tree not exhausted, so that no proof rests on it.
+func (sr *search) fromScratch(st *state, all []int, maxNodes int, unmetered bool, name string) (*state, bool, int) {
+	p := sr.p
+	b := sr.newBB(newState(p), all, true, maxNodes)
+	b.unmetered = unmetered
+	if complete(st) {
+		b.best = p.objective(st).total()
+	}
+	exhausted := b.run()
+	sr.phaseNodes += b.nodes
+	sr.phase(name, !exhausted)
+	if b.bestAt == nil {
+		return nil, exhausted, b.nodes
+	}
+	if out := newState(p); b.replay(out) {
+		return out, exhausted, b.nodes
+	}
+	return nil, false, b.nodes
 }
 
 // findFeasible runs the phases that look for a complete plan when the greedy one got
@@ -420,19 +436,11 @@ func (sr *search) moved(st *state, todo []int) []int {
 // exact runs branch and bound over every instance with st (when complete) as the
 // incumbent and its own node budget.
 func (sr *search) exact(all []int, st *state) *state {
-	p := sr.p
-	b := sr.newBB(newState(p), all, true, sr.budget.exact)
-	b.unmetered = true
-	if complete(st) {
-		b.best = p.objective(st).total()
-	}
-	exhausted := b.run()
-	sr.phaseNodes += b.nodes
-	sr.phase("exact", !exhausted)
+	found, exhausted, nodes := sr.fromScratch(st, all, sr.budget.exact, true, "exact")
 	if exhausted {
-		sr.optimal = b.bestAt != nil || complete(st)
-		if b.bestAt == nil && !complete(st) {
-			sr.proof = fmt.Sprintf("the exact search exhausted every assignment (%d nodes) without a plan", b.nodes)
+		sr.optimal = found != nil || complete(st)
+		if found == nil && !complete(st) {
+			sr.proof = fmt.Sprintf("the exact search exhausted every assignment (%d nodes) without a plan", nodes)
 		}
 	} else {
 		sr.stopped = true
@@ -440,11 +448,8 @@ func (sr *search) exact(all []int, st *state) *state {
 			sr.stopReason = fmt.Sprintf("the exact search ran out of its %d-node budget", sr.budget.exact)
 		}
 	}
-	if b.bestAt == nil {
-		return st
-	}
-	if out := newState(p); b.replay(out) {
-		return out
+	if found != nil {
+		return found
 	}
 	return st
 }
