@@ -203,9 +203,12 @@ func compile(snap *Snapshot, req *Request, scorers []WeightedScorer, pp *Prepare
 		return nil, err
 	}
 	p.compileResources()
-	if !p.reuseComponents() {
-		p.keepComponents(p.compileComponents())
+	index, ok := p.reuseComponents()
+	if !ok {
+		index = p.compileComponents()
+		p.keepComponents(index)
 	}
+	p.setCurrent(index)
 	p.compileBandwidth()
 	var err error
 	if p.scorers, err = p.policyScorers(scorers); err != nil {
@@ -462,10 +465,6 @@ func (p *problem) validateCurrent() ErrorList {
 	for i := range p.req.Apps {
 		apps[p.req.Apps[i].Metadata.Name] = &p.req.Apps[i]
 	}
-	type replicaKey struct {
-		app, comp string
-		rep       int
-	}
 	seen := make(map[replicaKey]int, len(p.req.Current))
 	for i, as := range p.req.Current {
 		path := func() string { return index("current", i) } // built only for an error
@@ -505,6 +504,27 @@ func (p *problem) validateCurrent() ErrorList {
 		}
 	}
 	return errs
+}
+
+// replicaKey names one replica of Request.Current.
+type replicaKey struct {
+	app, comp string
+	rep       int
+}
+
+// setCurrent sets each instance's current cluster from Request.Current (validated:
+// no replica twice, none out of range); index maps (application, component) to the
+// component's index.
+func (p *problem) setCurrent(index map[[2]string]int) {
+	for _, as := range p.req.Current {
+		c, ok := p.topo.ClusterIndex(as.Cluster)
+		if !ok {
+			continue
+		}
+		if k, ok := index[[2]string{as.App, as.Component}]; ok && as.Replica >= 0 && as.Replica < p.comps[k].n {
+			p.insts[p.comps[k].first+as.Replica].current = c
+		}
+	}
 }
 
 // endpoint resolves a cluster or site name.
@@ -646,16 +666,6 @@ func (p *problem) rttSC(s, c int) topology.Duration {
 }
 
 func (p *problem) compileComponents() map[[2]string]int {
-	type replicaKey struct {
-		app, comp string
-		rep       int
-	}
-	current := make(map[replicaKey]int, len(p.req.Current))
-	for _, as := range p.req.Current {
-		if c, ok := p.topo.ClusterIndex(as.Cluster); ok {
-			current[replicaKey{as.App, as.Component, as.Replica}] = c
-		}
-	}
 	nComps, nInsts := 0, 0
 	for ai := range p.req.Apps {
 		nComps += len(p.req.Apps[ai].Components)
@@ -682,11 +692,7 @@ func (p *problem) compileComponents() map[[2]string]int {
 			k.wCompute = appWeight(a, "compute")
 			compIdx[[2]string{a.Metadata.Name, c.Name}] = len(p.comps)
 			for r := range k.n {
-				cur, ok := current[replicaKey{a.Metadata.Name, c.Name, r}]
-				if !ok {
-					cur = -1
-				}
-				p.insts = append(p.insts, inst{comp: len(p.comps), rep: r, current: cur})
+				p.insts = append(p.insts, inst{comp: len(p.comps), rep: r, current: -1})
 			}
 			p.comps = append(p.comps, k)
 		}

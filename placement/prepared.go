@@ -231,44 +231,32 @@ func (pp *Prepared) markValid(i int) {
 }
 
 // reuseComponents sets p's components, instances, pairs and chains from the ones
-// compiled for the same applications, topology and resource dimensions, with the
-// current clusters of this request; it reports false when there are none.
-func (p *problem) reuseComponents() bool {
+// compiled for the same applications, topology and resource dimensions (no current
+// clusters yet) and returns the component index; ok is false when there are none.
+func (p *problem) reuseComponents() (index map[[2]string]int, ok bool) {
 	pp := p.prepared
 	if pp == nil || pp.cc == nil {
-		return false
+		return nil, false
 	}
 	cc := pp.cc
 	if cc.gen != pp.appsGen || cc.base != p.snap.Topology || !slices.Equal(cc.dims, p.dims) {
-		return false
+		return nil, false
 	}
 	p.comps, p.insts = slices.Clone(cc.comps), slices.Clone(cc.insts)
 	p.pairs, p.chains = cc.pairs, cc.chains
-	for _, as := range p.req.Current {
-		c, ok := p.topo.ClusterIndex(as.Cluster)
-		if !ok {
-			continue
-		}
-		if k, ok := cc.index[[2]string{as.App, as.Component}]; ok && as.Replica >= 0 && as.Replica < p.comps[k].n {
-			p.insts[p.comps[k].first+as.Replica].current = c
-		}
-	}
-	return true
+	return cc.index, true
 }
 
-// keepComponents stores what compileComponents built (index: the component index by
-// application and name) for the next calls of a Prepared.
+// keepComponents stores what compileComponents built, before the current clusters are
+// set (index: the component index by application and name), for the next calls of a
+// Prepared.
 func (p *problem) keepComponents(index map[[2]string]int) {
 	pp := p.prepared
 	if pp == nil {
 		return
 	}
-	cc := &compiledComps{gen: pp.appsGen, base: p.snap.Topology, dims: p.dims, comps: slices.Clone(p.comps),
+	pp.cc = &compiledComps{gen: pp.appsGen, base: p.snap.Topology, dims: p.dims, comps: slices.Clone(p.comps),
 		insts: slices.Clone(p.insts), pairs: p.pairs, chains: p.chains, index: index}
-	for i := range cc.insts {
-		cc.insts[i].current = -1
-	}
-	pp.cc = cc
 	pp.stats.Compiles++
 }
 
