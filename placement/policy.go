@@ -339,33 +339,36 @@ func (taintsFilter) Name() string { return FilterTaints }
 
 func (taintsFilter) passesAll(p *problem, _ int) bool { return !p.anyTaints() }
 
-// ok is Filter's verdict without formatting a reason.
-func (taintsFilter) ok(c *Candidate) bool {
+// blockingTaint returns the first of the cluster's taints that keeps the candidate
+// off it: one that excludes the component, or admits no new replicas while the
+// component has none there.
+func blockingTaint(c *Candidate) (topology.Taint, bool) {
 	for _, t := range c.Cluster.Taints {
 		switch v, _ := taintJudge(c.Component.Tolerations, t, c.Snapshot.Now); v {
 		case taintExclude:
-			return false
+			return t, true
 		case taintNoNew:
 			if !c.hasCurrent() {
-				return false
+				return t, true
 			}
 		}
 	}
-	return true
+	return topology.Taint{}, false
+}
+
+// ok is Filter's verdict without formatting a reason.
+func (taintsFilter) ok(c *Candidate) bool {
+	_, blocked := blockingTaint(c)
+	return !blocked
 }
 
 func (taintsFilter) Filter(c *Candidate) string {
-	for _, t := range c.Cluster.Taints {
-		switch v, why := judgeTaint(c.Component.Tolerations, t, c.Snapshot.Now); v {
-		case taintExclude:
-			return why
-		case taintNoNew:
-			if !c.hasCurrent() {
-				return why
-			}
-		}
+	t, blocked := blockingTaint(c)
+	if !blocked {
+		return ""
 	}
-	return ""
+	_, why := judgeTaint(c.Component.Tolerations, t, c.Snapshot.Now)
+	return why
 }
 
 // preferredScorer costs the preferred terms a cluster does not match.
