@@ -240,7 +240,7 @@ func setSpecRTT(spec *Spec, ch LinkRTT) (bool, string) {
 }
 
 // validFigures reports whether the change's figures pass the checks New applies to a
-// link or access link (the physical floor included).
+// link or access link (the same validator methods: rtt with the physical floor, tunnel).
 func (t *Topology) validFigures(ch LinkRTT) bool {
 	var v validator
 	loc := func(name string) *Location {
@@ -255,15 +255,7 @@ func (t *Topology) validFigures(ch LinkRTT) bool {
 	jitter := Duration(0)
 	if l, ok := t.Link(ch.A, ch.B); ok {
 		jitter = l.Jitter
-		if ch.Tunnel != nil {
-			if l.Peering == PeeringNone {
-				return false
-			}
-			v.check("tunnel.rtt", CheckDuration(ch.Tunnel.RTT, 0, true))
-			if b := ch.Tunnel.BytesPerPacket; b < 0 || b > MaxBytesPerPacket {
-				return false
-			}
-		}
+		v.tunnel("x", ch.Tunnel, l.Peering)
 	}
 	v.rtt("x", ch.RTT, ch.P99, jitter, loc(ch.A), loc(ch.B))
 	return len(v.errs) == 0

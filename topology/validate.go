@@ -385,14 +385,20 @@ func (v *validator) link(p string, c *Cluster, l *LinkSpec, clusters map[string]
 	default:
 		v.add(p+".peering", "must be one of outgoing, incoming, bidirectional (or omitted), got %q", l.Peering)
 	}
-	if l.Tunnel != nil {
-		if l.Peering == PeeringNone {
-			v.add(p+".tunnel", "set on a link without a Liqo peering")
-		}
-		v.check(p+".tunnel.rtt", CheckDuration(l.Tunnel.RTT, 0, true))
-		if b := l.Tunnel.BytesPerPacket; b < 0 || b > MaxBytesPerPacket {
-			v.add(p+".tunnel.bytesPerPacket", "%d is outside [0, %d]", b, MaxBytesPerPacket)
-		}
+	v.tunnel(p, l.Tunnel, l.Peering)
+}
+
+// tunnel checks a link's tunnel overhead (nil: none).
+func (v *validator) tunnel(p string, t *TunnelOverhead, peering PeeringDirection) {
+	if t == nil {
+		return
+	}
+	if peering == PeeringNone {
+		v.add(p+".tunnel", "set on a link without a Liqo peering")
+	}
+	v.check(p+".tunnel.rtt", CheckDuration(t.RTT, 0, true))
+	if b := t.BytesPerPacket; b < 0 || b > MaxBytesPerPacket {
+		v.add(p+".tunnel.bytesPerPacket", "%d is outside [0, %d]", b, MaxBytesPerPacket)
 	}
 }
 
