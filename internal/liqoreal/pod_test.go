@@ -21,26 +21,11 @@ import (
 // machine (each step takes about a second), never an assertion about speed.
 const wait = 3 * time.Minute
 
-// eventually polls cond until it holds, failing t with the last state after wait.
+// eventually polls cond until it holds, failing t with the last state after wait. It
+// runs in cleanups too, where t.Context() has ended.
 func eventually(t testing.TB, what string, cond func(ctx context.Context) (bool, string)) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	last := ""
-	for {
-		ok, state := cond(ctx)
-		if ok {
-			return
-		}
-		if state != "" {
-			last = state
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s: not after %v; last seen: %s", what, wait, last)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	testenv.Eventually(context.Background(), t, what, wait, cond)
 }
 
 // TestOffloadedPodRuns peers home -> w1 with the backend, offloads a namespace, and

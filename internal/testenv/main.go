@@ -11,6 +11,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // EnvCI is the environment variable that turns skips for missing binaries into
@@ -166,6 +167,14 @@ func Require(t testing.TB) {
 			err = checkBinaries()
 		}
 	}
+	SkipOrFail(t, err)
+}
+
+// SkipOrFail applies Require's rule to err, the error of starting an environment of
+// this package (StartReal, say) or nil: nil lets the test run; missing binaries skip
+// it, or fail it when CI=true; any other error fails it.
+func SkipOrFail(t testing.TB, err error) {
+	t.Helper()
 	switch v, msg := decide(err, isCI()); v {
 	case verdictSkip:
 		t.Skip(msg)
@@ -173,6 +182,10 @@ func Require(t testing.TB) {
 		t.Fatal(msg)
 	}
 }
+
+// CI reports whether CI=true (parsed as a boolean): missing test binaries are then a
+// failure, not a skip.
+func CI() bool { return isCI() }
 
 // checkBinaries returns the errors of every missing test binary.
 func checkBinaries() error {
@@ -213,4 +226,28 @@ func decide(err error, ci bool) (verdict, string) {
 func isCI() bool {
 	ci, err := strconv.ParseBool(os.Getenv(EnvCI))
 	return err == nil && ci
+}
+
+// Eventually polls cond every 100 ms until it holds, and fails t with the last state
+// cond reported (its second result) when it does not within timeout. ctx bounds it
+// too: from a t.Cleanup, where t.Context() has ended, pass context.Background().
+func Eventually(ctx context.Context, t testing.TB, what string, timeout time.Duration, cond func(ctx context.Context) (bool, string)) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	last := ""
+	for {
+		ok, state := cond(ctx)
+		if ok {
+			return
+		}
+		if state != "" {
+			last = state
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s: not within %v; last seen: %s", what, timeout, last)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }

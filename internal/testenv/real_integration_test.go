@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -38,10 +37,7 @@ func startReal(t *testing.T, opts testenv.RealOptions) *testenv.RealEnv {
 		t.Skip("integration test skipped in -short mode")
 	}
 	e, err := testenv.StartReal(t.Context(), opts)
-	if errors.Is(err, testenv.ErrBinariesMissing) && os.Getenv(testenv.EnvCI) != "true" {
-		t.Skipf("integration test skipped: %v", err)
-	}
-	require.NoError(t, err)
+	testenv.SkipOrFail(t, err)
 	t.Cleanup(func() { assert.NoError(t, e.Stop()) })
 	e.KeepLogsOnFailure(t)
 	return e
@@ -49,21 +45,7 @@ func startReal(t *testing.T, opts testenv.RealOptions) *testenv.RealEnv {
 
 func waitFor(t *testing.T, what string, cond func(ctx context.Context) (bool, string)) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
-	defer cancel()
-	last := ""
-	for {
-		ok, state := cond(ctx)
-		if ok {
-			return
-		}
-		last = state
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s: not in 3 minutes; last seen: %s", what, last)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	testenv.Eventually(t.Context(), t, what, 3*time.Minute, cond)
 }
 
 // TestRealClusterRunsPods: a real cluster without Liqo runs a Deployment on its KWOK

@@ -33,7 +33,6 @@ import (
 	"os"
 	"os/signal"
 	"slices"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -121,7 +120,7 @@ func execute(ctx context.Context, w io.Writer, o options) (samples []experiment.
 	start := time.Now()
 	env, err := reconcilers.Start(ctx, reconcilers.Options{})
 	if errors.Is(err, testenv.ErrBinariesMissing) {
-		if ci, _ := strconv.ParseBool(os.Getenv(testenv.EnvCI)); ci {
+		if testenv.CI() {
 			return nil, fmt.Errorf("test binaries missing and %s=true; run `make tools`: %w", testenv.EnvCI, err)
 		}
 		fmt.Fprintf(w, "Skipped: the real run needs the test binaries (kube-apiserver and etcd); run `make tools` once from the repository root.\n  %v\n", err)
