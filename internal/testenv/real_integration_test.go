@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/continuum-xr/continuum/internal/testenv"
@@ -125,13 +126,27 @@ func TestRealClusterRunsPods(t *testing.T) {
 		Type: certificatesv1.CertificateApproved, Status: corev1.ConditionTrue, Reason: "Test", Message: "approved by the test"})
 	_, err = cs.CertificatesV1().CertificateSigningRequests().UpdateApproval(ctx, csr.Name, csr, metav1.UpdateOptions{})
 	require.NoError(t, err)
+	var signed []byte
 	waitFor(t, "the CSR signed", func(ctx context.Context) (bool, string) {
 		got, err := cs.CertificatesV1().CertificateSigningRequests().Get(ctx, csr.Name, metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
 		}
-		return len(got.Status.Certificate) > 0, fmt.Sprintf("conditions %v", got.Status.Conditions)
+		signed = got.Status.Certificate
+		return len(signed) > 0, fmt.Sprintf("conditions %v", got.Status.Conditions)
 	})
+	// The apiserver trusts what kube-controller-manager signed: the certificate
+	// authenticates (403 for a user without roles, not 401).
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	require.NoError(t, err)
+	userCfg := rest.CopyConfig(c.Config)
+	userCfg.BearerToken, userCfg.Username, userCfg.Password = "", "", ""
+	userCfg.CertFile, userCfg.KeyFile = "", ""
+	userCfg.CertData, userCfg.KeyData = signed, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
+	userCS, err := kubernetes.NewForConfig(userCfg)
+	require.NoError(t, err)
+	_, err = userCS.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{})
+	require.True(t, apierrors.IsForbidden(err), "a request with the signed certificate: %v, want Forbidden (authenticated, no role)", err)
 
 	// The namespace controller finalises a deleted namespace (and its pods go).
 	require.NoError(t, c.Client.Delete(ctx, ns))
