@@ -68,11 +68,13 @@
 // (the CRDs are installed) and internal/liqoplay, never against Liqo's networking
 // controllers; see internal/liqoreal and peering/liqo.
 //
-// Every process logs to its own file under RealEnv.LogDir (a folder per cluster;
-// $CONTINUUM_TEST_LOGS chooses the parent). Stop stops the processes (virtual
-// kubelets and Liqo first, the apiserver last) and removes the data, and the logs
-// unless KeepLogs was called; [RealEnv.KeepLogsOnFailure] calls it when a test fails
-// and [RealEnv.Check] names the processes that exited. A failed start keeps the logs
+// Every process this package starts (controller manager, scheduler, KWOK, Liqo's
+// processes, virtual kubelets) logs to its own file under RealEnv.LogDir (a folder per
+// cluster; $CONTINUUM_TEST_LOGS chooses the parent); envtest's kube-apiserver and etcd
+// keep no log. Stop stops the virtual kubelets first, then the other processes
+// together, then the apiserver and etcd, and removes the data, and the logs unless
+// KeepLogs was called; [RealEnv.KeepLogsOnFailure] calls it when a test fails and
+// [RealEnv.Check] names the processes of this package that exited. A failed start keeps the logs
 // and names their folder. Real clusters cost seconds to start and hundreds of MB
 // each ([ChildrenRSS] measures them): start them once per test package, a
 // namespace per test. [WaitAllowed] waits until a freshly bound role is in force.

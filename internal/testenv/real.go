@@ -429,8 +429,8 @@ func pollUntil(ctx context.Context, interval time.Duration, cond func() (bool, e
 	}
 }
 
-// stop stops the cluster's processes (the virtual kubelets and Liqo first, the
-// apiserver last) and removes its data.
+// stop stops the cluster's processes (the virtual kubelets first, then the others
+// together, the apiserver and etcd last) and removes its data.
 func (c *RealCluster) stop() error {
 	c.stopOnce.Do(func() {
 		var errs []error
@@ -476,7 +476,8 @@ func (e *RealEnv) Stop() error {
 }
 
 // kwokStageFiles are the KWOK stages a real cluster runs: nodes become Ready at
-// once and keep a lease; pods become Ready at once, complete and are deleted.
+// once and keep a lease; pods become Ready at once, Jobs' pods complete, and pods
+// being deleted are removed.
 var kwokStageFiles = []string{
 	"kustomize/stage/node/fast/node-initialize.yaml",
 	"kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",

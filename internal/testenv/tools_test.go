@@ -81,8 +81,10 @@ func TestToolsReadTheRealModules(t *testing.T) {
 		"kube-apiserver": "v1.37.2",
 		"etcd":           "v3.6.16",
 		"prometheus":     "v0.316.0",
-		"kwok":           "v0.8.0",
-		"liqo":           "v1.0.1",
+		// The binaries' pins must agree with the versions whose stage files, CRDs and
+		// ClusterRoles testenv installs.
+		"kwok": KWOKVersion,
+		"liqo": LiqoVersion,
 	}
 	for _, tool := range tools {
 		assert.Equal(t, want[tool.Name], tool.Version, tool.Name)
