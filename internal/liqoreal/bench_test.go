@@ -175,15 +175,5 @@ func removeBench(b *testing.B, actor *act.Actor, backend peering.Interface, req 
 	if _, err := actor.Remove(ctx, req); err != nil {
 		b.Fatalf("Remove: %v", err)
 	}
-	unoffload(b, backend, peering.NamespaceRef{Cluster: "home", Namespace: req.App.Metadata.Name})
-	ps, err := backend.ListPeerings(ctx, peering.ListOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, p := range ps {
-		if err := backend.Unpeer(ctx, p.Key); err != nil {
-			b.Fatalf("Unpeer(%s): %v", p.Key, err)
-		}
-	}
-	waitNoTenants(b, clusterNames...)
+	unpeerAll(b, backend, req.App.Metadata.Name)
 }

@@ -16,7 +16,9 @@ import (
 // realHarness adapts the Liqo backend on real Liqo to the conformance suite: Liqo's
 // own controllers complete peerings and offloadings, so the Complete steps do
 // nothing, and Close waits until Liqo has removed what the test's Unpeers started
-// removing (the clusters keep their Liqo cluster IDs from test to test).
+// removing (the clusters keep their Liqo cluster IDs from test to test). The suite's
+// checks that a peering or offloading is not ready right after it was requested
+// hold here only because Liqo takes longer than the next call.
 type realHarness struct {
 	t testing.TB
 	b *liqo.Backend

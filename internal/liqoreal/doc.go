@@ -6,8 +6,9 @@
 //
 // The tests run the peering conformance suite (peering/peeringtest) against the
 // Liqo backend on these clusters, offload a namespace and check that a pod pinned to
-// a virtual node runs on a KWOK node of the provider, and drive the xr-collab
-// application with the placement loop from placement to a make-before-break repair,
+// a virtual node runs on a KWOK node of the provider, and drive an xr-collab-like
+// application (render, stream, media, state, analytics; not placementtest.XRCollab) with the
+// placement loop from placement to a make-before-break repair,
 // with ready replicas as Kubernetes reports them.
 //
 // Liqo's networking is disabled here (no WireGuard, no gateways): the backend peers

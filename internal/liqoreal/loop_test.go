@@ -182,8 +182,9 @@ func readState(ctx context.Context, view *act.KubeWorkloads, ns string) (state, 
 		}
 	}
 	slices.Sort(st.Offload)
-	if o.Status.OffloadingPhase != offloadingv1beta1.ReadyOffloadingPhaseType {
-		return st, fmt.Errorf("offloading phase %q", o.Status.OffloadingPhase)
+	// Ready for the current spec: Liqo writes the generation it observed.
+	if o.Status.OffloadingPhase != offloadingv1beta1.ReadyOffloadingPhaseType || o.Status.ObservedGeneration != o.Generation {
+		return st, fmt.Errorf("offloading phase %q (observed generation %d of %d)", o.Status.OffloadingPhase, o.Status.ObservedGeneration, o.Generation)
 	}
 	return st, nil
 }
@@ -415,6 +416,16 @@ func teardownApp(t *testing.T, l *loop.Loop, b peering.Interface, ns string) {
 	if err := l.RemoveApplication(ctx, ns); err != nil {
 		t.Errorf("RemoveApplication: %v", err)
 	}
+	unpeerAll(t, b, ns)
+}
+
+// unpeerAll ends the offloading of ns from home and every peering, and waits until
+// Liqo has removed every tenant namespace, so that the next test finds the clusters
+// unpeered.
+func unpeerAll(t testing.TB, b peering.Interface, ns string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
 	unoffload(t, b, peering.NamespaceRef{Cluster: "home", Namespace: ns})
 	ps, err := b.ListPeerings(ctx, peering.ListOptions{})
 	if err != nil {
