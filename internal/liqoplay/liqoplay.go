@@ -279,17 +279,19 @@ func (p *Player) CompletePeering(ctx context.Context, k peering.Key) error {
 	lat := p.Latency(k.Consumer, k.Provider)
 	now := metav1.NewTime(p.opts.Now())
 	cns, pns := liqo.TenantNamespace(pid), liqo.TenantNamespace(cid)
-	// Gateways: a Connection on each side, Connected with the pair's latency.
-	for _, s := range []struct {
+	// Gateways: a Connection on each side, Connected with the pair's latency (none
+	// with networking disabled).
+	gateways := []struct {
 		c    client.Client
 		ns   string
 		typ  networkingv1beta1.ConnectionType
 		kind string
 		gw   peering.ClusterID
-	}{{cc, cns, networkingv1beta1.ConnectionTypeClient, "WgGatewayClient", pid}, {pc, pns, networkingv1beta1.ConnectionTypeServer, "WgGatewayServer", cid}} {
-		if p.opts.NetworkingDisabled {
-			break
-		}
+	}{{cc, cns, networkingv1beta1.ConnectionTypeClient, "WgGatewayClient", pid}, {pc, pns, networkingv1beta1.ConnectionTypeServer, "WgGatewayServer", cid}}
+	if p.opts.NetworkingDisabled {
+		gateways = nil
+	}
+	for _, s := range gateways {
 		conn := &networkingv1beta1.Connection{
 			ObjectMeta: metav1.ObjectMeta{Name: connectionName(s.gw), Namespace: s.ns, Labels: map[string]string{peering.LabelRemoteClusterID: string(s.gw)}},
 			Spec: networkingv1beta1.ConnectionSpec{Type: s.typ,

@@ -18,8 +18,9 @@
 // ipam.liqo.io/network-type=pod-cidr and external-cidr (status.cidr). Every object is
 // written with server-side apply under one field manager. Unpeer deletes exactly
 // those objects in Liqo's order (liqoctl unpeer): the ResourceSlice first, waiting
-// until Liqo has removed it and its replica on the provider, then the credentials
-// and the rest, then the two tenant namespaces.
+// until Liqo has removed it and its replica on the provider, then the provider's
+// VirtualNodes, waiting until Liqo has removed them, then the credentials and the
+// rest, then the two tenant namespaces.
 //
 // With Options.NetworkingDisabled (Liqo run with --networking-enabled=false, as
 // `liqoctl peer --networking-disabled`), Peer writes no networking object, reads no

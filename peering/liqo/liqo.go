@@ -34,8 +34,9 @@ const (
 	// DefaultTokenTTL is the lifetime of the consumer's token when
 	// Options.TokenTTL is zero.
 	DefaultTokenTTL = 30 * 24 * time.Hour
-	// DefaultUnpeerTimeout bounds Unpeer's wait for Liqo to remove a ResourceSlice
-	// when Options.UnpeerTimeout is zero.
+	// DefaultUnpeerTimeout bounds each of Unpeer's and Unoffload's waits for Liqo (the
+	// ResourceSlice, each VirtualNode, the NamespaceOffloading) when
+	// Options.UnpeerTimeout is zero.
 	DefaultUnpeerTimeout = 2 * time.Minute
 	// DefaultLatencyMaxAge bounds the age of Liqo's latency measurement when
 	// Options.LatencyMaxAge is zero: Liqo's gateway refreshes it every few seconds.

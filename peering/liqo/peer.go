@@ -324,8 +324,11 @@ func (b *Backend) consumerToken(ctx context.Context, pc client.Client, consumer 
 // the VirtualNodes for the provider, waiting until Liqo has removed them (after the
 // virtual Node and the virtual kubelet); then
 // the authentication and networking objects on both sides; last the tenant
-// namespaces. The wait is bounded by ctx and Options.UnpeerTimeout; when it ends
-// first the error wraps ErrNotReady and calling Unpeer again resumes. It refuses
+// namespaces. Each wait is bounded by ctx and Options.UnpeerTimeout; when one ends
+// first the error wraps ErrNotReady. Calling Unpeer again resumes only while the
+// ResourceSlice still exists (it is what makes the peering exist): once it is gone, a
+// second call reports ErrNotPeered and leaves what the first did not delete
+// (VirtualNodes, credentials, tenant namespaces). It refuses
 // while a namespace of the consumer is offloaded to the provider (ErrInvalid naming
 // the namespaces).
 func (b *Backend) Unpeer(ctx context.Context, k peering.Key) error {

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
 	authv1beta1 "github.com/liqotech/liqo/apis/authentication/v1beta1"
+	networkingv1beta1 "github.com/liqotech/liqo/apis/networking/v1beta1"
 	offloadingv1beta1 "github.com/liqotech/liqo/apis/offloading/v1beta1"
 	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/continuum-xr/continuum/internal/liqoplay"
 	"github.com/continuum-xr/continuum/internal/testenv"
@@ -120,10 +123,17 @@ func TestNetworkingDisabled(t *testing.T) {
 	if err != nil {
 		t.Fatalf("PlanPeer: %v", err)
 	}
+	// Liqo's networking types by their Go package (%T prints the package's name,
+	// v1beta1, which several Liqo API groups share).
+	netPkg := reflect.TypeFor[networkingv1beta1.GatewayServer]().PkgPath()
+	isNetworking := func(o client.Object) bool { return reflect.TypeOf(o).Elem().PkgPath() == netPkg }
+	if !isNetworking(&networkingv1beta1.GatewayServer{}) || isNetworking(&corev1.Secret{}) {
+		t.Fatal("the networking-type check does not tell networking objects apart")
+	}
 	var kinds []string
 	for _, o := range append(prov, cons...) {
 		kinds = append(kinds, fmt.Sprintf("%T", o))
-		if strings.Contains(fmt.Sprintf("%T", o), "networkingv1beta1") {
+		if isNetworking(o) {
 			t.Errorf("networking object %T %s planned with networking disabled", o, o.GetName())
 		}
 		if s, ok := o.(*corev1.Secret); ok && s.Name == "gateway-keys" {

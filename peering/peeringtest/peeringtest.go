@@ -320,8 +320,10 @@ func cmpKey(x, y peering.Key) int {
 func testWaitPeeredContext(t *testing.T, h Harness) {
 	home, a, _ := h.Clusters()
 	k := mustPeer(t, h, home, a)
-	// Liqo is not played: the peering never becomes ready, and the wait must end
-	// with the context and say how far it got.
+	// CompletePeering is not called, so a fake or played backend never gets ready;
+	// real Liqo would, but not within 300 ms of the request (about a second on a
+	// 2-core machine; this case relies on that). The wait must end with the context
+	// and say how far it got.
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	p, err := peering.WaitPeered(ctx, h.Backend(), k, h.WaitOptions())
