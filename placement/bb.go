@@ -44,13 +44,17 @@ type bb struct {
 	// part[f][n] is the cost of free[f] on dom[n] given its placed partners (static
 	// cost plus flows to placed instances); bad[f][n] counts the placed partners that
 	// rule that cluster out.
-	part    [][]float64
-	bad     [][]int32
-	dom     [][]int32
+	part [][]float64
+	bad  [][]int32
+	dom  [][]int32
+	// partBuf and badBuf hold part's and bad's rows.
+	partBuf []float64
+	badBuf  []int32
 	pairSum float64 // sum of pairMin over pairs whose ends are both free and unplaced
 	// plb holds the pair bounds over the given clusters when newBBIn had them (else
 	// the domains' bounds, search.pairLB, are used).
 	plb    map[int32]float64
+	plbBuf map[int32]float64 // plb's map, kept when the bb is recycled
 	placed int
 	// scratch per depth
 	bufs [][]candCost
@@ -76,20 +80,26 @@ func (sr *search) newBB(st *state, free []int, optimize bool, maxNodes int) *bb 
 // newBBIn is newBB with the clusters of each free instance given (nil: its domain).
 func (sr *search) newBBIn(st *state, free []int, doms [][]int32, optimize bool, maxNodes int) *bb {
 	p := sr.p
-	b := &bb{sr: sr, st: st, free: free, optimize: optimize, maxNodes: maxNodes, best: math.Inf(1),
-		slot: sr.slotBuf(), part: make([][]float64, len(free)), bad: make([][]int32, len(free)),
-		dom: make([][]int32, len(free)), bufs: make([][]candCost, len(free)+1)}
+	b := sr.spareBB(len(free))
+	b.sr, b.st, b.free, b.optimize, b.maxNodes, b.best, b.slot = sr, st, free, optimize, maxNodes, math.Inf(1), sr.slotBuf()
 	for f, i := range free {
 		b.slot[i] = int32(f)
 	}
+	size := 0
 	for f, i := range free {
-		k := p.insts[i].comp
-		b.dom[f] = sr.domain(k)
+		b.dom[f] = sr.domain(p.insts[i].comp)
 		if doms != nil {
 			b.dom[f] = doms[f]
 		}
-		b.part[f] = make([]float64, len(b.dom[f]))
-		b.bad[f] = make([]int32, len(b.dom[f]))
+		size += len(b.dom[f])
+	}
+	partBuf, badBuf := grow(b.partBuf, size), grow(b.badBuf, size)
+	clear(badBuf)
+	b.partBuf, b.badBuf = partBuf, badBuf
+	for f, i := range free {
+		n := len(b.dom[f])
+		b.part[f], b.bad[f] = partBuf[:n:n], badBuf[:n:n]
+		partBuf, badBuf = partBuf[n:], badBuf[n:]
 		sr.work += int64(len(b.dom[f]) * (1 + len(p.insts[i].pairs)))
 		for n, c32 := range b.dom[f] {
 			b.part[f][n] = sr.static(st, i, int(c32))
@@ -127,7 +137,10 @@ func (sr *search) newBBIn(st *state, free []int, doms [][]int32, optimize bool, 
 						v = sr.pairLBIn(fp, da, db)
 					}
 					if b.plb == nil {
-						b.plb = map[int32]float64{}
+						if b.plbBuf == nil {
+							b.plbBuf = map[int32]float64{}
+						}
+						b.plb = b.plbBuf
 					}
 					b.plb[pid] = v
 					b.pairSum += v
@@ -136,6 +149,35 @@ func (sr *search) newBBIn(st *state, free []int, doms [][]int32, optimize bool, 
 		}
 	}
 	return b
+}
+
+// spareBB returns a bb for n free instances: the one recycle gave back, its fields
+// reset and its slices kept for reuse, or a new one. Large-neighbourhood search builds
+// one per step, most of them small, so the allocations would cost more than the search.
+func (sr *search) spareBB(n int) *bb {
+	b := sr.bbSpare
+	if b == nil {
+		return &bb{part: make([][]float64, n), bad: make([][]int32, n), dom: make([][]int32, n), bufs: make([][]candCost, n+1)}
+	}
+	sr.bbSpare = nil
+	clear(b.plbBuf)
+	*b = bb{part: grow(b.part, n), bad: grow(b.bad, n), dom: grow(b.dom, n), bufs: grow(b.bufs, n+1),
+		partBuf: b.partBuf, badBuf: b.badBuf, plbBuf: b.plbBuf,
+		path: b.path[:0], bestOrder: b.bestOrder[:0], keys: b.keys, idx: b.idx, sorted: b.sorted}
+	return b
+}
+
+// recycle gives b back for the next newBBIn, once its caller is done with it (its
+// plan replayed or dropped).
+func (sr *search) recycle(b *bb) { sr.bbSpare = b }
+
+// grow returns s resliced to length n (its elements kept), reallocated when its
+// capacity is short.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
 }
 
 // slotBuf returns the instance -> free index map, all -1.

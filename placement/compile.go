@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"sort"
 	"strconv"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -37,7 +38,6 @@ type problem struct {
 
 	// Bandwidth resources: links [0, L), uplinks [L, L+n), access links after.
 	bwCap    []int64
-	bwName   []string
 	nLinks   int
 	accessAt []int // first access resource of each site
 	routes   map[int64][]int32
@@ -798,25 +798,38 @@ func (p *problem) addPair(fp flowPair) {
 }
 
 func (p *problem) compileBandwidth() {
-	links := p.topo.Links()
-	p.nLinks = len(links)
-	for _, l := range links {
-		p.bwCap = append(p.bwCap, int64(l.Capacity))
-		p.bwName = append(p.bwName, l.A+"<->"+l.B)
+	p.nLinks = p.topo.NumLinks()
+	for k := range p.nLinks {
+		p.bwCap = append(p.bwCap, int64(p.topo.LinkAt(k).Capacity))
 	}
 	for i := range p.clusters {
-		c := &p.clusters[i]
-		p.bwCap = append(p.bwCap, int64(c.Uplink))
-		p.bwName = append(p.bwName, c.Name)
+		p.bwCap = append(p.bwCap, int64(p.clusters[i].Uplink))
 	}
 	for si := range p.topo.NumSites() {
 		s := p.topo.SiteAt(si)
 		p.accessAt = append(p.accessAt, len(p.bwCap))
 		for _, a := range s.Access {
 			p.bwCap = append(p.bwCap, int64(a.Capacity))
-			p.bwName = append(p.bwName, s.Name+"<->"+a.Cluster)
 		}
 	}
+}
+
+// bwName names bandwidth resource r: a link "a<->b", a cluster's uplink (the
+// cluster's name) or a site's access link "site<->cluster". Built when a plan or a
+// reason needs it.
+func (p *problem) bwName(r int) string {
+	if r < p.nLinks {
+		l := p.topo.LinkAt(r)
+		return l.A + "<->" + l.B
+	}
+	if r < p.nLinks+len(p.clusters) {
+		return p.clusters[r-p.nLinks].Name
+	}
+	// The last site whose first access resource is at most r (a site without access
+	// links shares its start with the next one).
+	si := sort.Search(len(p.accessAt), func(i int) bool { return p.accessAt[i] > r }) - 1
+	s := p.topo.SiteAt(si)
+	return s.Name + "<->" + s.Access[r-p.accessAt[si]].Cluster
 }
 
 // route returns the bandwidth resources a flow between clusters a and b uses: every

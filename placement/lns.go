@@ -135,9 +135,12 @@ func (sr *search) lns(st *state, movable []int, maxNodes int) {
 		exhausted := b.run()
 		used += b.nodes
 		sr.phaseNodes += b.nodes
-		if b.bestAt != nil && (perturb || better(b.best, oldCost)) {
+		nodes, found, bBest := b.nodes, b.bestAt != nil && (perturb || better(b.best, oldCost)), b.best
+		replayed := found && b.replay(st)
+		sr.recycle(b)
+		if found {
 			clear(tried) // the plan changes
-			if !b.replay(st) {
+			if !replayed {
 				// Cannot happen: st is as during the search. Undo and go on.
 				for _, j := range group {
 					if st.at[j] >= 0 {
@@ -153,7 +156,7 @@ func (sr *search) lns(st *state, movable []int, maxNodes int) {
 			for k, j := range group {
 				sr.lx.move(j, old[k], st.at[j])
 			}
-			cur += b.best - oldCost
+			cur += bBest - oldCost
 			if better(cur, bestObj) {
 				sr.improvements++
 				bestObj, bestSt = cur, nil
@@ -178,7 +181,7 @@ func (sr *search) lns(st *state, movable []int, maxNodes int) {
 		}
 		if exhausted && !sr.halted {
 			// The work of filling shared caches (pair bounds) is not repeated.
-			tried[string(key)] = lnsTried{nodes: b.nodes, work: sr.work - work0 - (sr.workFill - fill0)}
+			tried[string(key)] = lnsTried{nodes: nodes, work: sr.work - work0 - (sr.workFill - fill0)}
 		}
 		stall++
 		if stall%(4+len(movable)/4) == 0 && size < sr.lnsGroup {
@@ -319,7 +322,13 @@ func (sr *search) neighbourhoodLNS(st *state, movable []int, isMov []bool, size,
 // cost), within its domain.
 func (sr *search) localDomains(st *state, group, old []int) [][]int32 {
 	p := sr.p
-	out := make([][]int32, len(group))
+	// The rows share one buffer, reused by the next step (its bb is done by then).
+	need := 0
+	for _, i := range group {
+		need += lnsLocal + len(old) + len(p.insts[i].pairs)
+	}
+	out, buf := grow(sr.ldOut, len(group)), grow(sr.ldBuf, need)
+	sr.ldOut, sr.ldBuf = out, buf
 	for f, i := range group {
 		k := p.insts[i].comp
 		dom := sr.domain(k)
@@ -328,7 +337,9 @@ func (sr *search) localDomains(st *state, group, old []int) [][]int32 {
 			continue
 		}
 		comp := p.cands(k)
-		d := make([]int32, 0, lnsLocal+len(old)+len(p.insts[i].pairs))
+		n := lnsLocal + len(old) + len(p.insts[i].pairs)
+		d := buf[:0:n]
+		buf = buf[n:]
 		for _, c := range comp.top {
 			if len(d) == lnsLocal {
 				break

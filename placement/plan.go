@@ -51,7 +51,7 @@ func (p *problem) plan(st *state, stats SearchStats) *Plan {
 		if used == 0 {
 			continue
 		}
-		u := Utilisation{Name: p.bwName[r], Used: topology.Bandwidth(used), Capacity: topology.Bandwidth(p.bwCap[r])}
+		u := Utilisation{Name: p.bwName(r), Used: topology.Bandwidth(used), Capacity: topology.Bandwidth(p.bwCap[r])}
 		if p.bwCap[r] != int64(topology.Unlimited) && p.bwCap[r] > 0 {
 			u.Fraction = float64(used) / float64(p.bwCap[r])
 		}

@@ -168,7 +168,7 @@ func (s *state) check(i, c int, explain bool) (bool, violation) {
 				kind = "access link"
 			}
 			return fail("bandwidth", func() string {
-				return fmt.Sprintf("%s %s: %s more needed, %s of %s free", kind, p.bwName[r], topology.Bandwidth(need),
+				return fmt.Sprintf("%s %s: %s more needed, %s of %s free", kind, p.bwName(int(r)), topology.Bandwidth(need),
 					topology.Bandwidth(max(0, p.bwCap[r]-s.bw[r])), topology.Bandwidth(p.bwCap[r]))
 			})
 		}

@@ -83,8 +83,18 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 // node pool or replica), else the problem: the name must be cpu, memory, gpu or an
 // extended resource (domain/name), and the amount within [0, MaxCPU] cores for cpu,
 // [0, MaxGPU] for gpu, [0, MaxAmount] for the others.
+// validResourceName reports whether name is a resource name; the three built-in
+// names, which nearly every request uses, skip the regular expression.
+func validResourceName(name ResourceName) bool {
+	switch name {
+	case ResourceCPU, ResourceMemory, ResourceGPU:
+		return true
+	}
+	return len(name) <= 253 && resourceNameRE.MatchString(string(name))
+}
+
 func CheckResource(name ResourceName, q resource.Quantity) string {
-	if len(name) > 253 || !resourceNameRE.MatchString(string(name)) {
+	if !validResourceName(name) {
 		return fmt.Sprintf("%s is not a resource name (cpu, memory, gpu, or domain/name)", decode.Quote(string(name)))
 	}
 	if q.Sign() < 0 {

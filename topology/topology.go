@@ -692,6 +692,10 @@ func (t *Topology) NumSites() int { return len(t.sites) }
 // NumSites(); it panics otherwise, like a slice index (Site is the checked look-up).
 func (t *Topology) SiteAt(si int) Site { return t.sites[si] }
 
+// NumLinks returns the number of links; LinkAt(k) for k in [0, NumLinks()) returns
+// them in the order of Links.
+func (t *Topology) NumLinks() int { return len(t.links) }
+
 // LinkAt returns the link with index k (in Links order). Precondition: 0 <= k <
 // len(Links()); it panics otherwise, like a slice index (Link is the checked look-up).
 func (t *Topology) LinkAt(k int) Link { return t.links[k] }
