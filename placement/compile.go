@@ -414,8 +414,20 @@ func (p *problem) validate() ErrorList {
 	if len(errs) > 0 {
 		return errs // the totals and the current plan are checked on valid applications
 	}
-	errs = append(errs, p.validateTotals()...)
-	errs = append(errs, p.validateCurrent()...)
+	pp := p.prepared
+	if pp == nil || !pp.totalsOK || pp.totalsGen != pp.appsGen {
+		errs = append(errs, p.validateTotals()...)
+		if pp != nil && len(errs) == 0 {
+			pp.totalsOK, pp.totalsGen = true, pp.appsGen
+		}
+	}
+	if pp == nil || !pp.currentChecked(p.req.Current) {
+		cerrs := p.validateCurrent()
+		if pp != nil && len(cerrs) == 0 {
+			pp.markCurrent(p.req.Current)
+		}
+		errs = append(errs, cerrs...)
+	}
 	return errs
 }
 

@@ -36,7 +36,15 @@ type Prepared struct {
 	// appsGen counts changes of apps; cc holds the components compiled from them.
 	appsGen int
 	cc      *compiledComps
-	stats   PreparedStats
+	// totalsGen is the generation of apps whose totals passed validateTotals (when
+	// totalsOK); current, with currentGen and currentTopo, the last Request.Current
+	// that passed validateCurrent.
+	totalsOK    bool
+	totalsGen   int
+	current     []Assignment
+	currentGen  int
+	currentTopo *topology.Topology
+	stats       PreparedStats
 }
 
 // compiledComps is what compileComponents built for a generation of the applications
@@ -280,4 +288,19 @@ func linkKey(snap *Snapshot) map[Pair]topology.Duration {
 		}
 	}
 	return key
+}
+
+// currentChecked reports whether cur equals the placement in force that last passed
+// validateCurrent, against the same applications and topology.
+func (pp *Prepared) currentChecked(cur []Assignment) bool {
+	return pp.current != nil && pp.currentGen == pp.appsGen && pp.currentTopo == pp.snap.Topology && slices.Equal(cur, pp.current)
+}
+
+// markCurrent records cur as checked by validateCurrent.
+func (pp *Prepared) markCurrent(cur []Assignment) {
+	pp.current = append(pp.current[:0], cur...)
+	if pp.current == nil {
+		pp.current = []Assignment{}
+	}
+	pp.currentGen, pp.currentTopo = pp.appsGen, pp.snap.Topology
 }

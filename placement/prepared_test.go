@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/continuum-xr/continuum/placement"
@@ -46,7 +47,7 @@ func TestPreparedMatchesStateless(t *testing.T) {
 			}
 			var current []placement.Assignment
 			kinds := map[string]int{}
-			placed := 0
+			placed, badCurrent := 0, 0
 			for step := range 40 {
 				kind := rng.IntN(8)
 				switch kind {
@@ -127,11 +128,24 @@ func TestPreparedMatchesStateless(t *testing.T) {
 				if rng.IntN(2) == 0 {
 					req.Mode = placement.Repair
 				}
+				if n := len(req.Current); n > 0 && step%5 == 4 {
+					// A bad placement in force after good ones: the prepared problem
+					// remembers the last one it checked and must not take this for it.
+					bad := slices.Clone(req.Current)
+					bad[step%n].Cluster = "no-such-cluster"
+					compare(t, pp, snap, apps, &placement.Request{Current: bad, Mode: req.Mode}, step, "unknown cluster in current")
+					dup := append(slices.Clone(req.Current), req.Current[step%n])
+					compare(t, pp, snap, apps, &placement.Request{Current: dup, Mode: req.Mode}, step, "replica twice in current")
+					badCurrent++
+				}
 				plan := compare(t, pp, snap, apps, req, step, fmt.Sprint("kind ", kind))
 				if plan != nil && plan.Feasible {
 					current = plan.Assignments
 					placed++
 				}
+			}
+			if badCurrent == 0 {
+				t.Fatal("no step compared a bad placement in force")
 			}
 			if placed < 20 {
 				t.Fatalf("only %d of 40 steps placed: the comparison is mostly of errors", placed)
