@@ -37,10 +37,12 @@ type problem struct {
 	rttSS map[[2]int]topology.Duration // site, cluster
 
 	// Bandwidth resources: links [0, L), uplinks [L, L+n), access links after.
-	bwCap    []int64
-	nLinks   int
-	accessAt []int // first access resource of each site
-	routes   map[int64][]int32
+	bwCap []int64
+	// candScratch is cands' row for gathering a component's candidates.
+	candScratch []int32
+	nLinks      int
+	accessAt    []int // first access resource of each site
+	routes      map[int64][]int32
 	// routeDense and routeKnown cache cluster routes when n <= denseRoutes.
 	routeDense [][]int32
 	routeKnown []bool

@@ -151,6 +151,13 @@ func (p *problem) cands(k int) *comp {
 	// reused with only its cluster changing.
 	active, allFast := p.activeFiltersOf(k), p.comps[k].allFast
 	p.setCandidate(&cand, k, 0)
+	// The candidates are gathered in a scratch row and copied out at their size: on
+	// large requests, growing each component's list by appending allocated several
+	// times what it keeps.
+	if p.candScratch == nil {
+		p.candScratch = make([]int32, 0, p.n)
+	}
+	scratch := p.candScratch[:0]
 	for c := range p.n {
 		if allFast {
 			cand.Cluster, cand.ClusterIndex = &p.clusters[c], c
@@ -162,8 +169,9 @@ func (p *problem) cands(k int) *comp {
 			continue
 		}
 		comp.allowed[c] = true
-		comp.cand = append(comp.cand, int32(c))
+		scratch = append(scratch, int32(c))
 	}
+	comp.cand = append(comp.cand, scratch...)
 	comp.top, comp.topStatic = p.rank(p.rankState, comp)
 	return comp
 }

@@ -273,7 +273,8 @@ func (sr *search) bestUniform(st *state, members []int) bool {
 	}
 	current := sr.setCost(st, members, old)
 	target := make([]int, len(members))
-	var promising []candCost
+	promising := sr.promising[:0] // scratch kept between calls (none is nested)
+	defer func() { sr.promising = promising[:0] }()
 	lead := p.cands(p.insts[members[0]].comp)
 	for n, c32 := range sr.moveTargets(st, members, lead) {
 		if n < len(lead.top) && !better(lead.topStatic[n], current) {

@@ -80,7 +80,8 @@ type search struct {
 	flowMin                  map[[2]int]float64 // pairLB per flow (app, flow)
 	markB                    []bool             // minShared's scratch
 	slots                    []int32
-	bbSpare                  *bb // recycled by large-neighbourhood search
+	bbSpare                  *bb        // recycled by large-neighbourhood search
+	promising                []candCost // bestUniform's scratch
 	ldOut                    [][]int32
 	ldBuf                    []int32 // localDomains' rows
 }
