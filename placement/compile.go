@@ -40,6 +40,7 @@ type problem struct {
 	bwCap []int64
 	// candScratch is cands' row for gathering a component's candidates.
 	candScratch []int32
+	rankScratch []rankedCand // rank's
 	nLinks      int
 	accessAt    []int // first access resource of each site
 	routes      map[int64][]int32

@@ -198,26 +198,23 @@ const topK = 48
 // route to a site), so then one whose compute cost alone is above the topK-th is not
 // priced further.
 func (p *problem) rank(st *state, comp *comp) ([]int32, []float64) {
-	type cs struct {
-		c    int32
-		cost float64
-	}
-	byCost := func(a, b cs) int { return cmp.Or(cmp.Compare(a.cost, b.cost), cmp.Compare(a.c, b.c)) }
+	byCost := func(a, b rankedCand) int { return cmp.Or(cmp.Compare(a.cost, b.cost), cmp.Compare(a.c, b.c)) }
 	prune := len(p.scorers) == 0 && (len(comp.siteFlows) == 0 || p.filtersSites())
 	wc := p.w.Compute * comp.wCompute * comp.cores
-	top := make([]cs, 0, min(topK, len(comp.cand)))
+	top := p.rankScratch[:0]
+	defer func() { p.rankScratch = top[:0] }()
 	for _, c := range comp.cand {
 		full := len(top) == topK
 		if full && prune && wc*p.price[c] > top[topK-1].cost {
 			continue
 		}
-		x := cs{c, st.staticCost(comp.first, int(c), false).total()}
+		x := rankedCand{c, st.staticCost(comp.first, int(c), false).total()}
 		if full && byCost(x, top[topK-1]) >= 0 {
 			continue
 		}
 		j, _ := slices.BinarySearchFunc(top, x, byCost)
 		if !full {
-			top = append(top, cs{})
+			top = append(top, rankedCand{})
 		}
 		copy(top[j+1:], top[j:len(top)-1])
 		top[j] = x
@@ -227,6 +224,12 @@ func (p *problem) rank(st *state, comp *comp) ([]int32, []float64) {
 		ids[n], static[n] = x.c, x.cost
 	}
 	return ids, static
+}
+
+// rankedCand is a candidate with its static cost, in rank.
+type rankedCand struct {
+	c    int32
+	cost float64
 }
 
 // fastFilter is implemented by the built-in filters: a check without formatting the

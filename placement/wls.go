@@ -464,6 +464,11 @@ func (sr *search) inDom(k, c int) bool {
 	if sr.domSet == nil {
 		sr.domSet = make([][]bool, len(sr.p.comps))
 	}
+	if sr.domSet[k] == nil && !sr.propagated {
+		// Before propagation a domain is the component's candidates, whose set the
+		// filter pass keeps.
+		sr.domSet[k] = sr.p.cands(k).allowed
+	}
 	if sr.domSet[k] == nil {
 		sr.domSet[k] = make([]bool, sr.p.n)
 		for _, d := range sr.domain(k) {
