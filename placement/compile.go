@@ -41,9 +41,13 @@ type problem struct {
 	// candScratch is cands' row for gathering a component's candidates.
 	candScratch []int32
 	rankScratch []rankedCand // rank's
-	nLinks      int
-	accessAt    []int // first access resource of each site
-	routes      map[int64][]int32
+	// allCands and allAllowed are the candidate list and row of a component every
+	// cluster passes for, shared by all such components; never written.
+	allCands   []int32
+	allAllowed []bool
+	nLinks     int
+	accessAt   []int // first access resource of each site
+	routes     map[int64][]int32
 	// routeDense and routeKnown cache cluster routes when n <= denseRoutes.
 	routeDense [][]int32
 	routeKnown []bool

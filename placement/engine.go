@@ -144,7 +144,6 @@ func (p *problem) cands(k int) *comp {
 		return comp
 	}
 	var cand Candidate
-	comp.allowed = make([]bool, p.n)
 	comp.filtered = map[string]int{}
 	// Only the filters that can rule a cluster out for this component run; when they
 	// are all built-in (they read the candidate, never change it) one candidate is
@@ -168,10 +167,25 @@ func (p *problem) cands(k int) *comp {
 			comp.filtered[name]++
 			continue
 		}
-		comp.allowed[c] = true
 		scratch = append(scratch, int32(c))
 	}
-	comp.cand = append(comp.cand, scratch...)
+	if len(scratch) == p.n {
+		// Every cluster passes (common on large loose requests): the component shares
+		// the problem's read-only rows of all clusters.
+		if p.allCands == nil {
+			p.allCands, p.allAllowed = slices.Clip(slices.Clone(scratch)), make([]bool, p.n)
+			for c := range p.allAllowed {
+				p.allAllowed[c] = true
+			}
+		}
+		comp.allowed, comp.cand = p.allAllowed, p.allCands
+	} else {
+		comp.allowed = make([]bool, p.n)
+		for _, c := range scratch {
+			comp.allowed[c] = true
+		}
+		comp.cand = append(comp.cand, scratch...)
+	}
 	comp.top, comp.topStatic = p.rank(p.rankState, comp)
 	return comp
 }
