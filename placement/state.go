@@ -140,7 +140,7 @@ func (s *state) check(i, c int, explain bool) (bool, violation) {
 			if oc < 0 {
 				continue
 			}
-			rtt = p.rtt(c, oc)
+			rtt = p.rtt(oc, c) // symmetric; see pairCost
 			res = p.route(c, oc)
 			other = p.comps[p.insts[o].comp].c.Name
 		}
@@ -398,7 +398,9 @@ func (s *state) pairCost(i, c int) float64 {
 			o = fp.a
 		}
 		if oc := s.at[o]; oc >= 0 {
-			sum += fp.gbit * p.rtt(c, oc).Ms()
+			// RTTs are symmetric: reading oc's row keeps a caller that tries many c
+			// for one placed partner on one row of the table.
+			sum += fp.gbit * p.rtt(oc, c).Ms()
 		}
 	}
 	return p.w.Network * sum
