@@ -89,15 +89,22 @@ func (p *problem) plan(st *state, stats SearchStats) *Plan {
 }
 
 func (p *problem) flowResults(st *state) []FlowResult {
-	var out []FlowResult
-	idx := map[[2]int]int{}
+	// idx[base[app]+flow] is the flow's index in out, -1 until its first pair.
+	base, total := make([]int, len(p.req.Apps)), 0
+	for a := range p.req.Apps {
+		base[a], total = total, total+len(p.req.Apps[a].Flows)
+	}
+	idx := make([]int32, total)
+	for n := range idx {
+		idx[n] = -1
+	}
+	out := make([]FlowResult, 0, total)
 	for _, fp := range p.pairs {
-		key := [2]int{fp.app, fp.flow}
-		f := p.req.Apps[fp.app].Flows[fp.flow]
-		k, ok := idx[key]
-		if !ok {
+		f := &p.req.Apps[fp.app].Flows[fp.flow]
+		k := int(idx[base[fp.app]+fp.flow])
+		if k < 0 {
 			k = len(out)
-			idx[key] = k
+			idx[base[fp.app]+fp.flow] = int32(k)
 			out = append(out, FlowResult{App: p.req.Apps[fp.app].Metadata.Name, Flow: fp.flow, From: f.From, To: f.To,
 				MaxRTT: f.MaxRTT, Bandwidth: f.Bandwidth, RTT: -1})
 		}
@@ -128,6 +135,9 @@ func (p *problem) flowResults(st *state) []FlowResult {
 			out[k].FromCluster, out[k].ToCluster = from, to
 		}
 	}
+	if len(out) == 0 {
+		return nil // no flows: encoded as null, as always
+	}
 	for i := range out {
 		out[i].RTT = max(out[i].RTT, 0)
 	}
@@ -142,20 +152,32 @@ func (p *problem) chainResults(st *state) []ChainResult {
 	for ci := range p.chains {
 		ch := &p.chains[ci]
 		a := &p.req.Apps[ch.app]
-		r := ChainResult{App: a.Metadata.Name, Name: ch.name, Budget: ch.budget}
+		r := ChainResult{App: a.Metadata.Name, Name: ch.name, Budget: ch.budget, Hops: make([]ChainHop, 0, 2*len(ch.elems))}
 		where := func(e chainElem) string {
 			if e.site >= 0 {
 				return p.topo.SiteAt(e.site).Name
 			}
 			var cs []string
+			first := ""
 			k := &p.comps[e.comp]
 			for rep := range k.n {
-				if c := st.at[k.first+rep]; c >= 0 && !slices.Contains(cs, p.clusters[c].Name) {
+				c := st.at[k.first+rep]
+				switch {
+				case c < 0:
+				case first == "":
+					first = p.clusters[c].Name
+				case first != p.clusters[c].Name && !slices.Contains(cs, p.clusters[c].Name):
+					if cs == nil {
+						cs = append(cs, first)
+					}
 					cs = append(cs, p.clusters[c].Name)
 				}
 			}
-			if len(cs) == 0 {
+			switch {
+			case first == "":
 				return "(unplaced)"
+			case cs == nil:
+				return first
 			}
 			return strings.Join(cs, "|")
 		}
@@ -175,6 +197,9 @@ func (p *problem) chainResults(st *state) []ChainResult {
 				r.Used += pt
 			}
 			prevWhere = here
+		}
+		if len(r.Hops) == 0 {
+			r.Hops = nil // encoded as null, as always
 		}
 		out = append(out, r)
 	}
