@@ -40,6 +40,7 @@ type problem struct {
 	bwCap []int64
 	// candScratch is cands' row for gathering a component's candidates.
 	candScratch []int32
+	atCand      *Candidate   // allowedAt's
 	rankScratch []rankedCand // rank's
 	// allCands and allAllowed are the candidate list and row of a component every
 	// cluster passes for, shared by all such components; never written.

@@ -196,9 +196,11 @@ func (p *problem) allowedAt(k, c int) bool {
 	if comp := &p.comps[k]; comp.allowed != nil {
 		return comp.allowed[c]
 	}
-	var cand Candidate
-	p.setCandidate(&cand, k, c)
-	return firstRejectionIn(p.activeFiltersOf(k), &cand) == ""
+	if p.atCand == nil {
+		p.atCand = new(Candidate) // one for all calls: a local would escape to the heap
+	}
+	p.setCandidate(p.atCand, k, c)
+	return firstRejectionIn(p.activeFiltersOf(k), p.atCand) == ""
 }
 
 // topK is how many candidates per component local search tries by static cost (it
@@ -292,6 +294,7 @@ func (p *problem) activeFiltersOf(k int) []activeFilter {
 	comp := &p.comps[k]
 	if comp.active == nil {
 		comp.active, comp.allFast = p.activeFilters(k)
+		p.keepActive(k)
 	}
 	return comp.active
 }

@@ -61,6 +61,10 @@ type compiledComps struct {
 	pairs  []flowPair
 	chains []chainC
 	index  map[[2]string]int
+	// active and allFast hold each component's active filters once a call has
+	// computed them (nil before).
+	active  [][]activeFilter
+	allFast []bool
 }
 
 // PreparedStats counts what a Prepared reused and rebuilt, for tests and tuning.
@@ -252,7 +256,21 @@ func (p *problem) reuseComponents() (index map[[2]string]int, ok bool) {
 	}
 	p.comps, p.insts = slices.Clone(cc.comps), slices.Clone(cc.insts)
 	p.pairs, p.chains = cc.pairs, cc.chains
+	for k := range p.comps {
+		p.comps[k].active, p.comps[k].allFast = cc.active[k], cc.allFast[k]
+	}
 	return cc.index, true
+}
+
+// keepActive stores component k's active filters with the compiled components they
+// were computed for: they depend on the component, the engine's filters and the
+// topology (taints), all fixed for the compiled components of a Prepared.
+func (p *problem) keepActive(k int) {
+	pp := p.prepared
+	if pp == nil || pp.cc == nil || pp.cc.gen != pp.appsGen || pp.cc.base != p.snap.Topology || !slices.Equal(pp.cc.dims, p.dims) {
+		return
+	}
+	pp.cc.active[k], pp.cc.allFast[k] = p.comps[k].active, p.comps[k].allFast
 }
 
 // keepComponents stores what compileComponents built, before the current clusters are
@@ -264,7 +282,8 @@ func (p *problem) keepComponents(index map[[2]string]int) {
 		return
 	}
 	pp.cc = &compiledComps{gen: pp.appsGen, base: p.snap.Topology, dims: p.dims, comps: slices.Clone(p.comps),
-		insts: slices.Clone(p.insts), pairs: p.pairs, chains: p.chains, index: index}
+		insts: slices.Clone(p.insts), pairs: p.pairs, chains: p.chains, index: index,
+		active: make([][]activeFilter, len(p.comps)), allFast: make([]bool, len(p.comps))}
 	pp.stats.Compiles++
 }
 
