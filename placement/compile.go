@@ -210,6 +210,7 @@ func compile(snap *Snapshot, req *Request, scorers []WeightedScorer, pp *Prepare
 	if err := p.applyMeasuredLinks(); err != nil {
 		return nil, err
 	}
+	p.adoptRoutes()
 	p.compileResources()
 	index, ok := p.reuseComponents()
 	if !ok {

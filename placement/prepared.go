@@ -39,6 +39,7 @@ type Prepared struct {
 	// totalsGen is the generation of apps whose totals passed validateTotals (when
 	// totalsOK); current, with currentGen and currentTopo, the last Request.Current
 	// that passed validateCurrent.
+	routes      preparedRoutes
 	totalsOK    bool
 	totalsGen   int
 	current     []Assignment
@@ -322,4 +323,46 @@ func (pp *Prepared) markCurrent(cur []Assignment) {
 		pp.current = []Assignment{}
 	}
 	pp.currentGen, pp.currentTopo = pp.appsGen, pp.snap.Topology
+}
+
+// preparedRoutes are the dense route tables of problem.route and siteRoute, kept from
+// call to call for the routed topology topo; adoptRoutes drops the rows whose routes
+// a change of measured RTTs changed.
+type preparedRoutes struct {
+	topo             *topology.Topology
+	dense, siteDense [][]int32
+	known, siteKnown []bool
+}
+
+// adoptRoutes gives p the route tables of its Prepared, with the rows whose routes
+// differ in p's routed topology cleared: a cluster's row when its cheapest-path tree
+// changed (topology.SameRoutesFrom), a site's row when its entry clusters changed or
+// any cluster's row was cleared (a site's routes go on from its entry clusters). Only
+// for continuums small enough for dense tables.
+func (p *problem) adoptRoutes() {
+	pp, n, ns := p.prepared, p.n, p.topo.NumSites()
+	if pp == nil || n > denseRoutes || ns > denseRoutes {
+		return
+	}
+	rt := &pp.routes
+	switch {
+	case rt.topo == nil || len(rt.known) != n*n || len(rt.siteKnown) != ns*n:
+		*rt = preparedRoutes{dense: make([][]int32, n*n), known: make([]bool, n*n),
+			siteDense: make([][]int32, ns*n), siteKnown: make([]bool, ns*n)}
+	case rt.topo != p.topo:
+		rowsSame := true
+		for a := range n {
+			if !p.topo.SameRoutesFrom(rt.topo, a) {
+				clear(rt.known[a*n : (a+1)*n])
+				rowsSame = false
+			}
+		}
+		for s := range ns {
+			if !rowsSame || !p.topo.SameSiteEntriesFrom(rt.topo, s) {
+				clear(rt.siteKnown[s*n : (s+1)*n])
+			}
+		}
+	}
+	rt.topo = p.topo
+	p.routeDense, p.routeKnown, p.siteDense, p.siteKnown = rt.dense, rt.known, rt.siteDense, rt.siteKnown
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -175,5 +176,75 @@ func TestWithLinkRTTsErrors(t *testing.T) {
 	}
 	if d, err := topo.WithLinkRTTs(nil); err != nil || d != topo {
 		t.Fatalf("no change: %v %v", d == topo, err)
+	}
+}
+
+// TestSameRoutesFrom: where SameRoutesFrom or SameSiteEntriesFrom says a derived
+// topology routes as its parent, every route from that cluster or site is the same;
+// both answers occur on a random walk of changes; other builds, the on-demand
+// representation and indexes out of range are never "the same".
+func TestSameRoutesFrom(t *testing.T) {
+	same, differ, siteSame, siteDiffer := 0, 0, 0, 0
+	for seed := range uint64(4) {
+		rng := rand.New(rand.NewPCG(seed+300, 7))
+		spec := tieSpec(rng, 17, seed%2 == 1)
+		cur, err := build(spec, 17, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for step := range 15 {
+			next, err := cur.WithLinkRTTs(randomChanges(rng, cur))
+			if err != nil {
+				t.Fatalf("seed %d step %d: %v", seed, step, err)
+			}
+			for i := range next.n {
+				if !next.SameRoutesFrom(cur, i) {
+					differ++
+					continue
+				}
+				same++
+				for j := range next.n {
+					if a, b := next.RouteAt(i, j), cur.RouteAt(i, j); !slices.Equal(a, b) {
+						t.Fatalf("seed %d step %d: SameRoutesFrom(%d) but RouteAt(%d, %d) is %v, was %v", seed, step, i, i, j, a, b)
+					}
+				}
+			}
+			for si := range next.NumSites() {
+				if !next.SameSiteEntriesFrom(cur, si) {
+					siteDiffer++
+					continue
+				}
+				siteSame++
+				for c := range next.n {
+					a1, _, ok1 := next.SiteRouteAt(si, c)
+					a2, _, ok2 := cur.SiteRouteAt(si, c)
+					if a1 != a2 || ok1 != ok2 {
+						t.Fatalf("seed %d step %d: SameSiteEntriesFrom(%d) but the access to cluster %d is %d, was %d", seed, step, si, c, a1, a2)
+					}
+				}
+			}
+			cur = next
+		}
+	}
+	if same == 0 || differ == 0 || siteSame == 0 || siteDiffer == 0 {
+		t.Fatalf("the walk did not exercise both answers: routes same %d / differ %d, site entries same %d / differ %d", same, differ, siteSame, siteDiffer)
+	}
+	t.Logf("routes from a cluster: same %d, changed %d; site entries: same %d, changed %d", same, differ, siteSame, siteDiffer)
+
+	spec := tieSpec(rand.New(rand.NewPCG(1, 1)), 9, false)
+	a, _ := build(spec, 9, 0)
+	b, _ := build(spec, 9, 0)
+	if b.SameRoutesFrom(a, 0) || b.SameSiteEntriesFrom(a, 0) {
+		t.Error("two builds of one spec count as the same lineage")
+	}
+	if !a.SameRoutesFrom(a, 3) || a.SameRoutesFrom(a, -1) || a.SameRoutesFrom(a, 9) || a.SameRoutesFrom(nil, 0) {
+		t.Error("identity and index checks wrong")
+	}
+	onDemand, _ := build(spec, 8, 4)
+	if derived, err := onDemand.WithLinkRTTs(nil); err != nil || !derived.SameRoutesFrom(onDemand, 0) {
+		t.Error("an unchanged on-demand topology is itself")
+	}
+	if derived, err := onDemand.WithLinkRTTs(randomChanges(rand.New(rand.NewPCG(2, 2)), onDemand)); err != nil || derived.SameRoutesFrom(onDemand, 0) {
+		t.Errorf("a derived on-demand topology must not claim its parent's routes (err %v)", err)
 	}
 }

@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -164,4 +165,37 @@ func (t *Topology) siteRTT(si, c int) Duration {
 func (t *Topology) siteRTTOnDemand(si, c int) Duration {
 	d, _ := t.siteRow(si)
 	return d[c]
+}
+
+// SameRoutesFrom reports whether RouteAt(i, j) is the same in t as in u for every
+// cluster j: the two were derived from one another by WithLinkRTTs (same clusters,
+// links and sites) and their cheapest-path trees from cluster i are the same. It is
+// meant for callers that keep routes while measured RTTs change; it is false when i
+// is out of range and, above the all-pairs limit (routes per source on demand),
+// unless t == u.
+func (t *Topology) SameRoutesFrom(u *Topology, i int) bool {
+	if t == u {
+		return t.inRange(i)
+	}
+	if u == nil || t.shape != u.shape || t.rows != nil || u.rows != nil || !t.inRange(i) {
+		return false
+	}
+	return slices.Equal(t.pred[i*t.n:(i+1)*t.n], u.pred[i*u.n:(i+1)*u.n])
+}
+
+// SameSiteEntriesFrom reports whether users at the site with index si enter the
+// continuum by the same cluster in t as in u for every cluster they reach (the access
+// link of SiteRouteAt; the route after it is RouteAt from that cluster, see
+// SameRoutesFrom). The same conditions as SameRoutesFrom apply.
+func (t *Topology) SameSiteEntriesFrom(u *Topology, si int) bool {
+	if si < 0 || si >= len(t.sites) {
+		return false
+	}
+	if t == u {
+		return true
+	}
+	if u == nil || t.shape != u.shape || t.rows != nil || u.rows != nil {
+		return false
+	}
+	return slices.Equal(t.siteAt[si*t.n:(si+1)*t.n], u.siteAt[si*u.n:(si+1)*u.n])
 }

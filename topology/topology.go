@@ -31,7 +31,13 @@ type Topology struct {
 	rows   *rowCache
 	// cacheRows is build's cache size argument, kept for WithLinkRTTs.
 	cacheRows int
+	// shape is shared by the topologies WithLinkRTTs derives from this one's build:
+	// the same clusters, sites and links, other RTTs.
+	shape *shapeID
 }
+
+// shapeID identifies a build (not empty, so that two never share an address).
+type shapeID struct{ _ byte }
 
 type adjEntry struct {
 	to   int
@@ -101,7 +107,7 @@ func build(spec Spec, allPairsMax, cacheRows int) (*Topology, error) {
 	if spec.Kind == "" {
 		spec.Kind = Kind
 	}
-	t := &Topology{spec: spec, cidx: map[string]int{}, sidx: map[string]int{}, direct: map[int]int{}, cacheRows: cacheRows}
+	t := &Topology{spec: spec, cidx: map[string]int{}, sidx: map[string]int{}, direct: map[int]int{}, cacheRows: cacheRows, shape: new(shapeID)}
 	t.clusters = slices.Clone(spec.Clusters)
 	slices.SortFunc(t.clusters, func(a, b Cluster) int { return cmp.Compare(a.Name, b.Name) })
 	for i := range t.clusters {
