@@ -548,18 +548,9 @@ func (p *problem) setCurrent(index map[[2]string]int) {
 	}
 }
 
-// endpoint resolves a cluster or site name.
-func (p *problem) endpoint(name string) (cluster, site int, ok bool) {
-	if c, ok := p.topo.ClusterIndex(name); ok {
-		return c, -1, true
-	}
-	if s, ok := p.topo.SiteIndex(name); ok {
-		return -1, s, true
-	}
-	return -1, -1, false
-}
-
-func (p *problem) compileResources() {
+// resourceDims returns the resource dimensions of the problem: CPU, memory and GPU,
+// then every other resource a cluster has or a component requests, by name.
+func (p *problem) resourceDims() []topology.ResourceName {
 	dimSet := map[topology.ResourceName]bool{}
 	for i := range p.n {
 		for k := range p.topo.ClusterAt(i).Capacity {
@@ -573,11 +564,31 @@ func (p *problem) compileResources() {
 			}
 		}
 	}
-	p.dims = []topology.ResourceName{topology.ResourceCPU, topology.ResourceMemory, topology.ResourceGPU}
+	dims := []topology.ResourceName{topology.ResourceCPU, topology.ResourceMemory, topology.ResourceGPU}
 	for _, k := range slices.Sorted(maps.Keys(dimSet)) {
-		if !slices.Contains(p.dims, k) {
-			p.dims = append(p.dims, k)
+		if !slices.Contains(dims, k) {
+			dims = append(dims, k)
 		}
+	}
+	return dims
+}
+
+// endpoint resolves a cluster or site name.
+func (p *problem) endpoint(name string) (cluster, site int, ok bool) {
+	if c, ok := p.topo.ClusterIndex(name); ok {
+		return c, -1, true
+	}
+	if s, ok := p.topo.SiteIndex(name); ok {
+		return -1, s, true
+	}
+	return -1, -1, false
+}
+
+func (p *problem) compileResources() {
+	p.dims = p.prepared.dimsFor(p)
+	if p.dims == nil {
+		p.dims = p.resourceDims()
+		p.prepared.keepDims(p)
 	}
 	vec := func(r topology.ResourceList) []int64 {
 		v := make([]int64, len(p.dims))

@@ -39,7 +39,12 @@ type Prepared struct {
 	// totalsGen is the generation of apps whose totals passed validateTotals (when
 	// totalsOK); current, with currentGen and currentTopo, the last Request.Current
 	// that passed validateCurrent.
-	routes      preparedRoutes
+	routes preparedRoutes
+	// dims are the resource dimensions of the applications of generation dimsGen on
+	// the topology dimsTopo (nil: none kept).
+	dims        []topology.ResourceName
+	dimsGen     int
+	dimsTopo    *topology.Topology
 	totalsOK    bool
 	totalsGen   int
 	current     []Assignment
@@ -365,4 +370,20 @@ func (p *problem) adoptRoutes() {
 	}
 	rt.topo = p.topo
 	p.routeDense, p.routeKnown, p.siteDense, p.siteKnown = rt.dense, rt.known, rt.siteDense, rt.siteKnown
+}
+
+// dimsFor returns the resource dimensions kept for p's applications and topology, nil
+// when there are none (or pp is nil).
+func (pp *Prepared) dimsFor(p *problem) []topology.ResourceName {
+	if pp == nil || pp.dims == nil || pp.dimsGen != pp.appsGen || pp.dimsTopo != p.snap.Topology {
+		return nil
+	}
+	return pp.dims
+}
+
+// keepDims keeps p's resource dimensions for the next calls.
+func (pp *Prepared) keepDims(p *problem) {
+	if pp != nil {
+		pp.dims, pp.dimsGen, pp.dimsTopo = p.dims, pp.appsGen, p.snap.Topology
+	}
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/api/resource"
+
 	"github.com/continuum-xr/continuum/placement"
 	pt "github.com/continuum-xr/continuum/placement/placementtest"
 	"github.com/continuum-xr/continuum/topology"
@@ -47,7 +49,7 @@ func TestPreparedMatchesStateless(t *testing.T) {
 			}
 			var current []placement.Assignment
 			kinds := map[string]int{}
-			placed, badCurrent := 0, 0
+			placed, badCurrent, newResource := 0, 0, 0
 			for step := range 40 {
 				kind := rng.IntN(8)
 				switch kind {
@@ -128,6 +130,20 @@ func TestPreparedMatchesStateless(t *testing.T) {
 				if rng.IntN(2) == 0 {
 					req.Mode = placement.Repair
 				}
+				if step%9 == 8 {
+					// A component asks for a resource no cluster has (a new resource
+					// dimension: nothing fits), then the application is restored.
+					i := step % len(apps)
+					odd := cloneApp(t, apps[i])
+					odd.Components[0].Requests = topology.ResourceList{"example.com/fpga": resource.MustParse("1")}
+					good := apps[i]
+					apps[i] = odd
+					pp.SetApplication(odd)
+					compare(t, pp, snap, apps, &placement.Request{}, step, "a resource no cluster has")
+					apps[i] = good
+					pp.SetApplication(good)
+					newResource++
+				}
 				if n := len(req.Current); n > 0 && step%5 == 4 {
 					// A bad placement in force after good ones: the prepared problem
 					// remembers the last one it checked and must not take this for it.
@@ -144,8 +160,8 @@ func TestPreparedMatchesStateless(t *testing.T) {
 					placed++
 				}
 			}
-			if badCurrent == 0 {
-				t.Fatal("no step compared a bad placement in force")
+			if badCurrent == 0 || newResource == 0 {
+				t.Fatal("no step compared a bad placement in force or a new resource")
 			}
 			if placed < 20 {
 				t.Fatalf("only %d of 40 steps placed: the comparison is mostly of errors", placed)
