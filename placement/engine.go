@@ -104,6 +104,7 @@ func (e *Engine) place(ctx context.Context, snap *Snapshot, req *Request, pp *Pr
 	if err != nil {
 		return nil, err
 	}
+	defer p.detach()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

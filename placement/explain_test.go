@@ -3,6 +3,7 @@ package placement_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"sync"
 	"testing"
@@ -102,4 +103,46 @@ func TestExplainConcurrentAndErrors(t *testing.T) {
 	if _, err := none.Explain(a.App, a.Component, a.Replica); err == nil {
 		t.Fatal("a nil plan explained")
 	}
+}
+
+// A plan from a Prepared problem explains its own inputs after the Prepared has moved
+// on: Explain on the first plan, while and after a second call re-routes around a
+// degraded link, gives what ExplainFull gave for the first inputs (run with -race: the
+// plan must not share the Prepared's tables).
+func TestExplainAfterPreparedMovesOn(t *testing.T) {
+	in := pt.Generate(5, pt.GenOptions{Clusters: 30, Components: 8, Planted: true})
+	full := in.Request()
+	full.Explain = placement.ExplainFull
+	want, err := placement.Place(context.Background(), in.Snapshot(), full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pp, err := placement.Prepare(in.Snapshot(), in.Apps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := pp.Place(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for _, l := range in.Topology.Links() {
+			pp.SetRTT(l.A, l.B, l.EffectiveRTT()*4) // every route is re-computed
+			if _, err := pp.Place(context.Background(), &placement.Request{Current: plan.Assignments, Mode: placement.Repair}); err != nil && !errors.Is(err, placement.ErrUnplaceable) {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	for _, w := range want.Explanations {
+		got, err := plan.Explain(w.App, w.Component, w.Replica)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, w) {
+			t.Fatalf("Explain(%s, %s, %d) after the Prepared moved on =\n%+v\nExplainFull gave\n%+v", w.App, w.Component, w.Replica, got, w)
+		}
+	}
+	wg.Wait()
 }

@@ -387,3 +387,14 @@ func (pp *Prepared) keepDims(p *problem) {
 		pp.dims, pp.dimsGen, pp.dimsTopo = p.dims, pp.appsGen, p.snap.Topology
 	}
 }
+
+// detach cuts p from its Prepared when the call ends: the plan keeps p for
+// Plan.Explain, which may run after the Prepared's next call, or during it, so p must
+// not read or write the Prepared's tables any more (it builds its own routes again).
+func (p *problem) detach() {
+	if p.prepared == nil {
+		return
+	}
+	p.prepared = nil
+	p.routeDense, p.routeKnown, p.siteDense, p.siteKnown = nil, nil, nil, nil
+}
