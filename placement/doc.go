@@ -118,14 +118,18 @@
 // A controller calls the engine again and again on inputs that change a little.
 // Engine.Prepare compiles a snapshot and applications once; SetRTT, SetFree,
 // SetApplication, RemoveApplication and Update change them, and Prepared.Place places
-// with the rest of a Request. It keeps the applications' validation and their compiled
-// components, flows and chains while they stay the same, and the topology re-routed
-// through the measured link RTTs: a changed measurement re-routes only the routes it
-// can change (topology.WithLinkRTTs). Its plans are byte for byte those of Place on the
-// same inputs (a test replays random update sequences through both). Package loop
-// keeps one across rounds. What it does not keep yet: the filter pass and the kept
-// replicas' constraint checks run on every call (BenchmarkReplace: one link event at
-// 100 clusters x 1,000 components).
+// with the rest of a Request. While they stay the same it keeps the applications'
+// validation and request totals, their compiled components, flows and chains with each
+// component's active filters, the resource dimensions, the last placement in force it
+// checked, and the topology re-routed through the measured link RTTs: a changed
+// measurement re-routes only the routes it can change (topology.WithLinkRTTs), and the
+// route tables of the last call are kept but for the rows whose routes changed
+// (topology.SameRoutesFrom). Its plans are byte for byte those of Place on the same
+// inputs (a test replays random update sequences through both). A plan it returns
+// shares none of this: Plan.Explain may run during the next call. Package loop keeps
+// one across rounds. What it does not keep yet: the filter pass, the kept replicas'
+// constraint checks and the plan's flow and chain results are redone on every call
+// (BenchmarkReplace: one link event at 100 clusters x 1,000 components).
 //
 // # Plugins
 //

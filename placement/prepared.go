@@ -14,9 +14,10 @@ import (
 // Prepared is a placement problem kept between calls: a topology, measurements and
 // applications that change a little at a time (what a control loop sees from round to
 // round). It remembers what does not change between calls — which applications are
-// valid, and the topology re-routed through the measured link RTTs — so a call pays
-// only for what changed, and its plans are byte for byte those of the stateless
-// Engine.Place on the same inputs.
+// valid, their compiled components, the topology re-routed through the measured link
+// RTTs and the routes that a change of RTTs left as they were (see the package doc) —
+// so a call pays only for what changed, and its plans are byte for byte those of the
+// stateless Engine.Place on the same inputs.
 //
 // Updates: Update replaces the snapshot and/or the applications (an unchanged part is
 // recognised and kept); SetRTT, SetFree, SetApplication and RemoveApplication change
