@@ -49,11 +49,10 @@ type problem struct {
 	nLinks     int
 	accessAt   []int // first access resource of each site
 	routes     map[int64][]int32
-	// routeDense and routeKnown cache cluster routes when n <= denseRoutes.
-	routeDense [][]int32
-	routeKnown []bool
-	siteDense  [][]int32 // [site*n+cluster]
-	siteKnown  []bool
+	// routeRows cache cluster routes by source cluster, siteRows site routes by site,
+	// when n <= denseRoutes (a row is allocated when first used; nil: none known).
+	routeRows []routeRow
+	siteRows  []routeRow
 
 	scorers  []WeightedScorer
 	filters  []Filter
@@ -870,11 +869,11 @@ func (p *problem) route(a, b int) []int32 {
 	key := int64(a)*int64(p.n) + int64(b)
 	dense := p.n <= denseRoutes
 	if dense {
-		if p.routeDense == nil {
-			p.routeDense, p.routeKnown = make([][]int32, p.n*p.n), make([]bool, p.n*p.n)
+		if p.routeRows == nil {
+			p.routeRows = make([]routeRow, p.n)
 		}
-		if p.routeKnown[key] {
-			return p.routeDense[key]
+		if row := &p.routeRows[a]; row.known != nil && row.known[b] {
+			return row.r[b]
 		}
 	} else if r, ok := p.routes[key]; ok {
 		return r
@@ -889,15 +888,29 @@ func (p *problem) route(a, b int) []int32 {
 		}
 	}
 	if dense {
-		p.routeDense[key], p.routeKnown[key] = r, true
+		p.routeRows[a].set(b, r, p.n)
 	} else {
 		p.routes[key] = r
 	}
 	return r
 }
 
-// denseRoutes is the number of clusters up to which the cluster-to-cluster routes are
-// cached in a dense table (n^2 entries) rather than a map.
+// routeRow holds the routes from one cluster or site that are known.
+type routeRow struct {
+	r     [][]int32
+	known []bool
+}
+
+// set records the route to cluster c, allocating the row (n clusters) on first use.
+func (row *routeRow) set(c int, r []int32, n int) {
+	if row.known == nil {
+		row.r, row.known = make([][]int32, n), make([]bool, n)
+	}
+	row.r[c], row.known[c] = r, true
+}
+
+// denseRoutes is the number of clusters up to which the routes are cached in rows of n
+// entries per source (allocated when a source is first used) rather than a map.
 const denseRoutes = 256
 
 // siteRoute returns the bandwidth resources between a site and a cluster: the access
@@ -905,13 +918,12 @@ const denseRoutes = 256
 func (p *problem) siteRoute(s, c int) []int32 {
 	key := -1 - (int64(s)*int64(p.n) + int64(c))
 	dense := p.n <= denseRoutes && p.topo.NumSites() <= denseRoutes
-	k := s*p.n + c
 	if dense {
-		if p.siteDense == nil {
-			p.siteDense, p.siteKnown = make([][]int32, p.topo.NumSites()*p.n), make([]bool, p.topo.NumSites()*p.n)
+		if p.siteRows == nil {
+			p.siteRows = make([]routeRow, p.topo.NumSites())
 		}
-		if p.siteKnown[k] {
-			return p.siteDense[k]
+		if row := &p.siteRows[s]; row.known != nil && row.known[c] {
+			return row.r[c]
 		}
 	} else if r, ok := p.routes[key]; ok {
 		return r
@@ -924,7 +936,7 @@ func (p *problem) siteRoute(s, c int) []int32 {
 		r = append(r, p.route(ai, c)...)
 	}
 	if dense {
-		p.siteDense[k], p.siteKnown[k] = r, true
+		p.siteRows[s].set(c, r, p.n)
 	} else {
 		p.routes[key] = r
 	}

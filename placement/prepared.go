@@ -335,15 +335,14 @@ func (pp *Prepared) markCurrent(cur []Assignment) {
 // call to call for the routed topology topo; adoptRoutes drops the rows whose routes
 // a change of measured RTTs changed.
 type preparedRoutes struct {
-	topo             *topology.Topology
-	dense, siteDense [][]int32
-	known, siteKnown []bool
+	topo               *topology.Topology
+	clusters, siteRows []routeRow
 }
 
 // adoptRoutes gives p the route tables of its Prepared, with the rows whose routes
-// differ in p's routed topology cleared: a cluster's row when its cheapest-path tree
+// differ in p's routed topology dropped: a cluster's row when its cheapest-path tree
 // changed (topology.SameRoutesFrom), a site's row when its entry clusters changed or
-// any cluster's row was cleared (a site's routes go on from its entry clusters). Only
+// any cluster's row was dropped (a site's routes go on from its entry clusters). Only
 // for continuums small enough for dense tables.
 func (p *problem) adoptRoutes() {
 	pp, n, ns := p.prepared, p.n, p.topo.NumSites()
@@ -352,25 +351,35 @@ func (p *problem) adoptRoutes() {
 	}
 	rt := &pp.routes
 	switch {
-	case rt.topo == nil || len(rt.known) != n*n || len(rt.siteKnown) != ns*n:
-		*rt = preparedRoutes{dense: make([][]int32, n*n), known: make([]bool, n*n),
-			siteDense: make([][]int32, ns*n), siteKnown: make([]bool, ns*n)}
+	case rt.topo == nil || len(rt.clusters) != n || len(rt.siteRows) != ns:
+		*rt = preparedRoutes{clusters: make([]routeRow, n), siteRows: make([]routeRow, ns)}
 	case rt.topo != p.topo:
 		rowsSame := true
 		for a := range n {
-			if !p.topo.SameRoutesFrom(rt.topo, a) {
-				clear(rt.known[a*n : (a+1)*n])
+			if rt.clusters[a].known != nil && !p.topo.SameRoutesFrom(rt.topo, a) {
+				rt.clusters[a] = routeRow{}
 				rowsSame = false
 			}
 		}
 		for s := range ns {
 			if !rowsSame || !p.topo.SameSiteEntriesFrom(rt.topo, s) {
-				clear(rt.siteKnown[s*n : (s+1)*n])
+				rt.siteRows[s] = routeRow{}
 			}
 		}
 	}
 	rt.topo = p.topo
-	p.routeDense, p.routeKnown, p.siteDense, p.siteKnown = rt.dense, rt.known, rt.siteDense, rt.siteKnown
+	p.routeRows, p.siteRows = rt.clusters, rt.siteRows
+}
+
+// detach cuts p from its Prepared when the call ends: the plan keeps p for
+// Plan.Explain, which may run after the Prepared's next call, or during it, so p must
+// not read or write the Prepared's tables any more (it builds its own routes again).
+func (p *problem) detach() {
+	if p.prepared == nil {
+		return
+	}
+	p.prepared = nil
+	p.routeRows, p.siteRows = nil, nil
 }
 
 // dimsFor returns the resource dimensions kept for p's applications and topology, nil
@@ -387,15 +396,4 @@ func (pp *Prepared) keepDims(p *problem) {
 	if pp != nil {
 		pp.dims, pp.dimsGen, pp.dimsTopo = p.dims, pp.appsGen, p.snap.Topology
 	}
-}
-
-// detach cuts p from its Prepared when the call ends: the plan keeps p for
-// Plan.Explain, which may run after the Prepared's next call, or during it, so p must
-// not read or write the Prepared's tables any more (it builds its own routes again).
-func (p *problem) detach() {
-	if p.prepared == nil {
-		return
-	}
-	p.prepared = nil
-	p.routeDense, p.routeKnown, p.siteDense, p.siteKnown = nil, nil, nil, nil
 }
