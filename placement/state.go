@@ -27,11 +27,25 @@ func newState(p *problem) *state {
 	for i := range s.at {
 		s.at[i], s.pool[i] = -1, -1
 	}
+	// One backing array for every cluster's (and node pool's) usage: a state is made
+	// several times per call, and n small vectors each cost an allocation.
+	d, pools := len(p.dims), 0
 	for c := range p.n {
-		s.used[c] = make([]int64, len(p.dims))
-		s.poolUsed[c] = make([][]int64, len(p.pools[c]))
-		for k := range s.poolUsed[c] {
-			s.poolUsed[c][k] = make([]int64, len(p.dims))
+		pools += len(p.pools[c])
+	}
+	buf := make([]int64, (p.n+pools)*d)
+	next := func() []int64 {
+		v := buf[:d:d]
+		buf = buf[d:]
+		return v
+	}
+	for c := range p.n {
+		s.used[c] = next()
+		if len(p.pools[c]) > 0 {
+			s.poolUsed[c] = make([][]int64, len(p.pools[c]))
+			for k := range s.poolUsed[c] {
+				s.poolUsed[c][k] = next()
+			}
 		}
 	}
 	return s
