@@ -1,9 +1,13 @@
 package liqoreal_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +15,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/continuum-xr/continuum/internal/testenv"
@@ -88,7 +93,16 @@ func BenchmarkApplyReal(b *testing.B) {
 		}
 		var trace []string
 		t0 := time.Now()
+		// CPU and API requests at the end of the starts (the first wait-ready).
+		var cpuStarts testenv.CPUSample
+		var machineStarts time.Duration
+		var reqStarts map[string]map[string]float64
+		var startsEnd time.Duration
 		observe := func(e act.StepEvent) {
+			if i == 0 && e.Step.Kind == act.StepWaitReady && !e.Done && e.Message == "" && cpuStarts == nil {
+				startsEnd = time.Since(t0)
+				cpuStarts, machineStarts, reqStarts = sampleCPU(b), machineBusy(b), requestCounts(b, clusters)
+			}
 			switch {
 			case i != 0:
 			case e.Message != "" && e.Step.Kind != act.StepWaitReady:
@@ -103,6 +117,17 @@ func BenchmarkApplyReal(b *testing.B) {
 		}
 		req := act.Request{App: app, Assignments: plan, Home: "home"}
 
+		// Where the CPU goes: the environment idle for a moment (its floor), then
+		// during the first Apply (only the first iteration; logged, never asserted).
+		var idle []testenv.CPUUse
+		var idleFor, machine0, machine1 time.Duration
+		var cpu0, cpu1 testenv.CPUSample
+		var req0, req1 map[string]map[string]float64
+		if i == 0 {
+			idle, idleFor = idleCPU(b)
+			cpu0, machine0, req0 = sampleCPU(b), machineBusy(b), requestCounts(b, clusters)
+		}
+
 		b.StartTimer()
 		start := time.Now()
 		t0 = start
@@ -111,6 +136,9 @@ func BenchmarkApplyReal(b *testing.B) {
 		b.StopTimer()
 		if err != nil {
 			b.Fatalf("first Apply: %v", err)
+		}
+		if i == 0 {
+			cpu1, machine1, req1 = sampleCPU(b), machineBusy(b), requestCounts(b, clusters)
 		}
 		first += took
 		kinds := map[act.StepKind]int{}
@@ -157,6 +185,14 @@ func BenchmarkApplyReal(b *testing.B) {
 			b.Logf("first Apply: %v; steps: %s", first.Round(time.Millisecond), strings.Join(by, ", "))
 			b.Logf("re-apply: %v", again.Round(time.Millisecond))
 			b.Logf("first Apply's waits for Liqo:\n%s", strings.Join(trace, "\n"))
+			b.Logf("CPU seconds while idle for %v:\n%s", idleFor.Round(time.Millisecond), testenv.FormatCPU(idle, clusters))
+			if cpuStarts != nil {
+				logCPU(b, "until the last start", startsEnd, cpuStarts.Since(cpu0), machineStarts-machine0, clusters)
+				logCPU(b, "from the last start to every replica ready", first-startsEnd, cpu1.Since(cpuStarts), machine1-machineStarts, clusters)
+				logRequests(b, "until the last start", reqStarts, req0)
+				logRequests(b, "from the last start to every replica ready", req1, reqStarts)
+			}
+			logCPU(b, "the whole first Apply", first, cpu1.Since(cpu0), machine1-machine0, clusters)
 		}
 
 		removeBench(b, actor, backend, req)
@@ -164,6 +200,121 @@ func BenchmarkApplyReal(b *testing.B) {
 	per := float64(b.N)
 	b.ReportMetric(first.Seconds()/per, "apply-s")
 	b.ReportMetric(again.Seconds()/per, "reapply-s")
+}
+
+// sampleCPU reads the CPU time of the environment's processes and this one.
+func sampleCPU(b *testing.B) testenv.CPUSample {
+	b.Helper()
+	s, err := env.SampleCPU()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// idleCPU measures what the environment's processes use for 3 s with no test
+// traffic: the floor under any measurement.
+func idleCPU(b *testing.B) ([]testenv.CPUUse, time.Duration) {
+	b.Helper()
+	s0, t0 := sampleCPU(b), time.Now()
+	time.Sleep(3 * time.Second)
+	return sampleCPU(b).Since(s0), time.Since(t0)
+}
+
+// machineBusy reads the CPU time of every process on the machine.
+func machineBusy(b *testing.B) time.Duration {
+	b.Helper()
+	d, err := testenv.MachineBusy()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return d
+}
+
+// logCPU logs where the CPU went during an interval of wall time wall: per process
+// kind and cluster, this package's processes against the whole machine's.
+func logCPU(b *testing.B, what string, wall time.Duration, uses []testenv.CPUUse, machine time.Duration, clusters []string) {
+	b.Helper()
+	var ours time.Duration
+	for _, u := range uses {
+		ours += u.CPU
+	}
+	b.Logf("CPU seconds %s (%v wall, %d cores: %.1f CPU-s available; the machine used %.1f, these processes %.1f, other work %.1f):\n%s",
+		what, wall.Round(time.Millisecond), runtime.NumCPU(), wall.Seconds()*float64(runtime.NumCPU()),
+		machine.Seconds(), ours.Seconds(), (machine - ours).Seconds(), testenv.FormatCPU(uses, clusters))
+}
+
+// requestCounts reads every cluster's kube-apiserver metric apiserver_request_total,
+// summed by verb, resource and subresource: cluster -> "VERB resource[/sub]" -> count.
+func requestCounts(b *testing.B, clusters []string) map[string]map[string]float64 {
+	b.Helper()
+	out := map[string]map[string]float64{}
+	for _, name := range clusters {
+		cs, err := kubernetes.NewForConfig(env.Cluster(name).Config)
+		if err != nil {
+			b.Fatal(err)
+		}
+		raw, err := cs.RESTClient().Get().AbsPath("/metrics").DoRaw(context.Background())
+		if err != nil {
+			b.Fatalf("reading %s's apiserver metrics: %v", name, err)
+		}
+		counts := map[string]float64{}
+		for line := range strings.Lines(string(raw)) {
+			rest, ok := strings.CutPrefix(line, "apiserver_request_total{")
+			if !ok {
+				continue
+			}
+			labels, value, ok := strings.Cut(rest, "} ")
+			if !ok {
+				continue
+			}
+			v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+			if err != nil {
+				continue
+			}
+			l := map[string]string{}
+			for kv := range strings.SplitSeq(labels, ",") {
+				if k, val, ok := strings.Cut(kv, "="); ok {
+					l[k] = strings.Trim(val, `"`)
+				}
+			}
+			key := l["verb"] + " " + l["resource"]
+			if l["subresource"] != "" {
+				key += "/" + l["subresource"]
+			}
+			counts[key] += v
+		}
+		out[name] = counts
+	}
+	return out
+}
+
+// logRequests logs the API requests each cluster served between two readings, the
+// most frequent first.
+func logRequests(b *testing.B, what string, now, before map[string]map[string]float64) {
+	b.Helper()
+	var lines []string
+	for _, name := range slices.Sorted(maps.Keys(now)) {
+		type kv struct {
+			k string
+			n float64
+		}
+		var d []kv
+		total := 0.0
+		for k, v := range now[name] {
+			if n := v - before[name][k]; n > 0 {
+				d = append(d, kv{k, n})
+				total += n
+			}
+		}
+		slices.SortFunc(d, func(a, b kv) int { return cmp.Or(cmp.Compare(b.n, a.n), strings.Compare(a.k, b.k)) })
+		var top []string
+		for _, x := range d[:min(len(d), 12)] {
+			top = append(top, fmt.Sprintf("%s %.0f", x.k, x.n))
+		}
+		lines = append(lines, fmt.Sprintf("%s: %.0f requests: %s", name, total, strings.Join(top, ", ")))
+	}
+	b.Logf("API requests %s:\n%s", what, strings.Join(lines, "\n"))
 }
 
 // removeBench removes the benchmark's application and every peering, and waits
