@@ -65,9 +65,11 @@ import (
 // So the 2 s target for 100 components is out of reach on this machine: the work the
 // clusters themselves do for 100 new Deployments, 75 of them reflected to a provider
 // by Liqo, is about 30 CPU-s, 15 s on 2 idle cores, however act issues its writes;
-// the test process's share is 2%. Running the starts in parallel would not shorten
-// that (the cores are saturated while they run), so act keeps its one-at-a-time
-// starts. Changes measured here: re-apply 0.06 to 0.09 s in 5 of 6 runs (0.43 s in
+// the test process's share is 2%. Starts run 8 at a time (a trial, not kept:
+// interleaved runs at the raised limit) ended in 3 to 6 s, but then the clusters
+// needed 10 to 11 s more: first Apply 21.0 and 16.0 s, against 18.5 and 24.2 s one
+// at a time, a difference within the noise, so act keeps its one-at-a-time starts
+// (and with them its ordered results and events). Changes measured here: re-apply 0.06 to 0.09 s in 5 of 6 runs (0.43 s in
 // one), 0.42 to 0.77 s before (Apply read the clusters before each of its six
 // phases, now only before a phase that follows a step); the virtual-kubelet runner
 // watches its pods instead of listing them every 200 ms (a sixth of each provider's
