@@ -16,7 +16,9 @@
 // loop's Liqo latency source answers ErrNoData for every pair), and the loop's
 // latency comes from the next source, a table the test controls standing in for
 // the prober. BenchmarkApplyReal measures act's first apply and re-apply of 100
-// components on these clusters. The networking objects of the
+// components on these clusters, and logs where the CPU goes; the environment variable
+// CONTINUUM_LIQOREAL_KCM_QPS raises the clusters' kube-controller-manager client rate
+// limit (Kubernetes' default otherwise) to compare both. The networking objects of the
 // backend's declarative peering (Configuration, key Secret, PublicKey,
 // GatewayServer, GatewayClient) and metrics/liqo's reading of Connections are checked
 // only against Liqo's CRD schemas and internal/liqoplay (peering/liqo's and

@@ -8,18 +8,16 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	offloadingv1beta1 "github.com/liqotech/liqo/apis/offloading/v1beta1"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/continuum-xr/continuum/internal/looptest"
 	"github.com/continuum-xr/continuum/internal/testenv"
 	"github.com/continuum-xr/continuum/metrics"
 	metricsliqo "github.com/continuum-xr/continuum/metrics/liqo"
@@ -29,60 +27,7 @@ import (
 	"github.com/continuum-xr/continuum/placement/act"
 	"github.com/continuum-xr/continuum/placement/loop"
 	"github.com/continuum-xr/continuum/topology"
-	"github.com/continuum-xr/continuum/topology/topologytest"
 )
-
-func ms(f float64) topology.Duration { return topology.Duration(f * float64(time.Millisecond)) }
-
-// Round-trip times of the topology, and the latency source's starting values.
-var declared = map[[2]string]float64{
-	{"home", "w1"}: 8, {"home", "w2"}: 9, {"home", "w3"}: 10,
-	{"w1", "w2"}: 2, {"w1", "w3"}: 12, {"w2", "w3"}: 12,
-}
-
-// RTTs of the users' site gva to the clusters (access links).
-var access = map[string]float64{"w1": 2, "w2": 3, "home": 12}
-
-// xrTopology: home is a cheap cloud cluster without UDP exposure, w1 and w2 edge
-// clusters near the users' site gva that expose UDP (w1 cheaper and closer), w3 an
-// edge cluster in region mil.
-func xrTopology(t testing.TB) *topology.Topology {
-	b := topologytest.New().
-		Cluster("home", topologytest.Tier(topology.TierCloud), topologytest.Price(1)).
-		Cluster("w1", topologytest.UDP(), topologytest.Price(2)).
-		Cluster("w2", topologytest.UDP(), topologytest.Price(3)).
-		Cluster("w3", topologytest.Price(1.5), topologytest.Region("mil"))
-	for _, k := range slices.SortedFunc(maps.Keys(declared), func(a, b [2]string) int { return strings.Compare(a[0]+a[1], b[0]+b[1]) }) {
-		b.Link(k[0], k[1], ms(declared[k]))
-	}
-	b.Site("gva", nil, topologytest.Access("w1", ms(access["w1"])), topologytest.Access("w2", ms(access["w2"])), topologytest.Access("home", ms(access["home"])))
-	return b.MustBuild(t)
-}
-
-func requests(cpu string) topology.ResourceList {
-	return topology.ResourceList{topology.ResourceCPU: resource.MustParse(cpu), topology.ResourceMemory: resource.MustParse("1Gi")}
-}
-
-// xrApp is the xr-collab application: state (pinned to home), render (kept at home
-// by its 1 Gbit/s flow to state), stream (two replicas serving gva over UDP within
-// 6 ms and state within 12 ms: w1, or w2 once home<->w1 degrades) and analytics
-// (region mil: w3).
-func xrApp(name string) placement.Application {
-	return placement.Application{APIVersion: placement.APIVersion, Kind: placement.Kind,
-		Metadata: placement.Metadata{Name: name}, Home: "home",
-		Components: []placement.Component{
-			{Name: "state", Requests: requests("1"), Allowed: placement.Allowed{Clusters: []string{"home"}}},
-			{Name: "render", Requests: requests("2")},
-			{Name: "stream", Replicas: 2, Requests: requests("1"), Ports: []placement.Port{{Name: "media", Port: 7000, Protocol: placement.UDP, Expose: true}}},
-			{Name: "analytics", Requests: requests("1"), Allowed: placement.Allowed{Regions: []string{"mil"}}},
-		},
-		Flows: []placement.Flow{
-			{From: "stream", To: "gva", Protocol: placement.UDP, Bandwidth: 100 * topology.Mbps, MaxRTT: ms(6)},
-			{From: "stream", To: "state", Bandwidth: 50 * topology.Mbps, MaxRTT: ms(12)},
-			{From: "render", To: "state", Bandwidth: topology.Gbps},
-			{From: "analytics", To: "state", Bandwidth: 10 * topology.Mbps},
-		}}
-}
 
 // probeTable is the loop's latency source: a stand-in for the prober (with Liqo's
 // networking disabled there is no Connection to read latency from). Every answer is
@@ -94,11 +39,11 @@ type probeTable struct {
 
 func newProbeTable() *probeTable {
 	p := &probeTable{rtt: map[metrics.Pair]topology.Duration{}}
-	for k, v := range declared {
-		p.set(k[0], k[1], ms(v))
+	for k, v := range looptest.Declared {
+		p.set(k[0], k[1], looptest.MS(v))
 	}
-	for c, v := range access {
-		p.set("gva", c, ms(v))
+	for c, v := range looptest.Access {
+		p.set("gva", c, looptest.MS(v))
 	}
 	return p
 }
@@ -120,46 +65,11 @@ func (p *probeTable) Latency(ctx context.Context, a, b string) (metrics.LatencyS
 	return metrics.LatencySample{Pair: pair, P50: d, P90: d, P99: d, Loss: 0, ObservedAt: time.Now(), Provenance: metrics.Measured}, nil
 }
 
-// template is the workload act copies into each component's instances.
-func template(ns, component string) *appsv1.Deployment {
-	zero := int32(0)
-	labels := map[string]string{"app.kubernetes.io/name": component}
-	return &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: component, Namespace: ns, Labels: labels},
-		Spec: appsv1.DeploymentSpec{Replicas: &zero, Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: component, Image: "registry.example/xr/" + component + ":1"}}}}},
-	}
-}
-
-// state is what the clusters say: instances ("component@cluster ready/replicas")
-// and the offloading's targets.
-type state struct {
-	Instances []string
-	Offload   []string
-}
-
-func (s state) String() string {
-	return fmt.Sprintf("instances %v, offloaded to %v", s.Instances, s.Offload)
-}
-
-func (s state) equal(o state) bool {
-	return slices.Equal(s.Instances, o.Instances) && slices.Equal(s.Offload, o.Offload)
-}
-
-var (
-	wantPlaced = state{
-		Instances: []string{"analytics@w3 1/1", "render@home 1/1", "state@home 1/1", "stream@w1 2/2"},
-		Offload:   []string{"w1", "w3"},
-	}
-	wantMigrated = state{
-		Instances: []string{"analytics@w3 1/1", "render@home 1/1", "state@home 1/1", "stream@w2 2/2"},
-		Offload:   []string{"w2", "w3"},
-	}
-)
-
-func readState(ctx context.Context, view *act.KubeWorkloads, ns string) (state, error) {
-	var st state
+// readState reads what the clusters say about the application in ns: its
+// instances, and the offloading's targets (an error unless the offloading is Ready
+// for its spec).
+func readState(ctx context.Context, view *act.KubeWorkloads, ns string) (looptest.State, error) {
+	var st looptest.State
 	ins, err := view.ListInstances(ctx, ns)
 	if err != nil {
 		return st, err
@@ -205,66 +115,6 @@ func runningOn(ctx context.Context, cluster, ns string) (map[string]int, error) 
 	return out, nil
 }
 
-// sampler checks, at every act step and every 25 ms while armed, that every
-// component has a ready replica as the Deployments' status on home says.
-type sampler struct {
-	view    *act.KubeWorkloads
-	ns      string
-	app     placement.Application
-	armed   atomic.Bool
-	mu      sync.Mutex
-	samples int
-	bad     []string
-	cancel  context.CancelFunc
-	done    chan struct{}
-}
-
-func newSampler(view *act.KubeWorkloads, ns string, app placement.Application) *sampler {
-	ctx, cancel := context.WithCancel(context.Background())
-	sm := &sampler{view: view, ns: ns, app: app, cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(sm.done)
-		t := time.NewTicker(25 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				sm.check("poll")
-			}
-		}
-	}()
-	return sm
-}
-
-func (sm *sampler) stop() { sm.cancel(); <-sm.done }
-
-func (sm *sampler) check(when string) {
-	if !sm.armed.Load() {
-		return
-	}
-	ins, err := sm.view.ListInstances(context.Background(), sm.ns)
-	if err != nil {
-		return
-	}
-	ready := map[string]int32{}
-	for _, in := range ins {
-		ready[in.Component] += in.Ready
-	}
-	sm.mu.Lock()
-	defer sm.mu.Unlock()
-	if !sm.armed.Load() {
-		return
-	}
-	sm.samples++
-	for _, c := range sm.app.Components {
-		if ready[c.Name] < 1 && len(sm.bad) < 20 {
-			sm.bad = append(sm.bad, fmt.Sprintf("%s: %s has no ready replica (instances %+v)", when, c.Name, ins))
-		}
-	}
-}
-
 // TestLoopOnRealLiqo places xr-collab with the loop on four real clusters with Liqo:
 // the backend peers home with w1 and w3, the namespace is offloaded, each
 // component's pods are pinned to their cluster's virtual node and run on KWOK nodes
@@ -279,12 +129,12 @@ func TestLoopOnRealLiqo(t *testing.T) {
 	defer cancel()
 	home := admin["home"]
 	ns := fmt.Sprintf("xr-%d", time.Now().UnixNano()%1_000_000)
-	app := xrApp(ns)
+	app := looptest.App(ns)
 	if err := home.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range app.Components {
-		if err := home.Create(ctx, template(ns, c.Name)); err != nil {
+		if err := home.Create(ctx, looptest.Template(ns, c.Name)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -293,15 +143,15 @@ func TestLoopOnRealLiqo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sm := newSampler(view, ns, app)
-	defer sm.stop()
+	sm := looptest.NewSampler(view, ns, app)
+	defer sm.Stop()
 	actor, err := act.New(view, act.Options{Peering: backend, PollInterval: 100 * time.Millisecond, Timeout: wait,
-		Observe: func(e act.StepEvent) { sm.check("step " + e.Step.String()) }})
+		Observe: func(e act.StepEvent) { sm.Check("step " + e.Step.String()) }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	probe := newProbeTable()
-	topo := xrTopology(t)
+	topo := looptest.Topology(t)
 	// Liqo's Connections first, as a deployment with Liqo's networking would have
 	// them; with networking disabled there are none (ErrNoData for every pair) and
 	// the probe answers. A pair nobody answers keeps the topology's declared RTT.
@@ -348,15 +198,15 @@ func TestLoopOnRealLiqo(t *testing.T) {
 	}
 	defer stop()
 
-	waitState := func(what string, want state) {
+	waitState := func(what string, want looptest.State) {
 		t.Helper()
 		eventually(t, what, func(ctx context.Context) (bool, string) {
 			got, err := readState(ctx, view, ns)
-			return err == nil && got.equal(want), fmt.Sprintf("%s (%v)", got, err)
+			return err == nil && got.Equal(want), fmt.Sprintf("%s (%v)", got, err)
 		})
 	}
 	start := time.Now()
-	waitState("placing", wantPlaced)
+	waitState("placing", looptest.WantPlaced)
 	phase(t, "placed (first apply, peerings included)", start)
 	for cluster, want := range map[string]map[string]int{"w1": {"stream": 2}, "w3": {"analytics": 1}, "home": {"state": 1, "render": 1}} {
 		got, err := runningOn(ctx, cluster, ns)
@@ -365,10 +215,10 @@ func TestLoopOnRealLiqo(t *testing.T) {
 		}
 	}
 
-	sm.armed.Store(true)
+	sm.Arm(true)
 	start = time.Now()
-	probe.set("home", "w1", ms(20))
-	waitState("migrating", wantMigrated)
+	probe.set("home", "w1", looptest.MS(20))
+	waitState("migrating", looptest.WantMigrated)
 	phase(t, "repaired (stream w1 -> w2)", start)
 	eventually(t, "stream's pods gone from w1 and Running on w2", func(ctx context.Context) (bool, string) {
 		w1, err1 := runningOn(ctx, "w1", ns)
@@ -376,17 +226,8 @@ func TestLoopOnRealLiqo(t *testing.T) {
 		return err1 == nil && err2 == nil && w1["stream"] == 0 && w2["stream"] == 2, fmt.Sprintf("w1 %v, w2 %v (%v, %v)", w1, w2, err1, err2)
 	})
 	stop()
-	sm.armed.Store(false)
-	sm.mu.Lock()
-	n, bad := sm.samples, slices.Clone(sm.bad)
-	sm.mu.Unlock()
-	if len(bad) > 0 {
-		t.Errorf("make-before-break broken in %d of %d samples:\n%s", len(bad), n, strings.Join(bad, "\n"))
-	}
-	if n < 10 {
-		t.Errorf("only %d samples of the instances were taken", n)
-	}
-	t.Logf("invariant sampled %d times", n)
+	sm.Arm(false)
+	t.Logf("invariant sampled %d times", sm.Assert(t))
 
 	roundsMu.Lock()
 	sawRepair := false

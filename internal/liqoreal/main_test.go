@@ -1,10 +1,12 @@
 package liqoreal_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -42,7 +44,11 @@ func TestMain(m *testing.M) {
 		for _, n := range clusterNames {
 			specs = append(specs, testenv.RealClusterSpec{Name: n, Nodes: 2, NodeCapacity: nodeCapacity})
 		}
-		e, err := testenv.StartReal(ctx, testenv.RealOptions{Clusters: specs, Liqo: true})
+		qps, err := controllerManagerQPS()
+		if err != nil {
+			return nil, err
+		}
+		e, err := testenv.StartReal(ctx, testenv.RealOptions{Clusters: specs, Liqo: true, ControllerManagerQPS: qps})
 		if err != nil {
 			return nil, err
 		}
@@ -54,11 +60,28 @@ func TestMain(m *testing.M) {
 			admin[c.Name] = wc
 		}
 		rss, n, rssErr := testenv.ChildrenRSS()
-		fmt.Fprintf(os.Stderr, "liqoreal: %d real clusters with Liqo started in %v; %d processes, %.2f GB resident (%v)\n",
-			len(e.Clusters), e.StartDuration.Round(time.Millisecond), n, float64(rss)/1e9, rssErr)
+		fmt.Fprintf(os.Stderr, "liqoreal: %d real clusters with Liqo started in %v; %d processes, %.2f GB resident (%v); kube-controller-manager QPS %s\n",
+			len(e.Clusters), e.StartDuration.Round(time.Millisecond), n, float64(rss)/1e9, rssErr, cmp.Or(os.Getenv(envKCMQPS), "default (20)"))
 		env = e
 		return e.Stop, nil
 	})
+}
+
+// envKCMQPS, when set, is the kube-controller-manager client rate limit of the
+// package's clusters (testenv.RealOptions.ControllerManagerQPS), to compare
+// BenchmarkApplyReal with Kubernetes' default and with a raised limit.
+const envKCMQPS = "CONTINUUM_LIQOREAL_KCM_QPS"
+
+func controllerManagerQPS() (int, error) {
+	v := os.Getenv(envKCMQPS)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("liqoreal: %s=%q: want a whole number of requests per second >= 0", envKCMQPS, v)
+	}
+	return n, nil
 }
 
 // endpoints are the clusters' API servers as the Liqo backend writes them into the

@@ -53,12 +53,17 @@
 // configurations pointing at 127.0.0.1) and runs Liqo's webhook, controller manager
 // and CRD replicator out of cluster with the admin kubeconfig, and a runner that
 // plays the kubelet for the pods of the virtual-kubelet Deployments Liqo creates
-// (envtest has no container runtime): it runs a virtual-kubelet process per pod and
+// (envtest has no container runtime; it follows a watch of those pods, with a 2 s
+// resync): it runs a virtual-kubelet process per pod and
 // holds a finalizer on the pod until that process has exited, so that, as with a
 // kubelet, Liqo never sees a virtual kubelet's pod gone while it still runs (it
 // would re-create the virtual Node Liqo has just deleted). KWOK keeps a node Lease
 // per fake node (--node-lease-duration-seconds), as a kubelet does; without one the
 // node lifecycle controller marks the nodes NotReady after its grace period.
+// kube-controller-manager keeps Kubernetes' default client rate limit (20
+// requests/s) unless RealOptions.ControllerManagerQPS raises it; with the default,
+// a burst of new Deployments becomes ready at the controllers' write rate, not the
+// machine's speed.
 //
 // Liqo's networking is disabled (--networking-enabled=false: no IPAM, gateways,
 // fabric or Connections; pod IPs are not reflected): WireGuard cannot run here. So
@@ -76,8 +81,9 @@
 // KeepLogs was called; [RealEnv.KeepLogsOnFailure] calls it when a test fails and
 // [RealEnv.Check] names the processes of this package that exited. A failed start keeps the logs
 // and names their folder. Real clusters cost seconds to start and hundreds of MB
-// each ([ChildrenRSS] measures them): start them once per test package, a
-// namespace per test. [WaitAllowed] waits until a freshly bound role is in force.
+// each ([ChildrenRSS] measures them; [RealEnv.SampleCPU] and [MachineBusy] tell
+// where an operation's CPU goes, per process kind and cluster): start them once per
+// test package, a namespace per test. [WaitAllowed] waits until a freshly bound role is in force.
 //
 // # Skip or fail
 //

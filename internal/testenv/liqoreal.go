@@ -113,7 +113,11 @@ func (c *RealCluster) startLiqo(ctx context.Context, bins realBins, liqoDir stri
 	); err != nil {
 		return err
 	}
-	c.vk = newVKRunner(c, bins["virtual-kubelet"])
+	vk, err := newVKRunner(c, bins["virtual-kubelet"])
+	if err != nil {
+		return err
+	}
+	c.vk = vk
 	return nil
 }
 

@@ -21,6 +21,7 @@ func TestStartRealRejectsBadOptions(t *testing.T) {
 		{"duplicate", RealOptions{Clusters: []RealClusterSpec{{Name: "a"}, {Name: "a"}}}, "RealOptions.Clusters[1].Name"},
 		{"negative nodes", RealOptions{Clusters: []RealClusterSpec{{Name: "a", Nodes: -1}}}, "RealOptions.Clusters[0].Nodes"},
 		{"negative timeout", RealOptions{Clusters: []RealClusterSpec{{Name: "a"}}, StartTimeout: -1}, "RealOptions.StartTimeout"},
+		{"negative controller-manager QPS", RealOptions{Clusters: []RealClusterSpec{{Name: "a"}}, ControllerManagerQPS: -5}, "RealOptions.ControllerManagerQPS"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			env, err := StartReal(t.Context(), c.opts)

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -133,4 +134,41 @@ func TestVKRunnerSkipsDeletingPods(t *testing.T) {
 	var got corev1.Pod
 	require.NoError(t, c.Get(ctx, client.ObjectKeyFromObject(pod), &got))
 	assert.Equal(t, []string{"example.test/keep"}, got.Finalizers)
+}
+
+// TestVKRunnerLoopFollowsWatch: the runner's loop, over a client that watches, runs
+// a process for a pod created after it started and stops it when the pod is
+// deleted; stop ends the loop and its watch.
+func TestVKRunnerLoopFollowsWatch(t *testing.T) {
+	r0, c := newTestRunner(t, interceptor.Funcs{})
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &vkRunner{c: r0.c, wc: c.(client.WithWatch), bin: r0.bin, cancel: cancel, done: make(chan struct{}),
+		running: map[string]*process{}, stopping: map[string]bool{}}
+	go r.loop(ctx)
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			assert.NoError(t, r.stop())
+		}
+	})
+	pod := vkPod("vk-w1-late")
+	require.NoError(t, c.Create(ctx, pod))
+	require.Eventually(t, func() bool { return len(r.processes()) == 1 }, 30*time.Second, 10*time.Millisecond, "no process for the new pod")
+	p := r.processes()[0]
+	var got corev1.Pod
+	require.NoError(t, c.Get(ctx, client.ObjectKeyFromObject(pod), &got))
+	require.NoError(t, c.Delete(ctx, &got))
+	require.Eventually(t, func() bool {
+		err := c.Get(ctx, client.ObjectKeyFromObject(pod), &got)
+		return apierrors.IsNotFound(err)
+	}, 30*time.Second, 10*time.Millisecond, "the deleted pod was never released")
+	done, _ := p.exited()
+	assert.True(t, done, "the pod was released while its process ran")
+	stopped = true
+	require.NoError(t, r.stop())
+	select {
+	case <-r.done:
+	default:
+		t.Error("stop returned before the loop ended")
+	}
 }

@@ -397,10 +397,12 @@ func TestApplyFromNothingConverges(t *testing.T) {
 		f.assertConverged(plan.Assignments)
 
 		// In force: nothing to do, nothing written.
+		planCalls := len(f.w.Peering().Calls())
 		steps, err := a.Plan(t.Context(), req)
 		if err != nil || len(steps) != 0 {
 			t.Fatalf("Plan after Apply = %v, %v; want no steps", steps, err)
 		}
+		planReads := len(f.w.Peering().Calls()) - planCalls
 		before, peerCalls := f.writes(), len(f.w.Peering().Calls())
 		res = f.mustApply(a, req)
 		if len(res.Steps) != 0 || f.writes() != before {
@@ -410,6 +412,11 @@ func TestApplyFromNothingConverges(t *testing.T) {
 			if !strings.HasPrefix(c.Op, "Get") && !strings.HasPrefix(c.Op, "List") && !strings.HasPrefix(c.Op, "Watch") {
 				t.Errorf("a second Apply called %s on Liqo", c.Op)
 			}
+		}
+		// No phase ran a step: the clusters are read once, as by Plan, not once per
+		// phase.
+		if reads := len(f.w.Peering().Calls()) - peerCalls; planReads == 0 || reads != planReads {
+			t.Errorf("a second Apply made %d calls to Liqo, want the %d of one reading (Plan's)", reads, planReads)
 		}
 		for _, c := range f.w.Provisioner().Calls() {
 			if c.Op != "List" && c.Op != "Get" && c.Op != "Watch" {

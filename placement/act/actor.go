@@ -150,8 +150,9 @@ func (a *Actor) Plan(ctx context.Context, req Request) ([]Step, error) {
 }
 
 // Apply carries the request out and returns the steps it ran. It reads the clusters
-// again before each phase, so it picks up where a crashed run stopped; when the plan
-// is in force it writes nothing. On error, the Result holds the steps run so far
+// before the first phase and again before each phase that follows a step, so it
+// picks up where a crashed run stopped; when the plan is in force it reads them once
+// and writes nothing. On error, the Result holds the steps run so far
 // (the last one failed); old instances without a ready replacement are left running.
 func (a *Actor) Apply(ctx context.Context, req Request) (*Result, error) {
 	d, err := a.check(req)
@@ -159,13 +160,19 @@ func (a *Actor) Apply(ctx context.Context, req Request) (*Result, error) {
 		return nil, err
 	}
 	r := &applyRun{req: req, d: d, res: &Result{}}
+	var o *observed
 	for phase := range numPhases {
-		o, err := a.observe(ctx, req, d)
-		if err != nil {
-			return r.res, err
+		// Read again after any step (a write, or a wait that saw the clusters
+		// change); a phase without steps leaves the reading as it was, so the plan
+		// in force costs one reading, not one per phase.
+		if o == nil || len(r.res.Steps) > r.observedAt {
+			if o, err = a.observe(ctx, req, d); err != nil {
+				return r.res, err
+			}
+			// Read after every earlier write: the phase's waits may start from it.
+			r.ins, r.insFresh, r.observedAt = o.instances, true, len(r.res.Steps)
 		}
-		// Read after every earlier write: the phase's waits may start from it.
-		r.ins, r.insFresh, r.pins = o.instances, true, nil
+		r.pins = nil
 		for _, s := range d.steps(req, o) {
 			if s.Kind.phase() != phase {
 				continue
@@ -276,6 +283,8 @@ type applyRun struct {
 	insFresh bool
 	// pins are the pinnings to remote clusters checked in this phase, by cluster.
 	pins map[string]peering.Pinning
+	// observedAt is how many steps had run when the clusters were last read.
+	observedAt int
 }
 
 // Retries of write steps (Options.Retries and RetryBackoff).

@@ -49,7 +49,8 @@ const (
 	StepUnoffload StepKind = "unoffload"
 )
 
-// phase groups the kinds: Apply reads the clusters again before each phase.
+// phase groups the kinds: Apply reads the clusters again before each phase that
+// follows a step.
 func (k StepKind) phase() int {
 	switch k {
 	case StepCreateCluster, StepScaleCluster, StepWaitCluster:
@@ -228,7 +229,7 @@ func resolve(req Request) (*desired, error) {
 	return d, nil
 }
 
-// observed is what the clusters say, read before each phase.
+// observed is what the clusters say, read before each phase that follows a step.
 type observed struct {
 	clusters   map[string]*provision.Cluster // by name, for Request.Provision; nil: missing
 	peerings   map[string]*peering.Peering   // home -> provider, by provider; nil: missing

@@ -7,6 +7,7 @@ import (
 
 	"k8s.io/client-go/tools/events"
 
+	"github.com/continuum-xr/continuum/internal/looptest"
 	"github.com/continuum-xr/continuum/placement/act"
 	"github.com/continuum-xr/continuum/placement/loop"
 	"github.com/continuum-xr/continuum/topology"
@@ -22,8 +23,8 @@ func TestLoopRealDrain(t *testing.T) {
 	rec := events.NewFakeRecorder(100)
 	l, _ := s.newLoop(loop.Options{Recorder: rec})
 	roundsUntil(t, l, 40, succeeded(loop.DecidePlace))
-	s.waitState("placing", wantPlaced, 60*time.Second, nil)
-	s.sampler.armed.Store(true)
+	s.waitState("placing", looptest.WantPlaced, 60*time.Second, nil)
+	s.sampler.Arm(true)
 
 	// kubectl drain, for a cluster: the topology the loop reads now has w1 tainted
 	// NoExecute. Hold w2's new instance not ready for a second: w1's must stay up.
@@ -46,7 +47,7 @@ func TestLoopRealDrain(t *testing.T) {
 			t.Errorf("change %+v: want the drain taint as the reason", c)
 		}
 	}
-	s.waitState("draining w1", wantMigrated, 60*time.Second, func() { l.RunOnce(t.Context()) })
+	s.waitState("draining w1", looptest.WantMigrated, 60*time.Second, func() { l.RunOnce(t.Context()) })
 
 	// Drain w3: analytics may run in region mil only, so it has nowhere to go. The
 	// loop keeps it there and names it, instead of evicting it.
@@ -67,7 +68,7 @@ func TestLoopRealDrain(t *testing.T) {
 	if !strings.Contains(all, "DrainBlocked") || strings.Contains(all, "Unplaceable") {
 		t.Errorf("events after draining w3:\n%s\nwant a DrainBlocked warning and no Unplaceable", all)
 	}
-	s.waitState("after draining w3", wantMigrated, 5*time.Second, nil)
-	s.sampler.armed.Store(false)
-	s.sampler.assert(t)
+	s.waitState("after draining w3", looptest.WantMigrated, 5*time.Second, nil)
+	s.sampler.Arm(false)
+	s.sampler.Assert(t)
 }
