@@ -536,6 +536,13 @@ type replicaKey struct {
 // no replica twice, none out of range); index maps (application, component) to the
 // component's index.
 func (p *problem) setCurrent(index map[[2]string]int) {
+	if cur := p.prepared.currentsFor(p); cur != nil {
+		for i := range p.insts {
+			p.insts[i].current = cur[i]
+		}
+		return
+	}
+	defer p.prepared.keepCurrents(p)
 	for _, as := range p.req.Current {
 		c, ok := p.topo.ClusterIndex(as.Cluster)
 		if !ok {
@@ -543,6 +550,40 @@ func (p *problem) setCurrent(index map[[2]string]int) {
 		}
 		if k, ok := index[[2]string{as.App, as.Component}]; ok && as.Replica >= 0 && as.Replica < p.comps[k].n {
 			p.insts[p.comps[k].first+as.Replica].current = c
+		}
+	}
+}
+
+// compileCapacities sets each cluster's capacity (its free capacity where measured),
+// node pools and CPU price.
+func (p *problem) compileCapacities() {
+	vec := func(r topology.ResourceList) []int64 {
+		v := make([]int64, len(p.dims))
+		for d, name := range p.dims {
+			q := r[name]
+			v[d] = q.MilliValue()
+		}
+		return v
+	}
+	p.capc = make([][]int64, p.n)
+	p.pools = make([][]pool, p.n)
+	p.price = make([]float64, p.n)
+	p.clusters = p.topo.Clusters()
+	for i := range p.n {
+		c := p.clusters[i]
+		p.capc[i] = vec(c.Capacity)
+		if free, ok := p.snap.Free[c.Name]; ok {
+			for d, name := range p.dims {
+				if q, ok := free[name]; ok {
+					p.capc[i][d] = min(p.capc[i][d], q.MilliValue())
+				}
+			}
+		}
+		p.price[i] = c.CPUPrice
+		pools := slices.Clone(c.NodePools)
+		slices.SortFunc(pools, func(a, b topology.NodePool) int { return cmpStr(a.Name, b.Name) })
+		for _, np := range pools {
+			p.pools[i] = append(p.pools[i], pool{name: np.Name, labels: np.Labels, capc: vec(np.Capacity)})
 		}
 	}
 }
@@ -589,34 +630,11 @@ func (p *problem) compileResources() {
 		p.dims = p.resourceDims()
 		p.prepared.keepDims(p)
 	}
-	vec := func(r topology.ResourceList) []int64 {
-		v := make([]int64, len(p.dims))
-		for d, name := range p.dims {
-			q := r[name]
-			v[d] = q.MilliValue()
-		}
-		return v
-	}
-	p.capc = make([][]int64, p.n)
-	p.pools = make([][]pool, p.n)
-	p.price = make([]float64, p.n)
-	p.clusters = p.topo.Clusters()
-	for i := range p.n {
-		c := p.clusters[i]
-		p.capc[i] = vec(c.Capacity)
-		if free, ok := p.snap.Free[c.Name]; ok {
-			for d, name := range p.dims {
-				if q, ok := free[name]; ok {
-					p.capc[i][d] = min(p.capc[i][d], q.MilliValue())
-				}
-			}
-		}
-		p.price[i] = c.CPUPrice
-		pools := slices.Clone(c.NodePools)
-		slices.SortFunc(pools, func(a, b topology.NodePool) int { return cmpStr(a.Name, b.Name) })
-		for _, np := range pools {
-			p.pools[i] = append(p.pools[i], pool{name: np.Name, labels: np.Labels, capc: vec(np.Capacity)})
-		}
+	if r := p.prepared.resourcesFor(p); r != nil {
+		p.capc, p.pools, p.price, p.clusters = r.capc, r.pools, r.price, r.clusters
+	} else {
+		p.compileCapacities()
+		p.prepared.keepResources(p)
 	}
 	for k, d := range p.snap.RTT {
 		if _, ok := p.appliedRTT[k]; ok {

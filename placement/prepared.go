@@ -41,6 +41,15 @@ type Prepared struct {
 	// totalsOK); current, with currentGen and currentTopo, the last Request.Current
 	// that passed validateCurrent.
 	routes preparedRoutes
+	// freeGen counts changes of the free capacities; res holds the resources compiled
+	// from them. currentSeq counts the placements in force markCurrent kept; curAt holds
+	// the instances' clusters setCurrent found for the one of curAtSeq.
+	freeGen              int
+	res                  *resources
+	currentSeq, curAtSeq int
+	curAt                []int
+	curAtGen             int
+	curAtTopo            *topology.Topology
 	// dims are the resource dimensions of the applications of generation dimsGen on
 	// the topology dimsTopo (nil: none kept).
 	dims        []topology.ResourceName
@@ -114,7 +123,8 @@ func (pp *Prepared) Update(snap *Snapshot, apps []Application) error {
 			pp.valid = make([]bool, len(pp.apps))
 			pp.routed, pp.routedKey, pp.cc = nil, nil, nil
 		}
-		pp.snap = Snapshot{Topology: snap.Topology, RTT: maps.Clone(snap.RTT), Free: maps.Clone(snap.Free), Now: snap.Now}
+		pp.snap = Snapshot{Topology: snap.Topology, RTT: maps.Clone(snap.RTT), Free: cloneFree(snap.Free), Now: snap.Now}
+		pp.freeGen++
 	}
 	if apps != nil {
 		valid := make([]bool, len(apps))
@@ -148,18 +158,33 @@ func (pp *Prepared) SetRTT(a, b string, d topology.Duration) {
 }
 
 // SetFree records a cluster's measured free capacity, as Snapshot.Free does; nil
-// removes the measurement (the topology's capacity stands).
+// removes the measurement (the topology's capacity stands). free is copied: changing
+// it afterwards changes nothing here (Update copies a snapshot's free lists too).
 func (pp *Prepared) SetFree(cluster string, free topology.ResourceList) {
 	pp.mu.Lock()
 	defer pp.mu.Unlock()
 	if pp.snap.Free == nil {
 		pp.snap.Free = map[string]topology.ResourceList{}
 	}
+	pp.freeGen++
 	if free == nil {
 		delete(pp.snap.Free, cluster)
 		return
 	}
-	pp.snap.Free[cluster] = free
+	pp.snap.Free[cluster] = maps.Clone(free)
+}
+
+// cloneFree copies free capacities, each list too: a Prepared keeps what it derived
+// from them, so a caller's later change must not reach them.
+func cloneFree(free map[string]topology.ResourceList) map[string]topology.ResourceList {
+	if free == nil {
+		return nil
+	}
+	out := make(map[string]topology.ResourceList, len(free))
+	for c, l := range free {
+		out[c] = maps.Clone(l)
+	}
+	return out
 }
 
 // SetApplication adds the application, or replaces the one with its name.
@@ -329,6 +354,57 @@ func (pp *Prepared) markCurrent(cur []Assignment) {
 		pp.current = []Assignment{}
 	}
 	pp.currentGen, pp.currentTopo = pp.appsGen, pp.snap.Topology
+	pp.currentSeq++
+}
+
+// resources are compileResources' results for a topology, free capacities and
+// resource dimensions (never changed in place: a plan's problem may still read them).
+type resources struct {
+	topo     *topology.Topology
+	freeGen  int
+	dims     []topology.ResourceName
+	capc     [][]int64
+	pools    [][]pool
+	price    []float64
+	clusters []topology.Cluster
+}
+
+// resourcesFor returns the resources kept for p's topology, free capacities and
+// dimensions, or nil.
+func (pp *Prepared) resourcesFor(p *problem) *resources {
+	if pp == nil || pp.res == nil || pp.res.topo != p.snap.Topology || pp.res.freeGen != pp.freeGen || !slices.Equal(pp.res.dims, p.dims) {
+		return nil
+	}
+	return pp.res
+}
+
+// keepResources keeps p's resources for the next calls.
+func (pp *Prepared) keepResources(p *problem) {
+	if pp != nil {
+		pp.res = &resources{topo: p.snap.Topology, freeGen: pp.freeGen, dims: p.dims, capc: p.capc, pools: p.pools, price: p.price, clusters: p.clusters}
+	}
+}
+
+// currentsFor returns each instance's cluster in the placement in force, as
+// setCurrent found it for the same placement, applications and topology, or nil.
+func (pp *Prepared) currentsFor(p *problem) []int {
+	if pp == nil || pp.curAt == nil || pp.curAtSeq != pp.currentSeq || pp.curAtGen != pp.appsGen || pp.curAtTopo != p.snap.Topology || len(pp.curAt) != len(p.insts) {
+		return nil
+	}
+	return pp.curAt
+}
+
+// keepCurrents keeps the instances' clusters setCurrent found, when the placement in
+// force is the one validate last checked.
+func (pp *Prepared) keepCurrents(p *problem) {
+	if pp == nil || !pp.currentChecked(p.req.Current) {
+		return
+	}
+	pp.curAt = make([]int, len(p.insts))
+	for i := range p.insts {
+		pp.curAt[i] = p.insts[i].current
+	}
+	pp.curAtSeq, pp.curAtGen, pp.curAtTopo = pp.currentSeq, pp.appsGen, p.snap.Topology
 }
 
 // preparedRoutes are the dense route tables of problem.route and siteRoute, kept from

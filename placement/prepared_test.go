@@ -3,7 +3,9 @@ package placement_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -246,4 +248,45 @@ func inForce(current []placement.Assignment, apps []placement.Application) []pla
 		}
 	}
 	return out
+}
+
+// SetFree and Update copy the free capacities they are given: a caller that reuses its
+// list afterwards does not change the Prepared's next plan.
+func TestPreparedCopiesFree(t *testing.T) {
+	in := pt.Generate(3, pt.GenOptions{Clusters: 12, Components: 6, Planted: true})
+	c := in.Topology.Clusters()[0]
+	half := topology.ResourceList{}
+	for r, q := range c.Capacity {
+		q := q.DeepCopy()
+		q.SetMilli(q.MilliValue() / 2)
+		half[r] = q
+	}
+	snap := &placement.Snapshot{Topology: in.Topology, Free: map[string]topology.ResourceList{c.Name: half}}
+	want, werr := placement.Place(context.Background(), snap, &placement.Request{Apps: in.Apps})
+	for _, viaUpdate := range []bool{false, true} {
+		mine := maps.Clone(half)
+		pp, err := placement.Prepare(in.Snapshot(), in.Apps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if viaUpdate {
+			err = pp.Update(&placement.Snapshot{Topology: in.Topology, Free: map[string]topology.ResourceList{c.Name: mine}}, nil)
+		} else {
+			pp.SetFree(c.Name, mine)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pp.Place(context.Background(), nil); err != nil && !errors.Is(err, placement.ErrUnplaceable) {
+			t.Fatal(err)
+		}
+		for r := range mine {
+			mine[r] = resource.MustParse("0") // the caller reuses its list
+		}
+		pp.SetFree(in.Topology.Clusters()[1].Name, nil) // another cluster's measurement withdrawn: capacities compiled again
+		got, gerr := pp.Place(context.Background(), nil)
+		if w, g := outcome(t, want, werr), outcome(t, got, gerr); w != g {
+			t.Fatalf("update %v: the caller's change of its free list reached the Prepared\nwant %.300s\ngot  %.300s", viaUpdate, w, g)
+		}
+	}
 }
