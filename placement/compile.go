@@ -145,6 +145,8 @@ type inst struct {
 	current int // cluster in Request.Current, -1 if none
 	pairs   []int32
 	chains  []int32
+	// sitePairs are the pairs of pairs that are flows to a site, in the same order.
+	sitePairs []int32
 }
 
 // flowPair is one replica pair of a flow (or a replica and a site).
@@ -592,10 +594,8 @@ func (p *problem) compileCapacities() {
 // then every other resource a cluster has or a component requests, by name.
 func (p *problem) resourceDims() []topology.ResourceName {
 	dimSet := map[topology.ResourceName]bool{}
-	for i := range p.n {
-		for k := range p.topo.ClusterAt(i).Capacity {
-			dimSet[k] = true
-		}
+	for _, k := range p.topo.ResourceNames() {
+		dimSet[k] = true
 	}
 	for _, a := range p.req.Apps {
 		for _, c := range a.Components {
@@ -843,6 +843,8 @@ func (p *problem) addPair(fp flowPair) {
 	p.insts[fp.a].pairs = append(p.insts[fp.a].pairs, id)
 	if fp.b >= 0 {
 		p.insts[fp.b].pairs = append(p.insts[fp.b].pairs, id)
+	} else {
+		p.insts[fp.a].sitePairs = append(p.insts[fp.a].sitePairs, id)
 	}
 }
 

@@ -382,11 +382,9 @@ func (s *state) staticCost(i, c int, migration bool) costParts {
 			cp.plugins += sc.Weight * sc.Scorer.Score(&s.cand)
 		}
 	}
-	for _, pid := range in.pairs {
+	for _, pid := range in.sitePairs {
 		fp := &p.pairs[pid]
-		if fp.b < 0 {
-			cp.network += p.w.Network * fp.gbit * p.rttSC(fp.site, c).Ms()
-		}
+		cp.network += p.w.Network * fp.gbit * p.rttSC(fp.site, c).Ms()
 	}
 	return cp
 }

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // randomChanges draws 1-3 changes of t's links and access links: RTTs from a handful
@@ -246,5 +248,44 @@ func TestSameRoutesFrom(t *testing.T) {
 	}
 	if derived, err := onDemand.WithLinkRTTs(randomChanges(rand.New(rand.NewPCG(2, 2)), onDemand)); err != nil || derived.SameRoutesFrom(onDemand, 0) {
 		t.Errorf("a derived on-demand topology must not claim its parent's routes (err %v)", err)
+	}
+}
+
+// ResourceNames lists every resource some cluster declares, sorted, the same for a
+// topology WithLinkRTTs derived before or after the parent answered, and a caller's
+// change of the answer changes nothing.
+func TestResourceNames(t *testing.T) {
+	spec := tieSpec(rand.New(rand.NewPCG(5, 5)), 9, false)
+	if spec.Clusters[3].Capacity == nil {
+		spec.Clusters[3].Capacity = ResourceList{}
+	}
+	spec.Clusters[3].Capacity["example.com/fpga"] = resource.MustParse("2")
+	want := map[ResourceName]bool{}
+	for _, c := range spec.Clusters {
+		for k := range c.Capacity {
+			want[k] = true
+		}
+	}
+	parent, err := build(spec, 9, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	early, err := parent.WithLinkRTTs(randomChanges(rand.New(rand.NewPCG(6, 6)), parent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := parent.ResourceNames()
+	if len(names) != len(want) || !slices.IsSorted(names) || !slices.Contains(names, "example.com/fpga") {
+		t.Fatalf("ResourceNames() = %v, want the sorted set %v", names, want)
+	}
+	names[0] = "changed"
+	late, err := parent.WithLinkRTTs(randomChanges(rand.New(rand.NewPCG(7, 7)), parent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tp := range []*Topology{parent, early, late} {
+		if got := tp.ResourceNames(); len(got) != len(want) || !slices.IsSorted(got) || slices.Contains(got, "changed") {
+			t.Fatalf("ResourceNames() = %v after the first answer was changed by its caller", got)
+		}
 	}
 }

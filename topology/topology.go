@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 )
 
 // Topology is a validated continuum with its routes precomputed. It is immutable and
@@ -34,6 +35,14 @@ type Topology struct {
 	// shape is shared by the topologies WithLinkRTTs derives from this one's build:
 	// the same clusters, sites and links, other RTTs.
 	shape *shapeID
+	// res holds ResourceNames' answer, computed once; the topologies WithLinkRTTs
+	// derives share it (they have the same clusters).
+	res *resourceNames
+}
+
+type resourceNames struct {
+	once  sync.Once
+	names []ResourceName
 }
 
 // shapeID identifies a build (not empty, so that two never share an address).
@@ -107,7 +116,7 @@ func build(spec Spec, allPairsMax, cacheRows int) (*Topology, error) {
 	if spec.Kind == "" {
 		spec.Kind = Kind
 	}
-	t := &Topology{spec: spec, cidx: map[string]int{}, sidx: map[string]int{}, direct: map[int]int{}, cacheRows: cacheRows, shape: new(shapeID)}
+	t := &Topology{spec: spec, cidx: map[string]int{}, sidx: map[string]int{}, direct: map[int]int{}, cacheRows: cacheRows, shape: new(shapeID), res: new(resourceNames)}
 	t.clusters = slices.Clone(spec.Clusters)
 	slices.SortFunc(t.clusters, func(a, b Cluster) int { return cmp.Compare(a.Name, b.Name) })
 	for i := range t.clusters {
@@ -345,6 +354,21 @@ func (t *Topology) NumClusters() int { return t.n }
 // distribution kubeadm, unlimited uplink, capacity summed from node pools). Do not
 // modify the returned ResourceLists; use Cluster to get one by name.
 func (t *Topology) Clusters() []Cluster { return slices.Clone(t.clusters) }
+
+// ResourceNames returns the names of the resources the clusters declare capacity of,
+// sorted. Computed once (a topology never changes).
+func (t *Topology) ResourceNames() []ResourceName {
+	t.res.once.Do(func() {
+		set := map[ResourceName]bool{}
+		for i := range t.clusters {
+			for k := range t.clusters[i].Capacity {
+				set[k] = true
+			}
+		}
+		t.res.names = slices.Sorted(maps.Keys(set))
+	})
+	return slices.Clone(t.res.names)
+}
 
 // ClusterAt returns the cluster with index i. Precondition: 0 <= i < NumClusters(); it
 // panics otherwise, like a slice index (Cluster looks a cluster up by name, checked).
