@@ -229,7 +229,17 @@ func (p *problem) rank(st *state, comp *comp) ([]int32, []float64) {
 		if full && byCost(x, top[topK-1]) >= 0 {
 			continue
 		}
-		j, _ := slices.BinarySearchFunc(top, x, byCost)
+		// The first position whose candidate is not before x (slices.BinarySearchFunc
+		// with byCost, written out: the call per comparison cost more than the search).
+		j, hi := 0, len(top)
+		for j < hi {
+			m := int(uint(j+hi) >> 1)
+			if d := cmp.Compare(top[m].cost, x.cost); d < 0 || d == 0 && top[m].c < x.c {
+				j = m + 1
+			} else {
+				hi = m
+			}
+		}
 		if !full {
 			top = append(top, rankedCand{})
 		}
