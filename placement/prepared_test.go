@@ -52,6 +52,18 @@ func TestPreparedMatchesStateless(t *testing.T) {
 			var current []placement.Assignment
 			kinds := map[string]int{}
 			placed, badCurrent, newResource := 0, 0, 0
+			// swapCompare puts a changed copy of application i in its place, compares
+			// the two paths, and puts the application back.
+			swapCompare := func(i int, change func(*placement.Application), step int, what string) {
+				changed := cloneApp(t, apps[i])
+				change(&changed)
+				good := apps[i]
+				apps[i] = changed
+				pp.SetApplication(changed)
+				compare(t, pp, snap, apps, &placement.Request{}, step, what)
+				apps[i] = good
+				pp.SetApplication(good)
+			}
 			for step := range 40 {
 				kind := rng.IntN(8)
 				switch kind {
@@ -117,15 +129,7 @@ func TestPreparedMatchesStateless(t *testing.T) {
 						pp.SetApplication(app)
 					}
 				case 7: // an invalid application, then its fix
-					i := rng.IntN(len(apps))
-					bad := cloneApp(t, apps[i])
-					bad.Components[0].Replicas = -3
-					good := apps[i]
-					apps[i] = bad
-					pp.SetApplication(bad)
-					compare(t, pp, snap, apps, &placement.Request{}, step, "invalid")
-					apps[i] = good
-					pp.SetApplication(good)
+					swapCompare(rng.IntN(len(apps)), func(a *placement.Application) { a.Components[0].Replicas = -3 }, step, "invalid")
 				}
 				kinds[fmt.Sprint(kind)]++
 				req := &placement.Request{Current: inForce(current, apps)}
@@ -135,15 +139,9 @@ func TestPreparedMatchesStateless(t *testing.T) {
 				if step%9 == 8 {
 					// A component asks for a resource no cluster has (a new resource
 					// dimension: nothing fits), then the application is restored.
-					i := step % len(apps)
-					odd := cloneApp(t, apps[i])
-					odd.Components[0].Requests = topology.ResourceList{"example.com/fpga": resource.MustParse("1")}
-					good := apps[i]
-					apps[i] = odd
-					pp.SetApplication(odd)
-					compare(t, pp, snap, apps, &placement.Request{}, step, "a resource no cluster has")
-					apps[i] = good
-					pp.SetApplication(good)
+					swapCompare(step%len(apps), func(a *placement.Application) {
+						a.Components[0].Requests = topology.ResourceList{"example.com/fpga": resource.MustParse("1")}
+					}, step, "a resource no cluster has")
 					newResource++
 				}
 				if n := len(req.Current); n > 0 && step%5 == 4 {
