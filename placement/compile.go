@@ -145,7 +145,7 @@ type inst struct {
 	current int // cluster in Request.Current, -1 if none
 	pairs   []int32
 	chains  []int32
-	// sitePairs are the pairs of pairs that are flows to a site, in the same order.
+	// sitePairs are the entries of pairs that are flows to a site, in the same order.
 	sitePairs []int32
 }
 
@@ -627,8 +627,7 @@ func (p *problem) endpoint(name string) (cluster, site int, ok bool) {
 func (p *problem) compileResources() {
 	p.dims = p.prepared.dimsFor(p)
 	if p.dims == nil {
-		p.dims = p.resourceDims()
-		p.prepared.keepDims(p)
+		p.dims = p.resourceDims() // keepComponents keeps them with the components
 	}
 	if r := p.prepared.resourcesFor(p); r != nil {
 		p.capc, p.pools, p.price, p.clusters = r.capc, r.pools, r.price, r.clusters

@@ -215,7 +215,6 @@ const topK = 48
 // route to a site), so then one whose compute cost alone is above the topK-th is not
 // priced further.
 func (p *problem) rank(st *state, comp *comp) ([]int32, []float64) {
-	byCost := func(a, b rankedCand) int { return cmp.Or(cmp.Compare(a.cost, b.cost), cmp.Compare(a.c, b.c)) }
 	prune := len(p.scorers) == 0 && (len(comp.siteFlows) == 0 || p.filtersSites())
 	wc := p.w.Compute * comp.wCompute * comp.cores
 	top := p.rankScratch[:0]
@@ -226,15 +225,15 @@ func (p *problem) rank(st *state, comp *comp) ([]int32, []float64) {
 			continue
 		}
 		x := rankedCand{c, st.staticCost(comp.first, int(c), false).total()}
-		if full && byCost(x, top[topK-1]) >= 0 {
+		if full && !x.before(top[topK-1]) {
 			continue
 		}
-		// The first position whose candidate is not before x (slices.BinarySearchFunc
-		// with byCost, written out: the call per comparison cost more than the search).
+		// The first position whose candidate is not before x (slices.BinarySearchFunc,
+		// written out: a comparison closure per step cost more than the search).
 		j, hi := 0, len(top)
 		for j < hi {
 			m := int(uint(j+hi) >> 1)
-			if d := cmp.Compare(top[m].cost, x.cost); d < 0 || d == 0 && top[m].c < x.c {
+			if top[m].before(x) {
 				j = m + 1
 			} else {
 				hi = m
@@ -257,6 +256,12 @@ func (p *problem) rank(st *state, comp *comp) ([]int32, []float64) {
 type rankedCand struct {
 	c    int32
 	cost float64
+}
+
+// before orders candidates by static cost, then by cluster index.
+func (a rankedCand) before(b rankedCand) bool {
+	d := cmp.Compare(a.cost, b.cost)
+	return d < 0 || d == 0 && a.c < b.c
 }
 
 // fastFilter is implemented by the built-in filters: a check without formatting the

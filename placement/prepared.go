@@ -37,30 +37,26 @@ type Prepared struct {
 	// appsGen counts changes of apps; cc holds the components compiled from them.
 	appsGen int
 	cc      *compiledComps
-	// totalsGen is the generation of apps whose totals passed validateTotals (when
-	// totalsOK); current, with currentGen and currentTopo, the last Request.Current
-	// that passed validateCurrent.
+	// routes are the route tables of the last call (adoptRoutes).
 	routes preparedRoutes
 	// freeGen counts changes of the free capacities; res holds the resources compiled
-	// from them. currentSeq counts the placements in force markCurrent kept; curAt holds
-	// the instances' clusters setCurrent found for the one of curAtSeq.
-	freeGen              int
-	res                  *resources
+	// from them.
+	freeGen int
+	res     *resources
+	// totalsGen is the generation of apps whose totals passed validateTotals (when
+	// totalsOK).
+	totalsOK  bool
+	totalsGen int
+	// current is the last Request.Current that passed validateCurrent, against the
+	// applications of currentGen and the topology currentTopo; currentSeq counts the
+	// ones kept. curAt holds the instances' clusters setCurrent found for the one of
+	// curAtSeq.
+	current              []Assignment
+	currentGen           int
+	currentTopo          *topology.Topology
 	currentSeq, curAtSeq int
 	curAt                []int
-	curAtGen             int
-	curAtTopo            *topology.Topology
-	// dims are the resource dimensions of the applications of generation dimsGen on
-	// the topology dimsTopo (nil: none kept).
-	dims        []topology.ResourceName
-	dimsGen     int
-	dimsTopo    *topology.Topology
-	totalsOK    bool
-	totalsGen   int
-	current     []Assignment
-	currentGen  int
-	currentTopo *topology.Topology
-	stats       PreparedStats
+	stats                PreparedStats
 }
 
 // compiledComps is what compileComponents built for a generation of the applications
@@ -278,12 +274,8 @@ func (pp *Prepared) markValid(i int) {
 // compiled for the same applications, topology and resource dimensions (no current
 // clusters yet) and returns the component index; ok is false when there are none.
 func (p *problem) reuseComponents() (index map[[2]string]int, ok bool) {
-	pp := p.prepared
-	if pp == nil || pp.cc == nil {
-		return nil, false
-	}
-	cc := pp.cc
-	if cc.gen != pp.appsGen || cc.base != p.snap.Topology || !slices.Equal(cc.dims, p.dims) {
+	cc := p.prepared.compiledFor(p)
+	if cc == nil || !slices.Equal(cc.dims, p.dims) {
 		return nil, false
 	}
 	p.comps, p.insts = slices.Clone(cc.comps), slices.Clone(cc.insts)
@@ -298,11 +290,18 @@ func (p *problem) reuseComponents() (index map[[2]string]int, ok bool) {
 // were computed for: they depend on the component, the engine's filters and the
 // topology (taints), all fixed for the compiled components of a Prepared.
 func (p *problem) keepActive(k int) {
-	pp := p.prepared
-	if pp == nil || pp.cc == nil || pp.cc.gen != pp.appsGen || pp.cc.base != p.snap.Topology || !slices.Equal(pp.cc.dims, p.dims) {
-		return
+	if cc := p.prepared.compiledFor(p); cc != nil && slices.Equal(cc.dims, p.dims) {
+		cc.active[k], cc.allFast[k] = p.comps[k].active, p.comps[k].allFast
 	}
-	pp.cc.active[k], pp.cc.allFast[k] = p.comps[k].active, p.comps[k].allFast
+}
+
+// compiledFor returns the components compiled for p's applications and topology, or
+// nil (also when pp is nil).
+func (pp *Prepared) compiledFor(p *problem) *compiledComps {
+	if pp == nil || pp.cc == nil || pp.cc.gen != pp.appsGen || pp.cc.base != p.snap.Topology {
+		return nil
+	}
+	return pp.cc
 }
 
 // keepComponents stores what compileComponents built, before the current clusters are
@@ -386,9 +385,10 @@ func (pp *Prepared) keepResources(p *problem) {
 }
 
 // currentsFor returns each instance's cluster in the placement in force, as
-// setCurrent found it for the same placement, applications and topology, or nil.
+// setCurrent found it for the one validate last kept (markCurrent: same placement,
+// applications and topology), or nil.
 func (pp *Prepared) currentsFor(p *problem) []int {
-	if pp == nil || pp.curAt == nil || pp.curAtSeq != pp.currentSeq || pp.curAtGen != pp.appsGen || pp.curAtTopo != p.snap.Topology || len(pp.curAt) != len(p.insts) {
+	if pp == nil || pp.curAt == nil || pp.curAtSeq != pp.currentSeq || !pp.currentChecked(p.req.Current) || len(pp.curAt) != len(p.insts) {
 		return nil
 	}
 	return pp.curAt
@@ -404,7 +404,7 @@ func (pp *Prepared) keepCurrents(p *problem) {
 	for i := range p.insts {
 		pp.curAt[i] = p.insts[i].current
 	}
-	pp.curAtSeq, pp.curAtGen, pp.curAtTopo = pp.currentSeq, pp.appsGen, p.snap.Topology
+	pp.curAtSeq = pp.currentSeq
 }
 
 // preparedRoutes are the dense route tables of problem.route and siteRoute, kept from
@@ -458,18 +458,11 @@ func (p *problem) detach() {
 	p.routeRows, p.siteRows = nil, nil
 }
 
-// dimsFor returns the resource dimensions kept for p's applications and topology, nil
-// when there are none (or pp is nil).
+// dimsFor returns the resource dimensions the components compiled for p's
+// applications and topology were compiled with, nil when there are none.
 func (pp *Prepared) dimsFor(p *problem) []topology.ResourceName {
-	if pp == nil || pp.dims == nil || pp.dimsGen != pp.appsGen || pp.dimsTopo != p.snap.Topology {
-		return nil
+	if cc := pp.compiledFor(p); cc != nil {
+		return cc.dims
 	}
-	return pp.dims
-}
-
-// keepDims keeps p's resource dimensions for the next calls.
-func (pp *Prepared) keepDims(p *problem) {
-	if pp != nil {
-		pp.dims, pp.dimsGen, pp.dimsTopo = p.dims, pp.appsGen, p.snap.Topology
-	}
+	return nil
 }
