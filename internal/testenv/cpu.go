@@ -118,7 +118,7 @@ func procStat(path string) (pid, ppid int, cpu time.Duration, ok bool) {
 	if err1 != nil || err2 != nil || err3 != nil {
 		return 0, 0, 0, false
 	}
-	return pid, ppid, time.Duration(utime+stime) * time.Second / clockTicks, true
+	return pid, ppid, time.Duration(utime+stime) * (time.Second / clockTicks), true
 }
 
 // CPUUse is the CPU time used by the processes of one kind, summed over the
@@ -129,7 +129,7 @@ type CPUUse struct {
 	// cluster).
 	CPU       time.Duration
 	ByCluster map[string]time.Duration
-	// Procs is how many processes of the kind ran in either sample.
+	// Procs is how many processes of the kind the later sample holds.
 	Procs int
 }
 
@@ -212,5 +212,5 @@ func MachineBusy() (time.Duration, error) {
 		}
 		ticks += n
 	}
-	return time.Duration(ticks) * time.Second / clockTicks, nil
+	return time.Duration(ticks) * (time.Second / clockTicks), nil
 }

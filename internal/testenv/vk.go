@@ -33,7 +33,7 @@ const vkFinalizer = "testenv.continuum.test/virtual-kubelet-process"
 // change its watch of those pods reports, and every vkResync besides (a process
 // that exited is restarted then; a watch that failed is opened again after
 // vkRewatch). It used to list the pods every 200 ms: on the benchmark's four
-// clusters that was a fifth of each provider's API requests during an apply.
+// clusters that was a sixth of each provider's API requests during an apply.
 const (
 	vkResync  = 2 * time.Second
 	vkRewatch = 200 * time.Millisecond
@@ -102,16 +102,16 @@ func (r *vkRunner) loop(ctx context.Context) {
 // until ctx ends.
 func (r *vkRunner) watch(ctx context.Context, wake chan<- struct{}) {
 	for ctx.Err() == nil {
-		w, err := r.wc.Watch(ctx, &corev1.PodList{}, client.MatchingLabels{vkLabel: "virtual-kubelet"})
-		if err != nil {
-			select {
-			case <-ctx.Done():
-			case <-time.After(vkRewatch):
-			}
-			continue
+		if w, err := r.wc.Watch(ctx, &corev1.PodList{}, client.MatchingLabels{vkLabel: "virtual-kubelet"}); err == nil {
+			r.follow(ctx, w, wake)
+			w.Stop()
 		}
-		r.follow(ctx, w, wake)
-		w.Stop()
+		// Wait before opening it again, after an error and after a watch that ended
+		// (one the apiserver closes at once would otherwise be reopened in a spin).
+		select {
+		case <-ctx.Done():
+		case <-time.After(vkRewatch):
+		}
 	}
 }
 
