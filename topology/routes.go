@@ -174,13 +174,16 @@ func (t *Topology) siteRTTOnDemand(si, c int) Duration {
 // is out of range and, above the all-pairs limit (routes per source on demand),
 // unless t == u.
 func (t *Topology) SameRoutesFrom(u *Topology, i int) bool {
-	if t == u {
-		return t.inRange(i)
-	}
-	if u == nil || t.shape != u.shape || t.rows != nil || u.rows != nil || !t.inRange(i) {
+	if !t.inRange(i) {
 		return false
 	}
-	return slices.Equal(t.pred[i*t.n:(i+1)*t.n], u.pred[i*u.n:(i+1)*u.n])
+	return t == u || t.sameTables(u) && slices.Equal(t.pred[i*t.n:(i+1)*t.n], u.pred[i*u.n:(i+1)*u.n])
+}
+
+// sameTables reports whether t and u hold all-pairs tables of one build's shape
+// (WithLinkRTTs derived one from the other), so that their rows can be compared.
+func (t *Topology) sameTables(u *Topology) bool {
+	return u != nil && t.shape == u.shape && t.rows == nil && u.rows == nil
 }
 
 // SameSiteEntriesFrom reports whether users at the site with index si enter the
@@ -191,11 +194,5 @@ func (t *Topology) SameSiteEntriesFrom(u *Topology, si int) bool {
 	if si < 0 || si >= len(t.sites) {
 		return false
 	}
-	if t == u {
-		return true
-	}
-	if u == nil || t.shape != u.shape || t.rows != nil || u.rows != nil {
-		return false
-	}
-	return slices.Equal(t.siteAt[si*t.n:(si+1)*t.n], u.siteAt[si*u.n:(si+1)*u.n])
+	return t == u || t.sameTables(u) && slices.Equal(t.siteAt[si*t.n:(si+1)*t.n], u.siteAt[si*u.n:(si+1)*u.n])
 }
