@@ -79,7 +79,7 @@ func BenchmarkApplyReal(b *testing.B) {
 	testenv.Require(b)
 	env.KeepLogsOnFailure(b)
 	const components = 100
-	clusters := clusterNames // home, w1, w2, w3
+	clusters := looptest.Clusters // home, w1, w2, w3
 	var first, again time.Duration
 	for i := range b.N {
 		b.StopTimer()

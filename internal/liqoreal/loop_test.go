@@ -40,10 +40,10 @@ type probeTable struct {
 func newProbeTable() *probeTable {
 	p := &probeTable{rtt: map[metrics.Pair]topology.Duration{}}
 	for k, v := range looptest.Declared {
-		p.set(k[0], k[1], looptest.MS(v))
+		p.set(k[0], k[1], topology.Millis(v))
 	}
 	for c, v := range looptest.Access {
-		p.set("gva", c, looptest.MS(v))
+		p.set("gva", c, topology.Millis(v))
 	}
 	return p
 }
@@ -138,7 +138,7 @@ func TestLoopOnRealLiqo(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	backend := newBackend(t, clusterNames...)
+	backend := newBackend(t, looptest.Clusters...)
 	view, err := act.NewKubeWorkloads(home, act.KubeOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +156,7 @@ func TestLoopOnRealLiqo(t *testing.T) {
 	// them; with networking disabled there are none (ErrNoData for every pair) and
 	// the probe answers. A pair nobody answers keeps the topology's declared RTT.
 	var readers []metricsliqo.Cluster
-	for _, n := range clusterNames {
+	for _, n := range looptest.Clusters {
 		readers = append(readers, metricsliqo.Cluster{Name: n, Reader: admin[n]})
 	}
 	liqoSrc, err := metricsliqo.New(readers, metricsliqo.Options{})
@@ -217,7 +217,7 @@ func TestLoopOnRealLiqo(t *testing.T) {
 
 	sm.Arm(true)
 	start = time.Now()
-	probe.set("home", "w1", looptest.MS(20))
+	probe.set("home", "w1", topology.Millis(20))
 	waitState("migrating", looptest.WantMigrated)
 	phase(t, "repaired (stream w1 -> w2)", start)
 	eventually(t, "stream's pods gone from w1 and Running on w2", func(ctx context.Context) (bool, string) {
@@ -277,5 +277,5 @@ func unpeerAll(t testing.TB, b peering.Interface, ns string) {
 			t.Errorf("Unpeer(%s): %v", p.Key, err)
 		}
 	}
-	waitNoTenants(t, clusterNames...)
+	waitNoTenants(t, looptest.Clusters...)
 }

@@ -16,13 +16,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/continuum-xr/continuum/internal/looptest"
 	"github.com/continuum-xr/continuum/internal/testenv"
 	"github.com/continuum-xr/continuum/peering/liqo"
 )
 
 // The clusters: home offloads to w1, w2 and w3 (the conformance suite uses home, w1
 // and w2).
-var clusterNames = []string{"home", "w1", "w2", "w3"}
 
 // Each cluster has two KWOK nodes of 8 CPUs and 32 GiB.
 var nodeCapacity = corev1.ResourceList{
@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 	ctrllog.SetLogger(logr.Discard())
 	testenv.Main(m, func(ctx context.Context) (func() error, error) {
 		var specs []testenv.RealClusterSpec
-		for _, n := range clusterNames {
+		for _, n := range looptest.Clusters {
 			specs = append(specs, testenv.RealClusterSpec{Name: n, Nodes: 2, NodeCapacity: nodeCapacity})
 		}
 		qps, err := controllerManagerQPS()

@@ -31,9 +31,6 @@ import (
 // Clusters are the scenario's clusters: home offloads to w1, w2 and w3.
 var Clusters = []string{"home", "w1", "w2", "w3"}
 
-// MS is f milliseconds.
-func MS(f float64) topology.Duration { return topology.Duration(f * float64(time.Millisecond)) }
-
 // Declared are the round-trip times, in milliseconds, of the topology's links
 // between clusters; the tests start their latency sources at the same values and
 // raise home<->w1.
@@ -56,11 +53,11 @@ func Topology(t testing.TB) *topology.Topology {
 		Cluster("w2", topologytest.UDP(), topologytest.Price(3)).
 		Cluster("w3", topologytest.Price(1.5), topologytest.Region("mil"))
 	for _, k := range slices.SortedFunc(maps.Keys(Declared), func(a, b [2]string) int { return strings.Compare(a[0]+a[1], b[0]+b[1]) }) {
-		b.Link(k[0], k[1], MS(Declared[k]))
+		b.Link(k[0], k[1], topology.Millis(Declared[k]))
 	}
 	var access []topology.AccessLink
 	for _, c := range []string{"w1", "w2", "home"} {
-		access = append(access, topologytest.Access(c, MS(Access[c])))
+		access = append(access, topologytest.Access(c, topology.Millis(Access[c])))
 	}
 	b.Site("gva", nil, access...)
 	return b.MustBuild(t)
@@ -86,8 +83,8 @@ func App(name string) placement.Application {
 			{Name: "analytics", Requests: Requests("1"), Allowed: placement.Allowed{Regions: []string{"mil"}}},
 		},
 		Flows: []placement.Flow{
-			{From: "stream", To: "gva", Protocol: placement.UDP, Bandwidth: 100 * topology.Mbps, MaxRTT: MS(6)},
-			{From: "stream", To: "state", Bandwidth: 50 * topology.Mbps, MaxRTT: MS(12)},
+			{From: "stream", To: "gva", Protocol: placement.UDP, Bandwidth: 100 * topology.Mbps, MaxRTT: topology.Millis(6)},
+			{From: "stream", To: "state", Bandwidth: 50 * topology.Mbps, MaxRTT: topology.Millis(12)},
 			{From: "render", To: "state", Bandwidth: topology.Gbps},
 			{From: "analytics", To: "state", Bandwidth: 10 * topology.Mbps},
 		}}

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/continuum-xr/continuum/internal/liqoplay"
+	"github.com/continuum-xr/continuum/internal/looptest"
 	"github.com/continuum-xr/continuum/internal/testenv"
 	"github.com/continuum-xr/continuum/peering/liqo"
 	"github.com/continuum-xr/continuum/placement"
@@ -129,9 +130,9 @@ func BenchmarkApply(b *testing.B) {
 		var plan []placement.Assignment
 		for c := range components {
 			name := fmt.Sprintf("c%03d", c)
-			app.Components = append(app.Components, placement.Component{Name: name, Requests: requests("100m")})
+			app.Components = append(app.Components, placement.Component{Name: name, Requests: looptest.Requests("100m")})
 			plan = append(plan, placement.Assignment{App: ns, Component: name, Cluster: benchClusters[c%len(benchClusters)]})
-			if err := home.Create(ctx, template(ns, name)); err != nil {
+			if err := home.Create(ctx, looptest.Template(ns, name)); err != nil {
 				b.Fatal(err)
 			}
 		}

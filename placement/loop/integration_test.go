@@ -15,7 +15,6 @@ import (
 
 	"github.com/go-logr/logr"
 	offloadingv1beta1 "github.com/liqotech/liqo/apis/offloading/v1beta1"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -45,8 +44,6 @@ import (
 // by internal/liqoplay, the Deployment controller by testenv.MarkWorkloadsReady.
 // The servers start on the first test that needs them (the benchmark starts its
 // own), so `go test -run '^$' -bench ...` starts only the benchmark's.
-
-var clusterNames = []string{"home", "w1", "w2", "w3"}
 
 // shared is the environment of the integration tests, started once.
 var shared struct {
@@ -112,7 +109,7 @@ func sharedEnv(t *testing.T) {
 	t.Helper()
 	testenv.Require(t)
 	shared.once.Do(func() {
-		e, err := testenv.Start(context.Background(), testenv.Options{Clusters: clusterNames, CRDs: testenv.LiqoCRDs | testenv.CAPICRDs})
+		e, err := testenv.Start(context.Background(), testenv.Options{Clusters: looptest.Clusters, CRDs: testenv.LiqoCRDs | testenv.CAPICRDs})
 		if err != nil {
 			shared.err = err
 			return
@@ -186,11 +183,6 @@ func gatewayPorts() func(consumer, provider peering.ClusterID) int32 {
 	}
 }
 
-// requests and template are looptest's, under the names the benchmarks use.
-func requests(cpu string) topology.ResourceList { return looptest.Requests(cpu) }
-
-func template(ns, component string) *appsv1.Deployment { return looptest.Template(ns, component) }
-
 // scenario is one application on the shared clusters, with fresh Liqo cluster IDs.
 type scenario struct {
 	t      *testing.T
@@ -224,7 +216,7 @@ func newScenario(t *testing.T) *scenario {
 		t.Fatal(err)
 	}
 	for k, v := range looptest.Declared {
-		s.player.SetLatency(k[0], k[1], time.Duration(v*float64(time.Millisecond)))
+		s.player.SetLatency(k[0], k[1], time.Duration(topology.Millis(v)))
 	}
 	admin := shared.admin["home"]
 	if err := admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s.name}}); err != nil {
@@ -245,7 +237,7 @@ func newScenario(t *testing.T) *scenario {
 	})
 	t.Cleanup(stop)
 	s.home = newFaultClient(shared.admin["home"])
-	for _, n := range clusterNames[1:] {
+	for _, n := range looptest.Clusters[1:] {
 		s.others[n] = shared.admin[n]
 	}
 	var err error
@@ -278,7 +270,7 @@ func (s *scenario) newLoop(opts loop.Options) (*loop.Loop, *act.Actor) {
 		s.t.Fatal(err)
 	}
 	var readers []metricsliqo.Cluster
-	for _, n := range clusterNames {
+	for _, n := range looptest.Clusters {
 		readers = append(readers, metricsliqo.Cluster{Name: n, Reader: shared.admin[n]})
 	}
 	src, err := metricsliqo.New(readers, metricsliqo.Options{ClusterIDs: s.player.ClusterIDs()})
