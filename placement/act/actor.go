@@ -160,20 +160,24 @@ func (a *Actor) Apply(ctx context.Context, req Request) (*Result, error) {
 		return nil, err
 	}
 	r := &applyRun{req: req, d: d, res: &Result{}}
-	var o *observed
+	var steps []Step
+	readAt := -1 // how many steps had run when the clusters were last read
 	for phase := range numPhases {
 		// Read again after any step (a write, or a wait that saw the clusters
-		// change); a phase without steps leaves the reading as it was, so the plan
-		// in force costs one reading, not one per phase.
-		if o == nil || len(r.res.Steps) > r.observedAt {
-			if o, err = a.observe(ctx, req, d); err != nil {
+		// change); a phase without steps leaves the reading, and the steps planned
+		// from it, as they were, so the plan in force costs one reading, not one per
+		// phase.
+		if len(r.res.Steps) != readAt {
+			o, err := a.observe(ctx, req, d)
+			if err != nil {
 				return r.res, err
 			}
 			// Read after every earlier write: the phase's waits may start from it.
-			r.ins, r.insFresh, r.observedAt = o.instances, true, len(r.res.Steps)
+			r.ins, r.insFresh, readAt = o.instances, true, len(r.res.Steps)
+			steps = d.steps(req, o)
 		}
 		r.pins = nil
-		for _, s := range d.steps(req, o) {
+		for _, s := range steps {
 			if s.Kind.phase() != phase {
 				continue
 			}
@@ -283,8 +287,6 @@ type applyRun struct {
 	insFresh bool
 	// pins are the pinnings to remote clusters checked in this phase, by cluster.
 	pins map[string]peering.Pinning
-	// observedAt is how many steps had run when the clusters were last read.
-	observedAt int
 }
 
 // Retries of write steps (Options.Retries and RetryBackoff).
