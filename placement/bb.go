@@ -69,7 +69,34 @@ type bb struct {
 	// unmetered: the search is not bound by the work budget (the exact strategy, which
 	// has its own node budget).
 	unmetered bool
+
+	// The bound of each free instance (lb) is kept between nodes: lbM and lbLeft hold
+	// it where lbOK says it is still valid. Placing an instance on cluster c changes
+	// only c's free capacity, so it updates the kept bounds of the instances with c in
+	// their domain in constant time each (byC lists them: cIdx[c] indexes cStart),
+	// and invalidates those of its flow partners, whose costs it changes. Every change
+	// is logged on trail, which backtracking unwinds.
+	lbM    []float64
+	lbLeft []int32
+	lbAt   []int32 // the domain entry where lbM is reached
+	lbOK   []bool
+	trail  []lbSave
+	cl     []int32 // the clusters in some free instance's domain
+	cStart []int32 // byC[cStart[k]:cStart[k+1]] are cluster cl[k]'s entries
+	byC    []domPos
 }
+
+// lbSave is a kept bound before a change.
+type lbSave struct {
+	f    int32
+	left int32
+	at   int32
+	ok   bool
+	m    float64
+}
+
+// domPos is free instance f's domain entry n.
+type domPos struct{ f, n int32 }
 
 // newBB prepares a branch and bound over free (unplaced in st; everything else as st
 // has it) in the instances' domains.
@@ -148,7 +175,57 @@ func (sr *search) newBBIn(st *state, free []int, doms [][]int32, optimize bool, 
 			}
 		}
 	}
+	b.index()
 	return b
+}
+
+// index lists, per cluster, the free instances with it in their domain (byC).
+func (b *bb) index() {
+	cpos := b.sr.clusterPos()
+	for _, d := range b.dom[:len(b.free)] {
+		for _, c := range d {
+			if cpos[c] < 0 {
+				cpos[c] = int32(len(b.cl))
+				b.cl = append(b.cl, c)
+				b.cStart = append(b.cStart, 0)
+			}
+			b.cStart[cpos[c]]++
+		}
+	}
+	// Counts to starts (exclusive prefix sums), then fill.
+	sum := int32(0)
+	for k, n := range b.cStart {
+		b.cStart[k] = sum
+		sum += n
+	}
+	b.cStart = append(b.cStart, sum)
+	b.byC = grow(b.byC, int(sum))
+	next := b.sr.posScratch(len(b.cl))
+	copy(next, b.cStart)
+	for f, d := range b.dom[:len(b.free)] {
+		for n, c := range d {
+			k := cpos[c]
+			b.byC[next[k]] = domPos{int32(f), int32(n)}
+			next[k]++
+		}
+	}
+}
+
+// clusterPos returns the cluster -> index-in-bb.cl map, all -1 between uses.
+func (sr *search) clusterPos() []int32 {
+	if sr.cpos == nil {
+		sr.cpos = make([]int32, sr.p.n)
+		for c := range sr.cpos {
+			sr.cpos[c] = -1
+		}
+	}
+	return sr.cpos
+}
+
+// posScratch returns a scratch row of n int32s.
+func (sr *search) posScratch(n int) []int32 {
+	sr.posBuf = grow(sr.posBuf, n)
+	return sr.posBuf
 }
 
 // spareBB returns a bb for n free instances: the one recycle gave back, its fields
@@ -157,13 +234,17 @@ func (sr *search) newBBIn(st *state, free []int, doms [][]int32, optimize bool, 
 func (sr *search) spareBB(n int) *bb {
 	b := sr.bbSpare
 	if b == nil {
-		return &bb{part: make([][]float64, n), bad: make([][]int32, n), dom: make([][]int32, n), bufs: make([][]candCost, n+1)}
+		return &bb{part: make([][]float64, n), bad: make([][]int32, n), dom: make([][]int32, n), bufs: make([][]candCost, n+1),
+			lbM: make([]float64, n), lbLeft: make([]int32, n), lbAt: make([]int32, n), lbOK: make([]bool, n)}
 	}
 	sr.bbSpare = nil
 	clear(b.plbBuf)
 	*b = bb{part: grow(b.part, n), bad: grow(b.bad, n), dom: grow(b.dom, n), bufs: grow(b.bufs, n+1),
 		partBuf: b.partBuf, badBuf: b.badBuf, plbBuf: b.plbBuf,
-		path: b.path[:0], bestOrder: b.bestOrder[:0], keys: b.keys, idx: b.idx, sorted: b.sorted}
+		path: b.path[:0], bestOrder: b.bestOrder[:0], keys: b.keys, idx: b.idx, sorted: b.sorted,
+		lbM: grow(b.lbM, n), lbLeft: grow(b.lbLeft, n), lbAt: grow(b.lbAt, n), lbOK: grow(b.lbOK, n), trail: b.trail[:0],
+		cl: b.cl[:0], cStart: b.cStart[:0], byC: b.byC[:0]}
+	clear(b.lbOK)
 	return b
 }
 
@@ -196,6 +277,10 @@ func (b *bb) release() {
 	for _, i := range b.free {
 		b.slot[i] = -1
 	}
+	for _, c := range b.cl {
+		b.sr.cpos[c] = -1
+	}
+	b.cl = b.cl[:0]
 }
 
 // other returns the end of the pair that is not i.
@@ -236,14 +321,81 @@ func (b *bb) fits(f, c int) bool {
 	return true
 }
 
-// lb returns the least cost of free[f] over its clusters left and how many are left.
-func (b *bb) lb(f int) (float64, int) {
+// lbKept is the least cost of free[f] over its clusters left and how many are left,
+// through the kept bounds: computed when not valid, then kept.
+func (b *bb) lbKept(f int) (float64, int) {
+	if b.lbOK[f] {
+		b.sr.work += int64(len(b.dom[f])) // counted as if computed: the work budget stays as it was
+		return b.lbM[f], int(b.lbLeft[f])
+	}
+	m, left, arg := b.lbArg(f)
+	b.save(f)
+	b.lbM[f], b.lbLeft[f], b.lbOK[f], b.lbAt[f] = m, int32(left), true, arg
+	return m, left
+}
+
+// save logs free[f]'s kept bound before a change.
+func (b *bb) save(f int) {
+	b.trail = append(b.trail, lbSave{f: int32(f), left: b.lbLeft[f], at: b.lbAt[f], ok: b.lbOK[f], m: b.lbM[f]})
+}
+
+// unwind restores the kept bounds logged after trail mark.
+func (b *bb) unwind(mark int) {
+	for k := len(b.trail) - 1; k >= mark; k-- {
+		e := b.trail[k]
+		b.lbM[e.f], b.lbLeft[e.f], b.lbAt[e.f], b.lbOK[e.f] = e.m, e.left, e.at, e.ok
+	}
+	b.trail = b.trail[:mark]
+}
+
+// squeeze updates the kept bounds of the unplaced free instances with cluster c in
+// their domain for free[f] about to be placed on c: an entry that fitted and will not
+// leaves the count, and the bound is recomputed when it may have been the least.
+func (b *bb) squeeze(f, c int) {
+	p := b.sr.p
+	k := b.sr.cpos[c]
+	if k < 0 {
+		return
+	}
+	add := p.comps[p.insts[b.free[f]].comp].req
+	u, cp := b.st.used[c], p.capc[c]
+	for _, e := range b.byC[b.cStart[k]:b.cStart[k+1]] {
+		g := int(e.f)
+		if !b.lbOK[g] || int(e.f) == f || b.bad[g][e.n] > 0 || b.st.at[b.free[g]] >= 0 {
+			continue
+		}
+		req := p.comps[p.insts[b.free[g]].comp].req
+		before, after := true, true
+		for d, need := range req {
+			if need > 0 {
+				if u[d]+need > cp[d] {
+					before = false
+					break
+				}
+				if u[d]+add[d]+need > cp[d] {
+					after = false
+				}
+			}
+		}
+		if before && !after {
+			b.save(g)
+			b.lbLeft[g]--
+			if e.n == b.lbAt[g] {
+				b.lbOK[g] = false
+			}
+		}
+	}
+}
+
+// lbArg computes free[f]'s bound: the least cost over its clusters left, how many are
+// left, and the domain entry where the least is reached (the first such).
+func (b *bb) lbArg(f int) (float64, int, int32) {
 	b.sr.work += int64(len(b.dom[f]))
 	p := b.sr.p
 	req := p.comps[p.insts[b.free[f]].comp].req
 	used, capc := b.st.used, p.capc
 	bad, part := b.bad[f], b.part[f]
-	m, left := math.Inf(1), 0
+	m, left, at := math.Inf(1), 0, int32(-1)
 next:
 	for n, c32 := range b.dom[f] {
 		if bad[n] > 0 {
@@ -256,9 +408,11 @@ next:
 			}
 		}
 		left++
-		m = min(m, part[n])
+		if part[n] < m {
+			m, at = part[n], int32(n)
+		}
 	}
-	return m, left
+	return m, left, at
 }
 
 // pairBound is the lower bound of flow pair pid between two free instances.
@@ -273,6 +427,7 @@ func (b *bb) pairBound(pid int32) float64 {
 func (b *bb) place(f, c int) {
 	p := b.sr.p
 	i := b.free[f]
+	b.squeeze(f, c)
 	b.st.place(i, c)
 	b.placed++
 	for _, pid := range p.insts[i].pairs {
@@ -284,6 +439,10 @@ func (b *bb) place(f, c int) {
 		if g := b.slot[o]; g >= 0 && b.st.at[o] < 0 {
 			b.pairSum -= b.pairBound(pid)
 			b.charge(int(g), fp, c, 1)
+			if b.lbOK[g] {
+				b.save(int(g))
+				b.lbOK[g] = false
+			}
 		}
 	}
 }
@@ -358,7 +517,7 @@ func (b *bb) dfs(depth int) bool {
 		if b.st.at[i] >= 0 {
 			continue
 		}
-		m, left := b.lb(f)
+		m, left := b.lbKept(f)
 		if left == 0 {
 			return false
 		}
@@ -422,6 +581,7 @@ func (b *bb) dfs(depth int) bool {
 		if ok, _ := b.st.check(i, e.c, false); !ok {
 			continue
 		}
+		mark := len(b.trail)
 		b.place(pick, e.c)
 		b.path = append(b.path, pick)
 		b.cost += e.cost
@@ -429,6 +589,7 @@ func (b *bb) dfs(depth int) bool {
 		b.cost -= e.cost
 		b.path = b.path[:len(b.path)-1]
 		b.unplace(pick)
+		b.unwind(mark)
 		if stop {
 			return true
 		}

@@ -80,6 +80,8 @@ type search struct {
 	flowMin                  map[[2]int]float64 // pairLB per flow (app, flow)
 	markB                    []bool             // minShared's scratch
 	slots                    []int32
+	cpos                     []int32 // bb.index's cluster map, all -1 between uses
+	posBuf                   []int32
 	bbSpare                  *bb        // recycled by large-neighbourhood search
 	promising                []candCost // bestUniform's scratch
 	ldOut                    [][]int32
