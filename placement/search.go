@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 )
 
@@ -22,8 +24,14 @@ import (
 //     depth-first search with forward checking (bb.go) that either finds a plan or,
 //     when it exhausts the tree, proves that none exists.
 //  4. Improvement: local moves (local.go), then large-neighbourhood search with exact
-//     sub-solves (lns.go); on an instance that needed step 3, a second independent
-//     large-neighbourhood run, the better plan standing.
+//     sub-solves (lns.go); on an instance that needed step 3, two independent
+//     large-neighbourhood runs, the better plan standing.
+//
+// On a tight instance the phases that do not depend on one another run side by side
+// when Go has more than one CPU (search.parallel): the complete search beside the
+// violation search, and the two large-neighbourhood runs. The plan is the same either
+// way, byte for byte: each phase is deterministic, reads nothing the other writes, and
+// a phase's answer is taken in the order above.
 //
 // The exact strategy then runs branch and bound over every replica with the default
 // plan as incumbent and a bound that counts compute, flows to sites and, per flow pair,
@@ -33,7 +41,7 @@ import (
 const (
 	defaultDiveNodes   = 20_000
 	defaultRepairSteps = 20_000
-	defaultLNSNodes    = 200_000
+	defaultLNSNodes    = 100_000
 	defaultProofNodes  = 100_000
 	defaultExactNodes  = 1_000_000
 	// defaultProofFirstNodes bounds proveFirst, which runs only when the instances'
@@ -234,25 +242,15 @@ func (sr *search) run() (*state, SearchStats, error) {
 			// on loose ones the search is short and the proof's bounds are weak.
 			st, proven = sr.proveFirst(st, all)
 		}
-		var alt *state
-		if sr.hard {
-			alt = st.clone()
-		}
-		if !proven {
+		if !proven && !sr.hard {
 			sr.lns(st, movable, sr.budget.lns)
 		}
-		if alt != nil && !proven && !sr.halted {
+		if !proven && sr.hard {
 			// A tight instance gets a second, independent LNS run from the same start
-			// with its own random stream and half the budget; the better plan stands.
+			// with its own random stream and the same budget; the better plan stands.
 			// One run can settle in a poor local optimum (gaps of 10-18 % on the stored
 			// sets) where another does not, so this cuts the tail of the gaps.
-			rng := sr.rng
-			sr.rng = rand.New(rand.NewPCG(0x6c6e732d32, uint64(len(p.insts))*7919+uint64(p.n)))
-			sr.lns(alt, movable, sr.budget.lns/2)
-			sr.rng = rng
-			if better(p.objective(alt).total(), p.objective(st).total()) {
-				*st = *alt
-			}
+			sr.lnsTwice(st, movable)
 		}
 		sr.phase("improve", false)
 	}
@@ -288,6 +286,129 @@ func (sr *search) run() (*state, SearchStats, error) {
 		}
 	}
 	return st, stats, nil
+}
+
+// lnsTwice runs large-neighbourhood search on st and, with its own random stream and
+// the same budget, on a copy of st; the better plan stands in st (the first on a tie).
+// When the problem allows it (parallelLNS), the two runs go side by side on two
+// goroutines; each is deterministic and neither reads what the other writes, so the
+// plan is the same as when they run one after the other. The second run is skipped
+// when the first was halted by the context.
+func (sr *search) lnsTwice(st *state, movable []int) {
+	p := sr.p
+	alt := st.clone()
+	rng := rand.New(rand.NewPCG(0x6c6e732d32, uint64(len(p.insts))*7919+uint64(p.n)))
+	if !sr.parallel() {
+		sr.lns(st, movable, sr.budget.lns)
+		if sr.halted {
+			return
+		}
+		own := sr.rng
+		sr.rng = rng
+		sr.lns(alt, movable, sr.budget.lns)
+		sr.rng = own
+	} else {
+		sr.warm()
+		work0, fill0 := sr.work, sr.workFill
+		twin := sr.fork(rng)
+		var failed any
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			defer func() { failed = recover() }()
+			twin.lns(alt, movable, sr.budget.lns)
+		}()
+		sr.lns(st, movable, sr.budget.lns)
+		<-done
+		if failed != nil {
+			panic(failed)
+		}
+		halted := sr.halted
+		sr.join(twin, work0, fill0)
+		if halted {
+			return
+		}
+	}
+	if better(p.objective(alt).total(), p.objective(st).total()) {
+		*st = *alt
+	}
+}
+
+// parallelClusters bounds the clusters of a problem whose search phases may run side
+// by side: warm builds every route up front, n^2 of them.
+const parallelClusters = 64
+
+// parallel reports whether independent phases of a tight instance's search (the two
+// large-neighbourhood runs; local search beside the dive and the complete search) may
+// run side by side: more than one CPU for Go, routes few enough to build up front, and
+// no scorer plugins (user code is never called from two goroutines at once). The
+// answer never depends on it: the phases are deterministic and independent.
+func (sr *search) parallel() bool {
+	p := sr.p
+	return runtime.GOMAXPROCS(0) > 1 && p.n <= parallelClusters && p.topo.NumSites() <= denseRoutes && len(p.scorers) == 0
+}
+
+// warm fills the caches that the search fills on first use and shares (candidates,
+// domain membership rows, routes, the least RTT between clusters), so that two
+// searches side by side only read them.
+func (sr *search) warm() {
+	p := sr.p
+	for k := range p.comps {
+		sr.domain(k)
+		if p.n > 0 {
+			sr.inDom(k, 0) // fills the domain's membership row
+		}
+	}
+	for a := range p.n {
+		for b := range p.n {
+			p.route(a, b)
+		}
+	}
+	for s := range p.topo.NumSites() {
+		for c := range p.n {
+			p.siteRoute(s, c)
+		}
+	}
+	p.minInterRTT()
+}
+
+// fork returns a search that shares sr's problem, context, budgets and domains, with
+// copies of the caches it fills and its own scratch, counters and random stream rng:
+// what it does touches nothing sr reads.
+func (sr *search) fork(rng *rand.Rand) *search {
+	t := &search{p: sr.p, ctx: sr.ctx, budget: sr.budget, hard: sr.hard, work: sr.work, workFill: sr.workFill,
+		workOut: sr.workOut, propagated: sr.propagated, rng: rng, dom: sr.dom, domSet: sr.domSet,
+		pairMin: slices.Clone(sr.pairMin), flowMin: maps.Clone(sr.flowMin)}
+	if sr.staticCache != nil {
+		t.staticCache = make([][]float64, len(sr.staticCache))
+		for k, row := range sr.staticCache {
+			t.staticCache[k] = slices.Clone(row)
+		}
+	}
+	return t
+}
+
+// join adds what fork's search t spent and found to sr's counters; work0 and fill0
+// are sr's work counters when t was forked.
+func (sr *search) join(t *search, work0, fill0 int64) {
+	sr.nodes += t.nodes
+	sr.phaseNodes += t.phaseNodes
+	sr.work += t.work - work0
+	sr.workFill += t.workFill - fill0
+	sr.improvements += t.improvements
+	sr.stopped = sr.stopped || t.stopped
+	sr.halted = sr.halted || t.halted
+	sr.workOut = sr.workOut || t.workOut
+	if sr.err == nil {
+		sr.err = t.err
+	}
+	if sr.stopReason == "" {
+		sr.stopReason = t.stopReason
+	}
+	sr.phases = append(sr.phases, t.phases...)
+	if sr.proof == "" {
+		sr.proof = t.proof
+	}
 }
 
 // proveFirst runs a bounded exact search over every instance with st's plan as the
@@ -350,57 +471,76 @@ func (sr *search) fromScratch(st *state, all []int, maxNodes int, unmetered bool
 // repair, first with the kept replicas fixed, then with everything movable), then a
 // complete search that finds a plan or proves there is none.
 func (sr *search) findFeasible(st *state, movable, all []int, repair bool) *state {
-	// First a bounded branch and bound from scratch over the movable replicas (the
-	// others as st has them): fail-first with forward checking finds plans on tight
-	// instances where greedy gets stuck, cheapest first, and keeps improving within
-	// its budget. When it exhausts its tree the answer is exact.
-	{
-		base := st.clone()
-		for _, i := range movable {
-			base.unplace(i)
-		}
-		// A deterministic dive with a quarter of the budget, then, while nothing is
-		// found, randomised restarts with growing node limits (a stuck depth-first
-		// search is mostly stuck on its first decisions).
-		b := sr.newBB(base, movable, true, sr.budget.dive/4)
-		exhausted := b.run()
-		sr.phaseNodes += b.nodes
-		used := b.nodes
-		for r := 1; b.bestAt == nil && !exhausted && used < sr.budget.dive && !sr.halted && !sr.workUp(); r++ {
-			b = sr.newBB(base, movable, true, min(500*r, sr.budget.dive-used))
-			b.noise = 0.3
-			exhausted = b.run()
-			sr.phaseNodes += b.nodes
-			used += b.nodes
-		}
-		sr.phase("dive", !exhausted)
-		if b.bestAt != nil && b.replay(base) {
-			return base
-		}
-		// A tree exhausted without a plan proves there is none; one whose plan did not
-		// replay proves nothing (the later phases go on).
-		if exhausted && b.bestAt == nil && !sr.halted && len(movable) == len(all) {
-			sr.proof = exhaustedProof(used)
-			return st
-		}
+	if len(movable) == len(all) && sr.parallel() {
+		return sr.findFeasibleSideBySide(st, all)
 	}
-	try := func(mov []int) *state {
-		w := sr.newWLS(st.clone(), mov)
-		out := w.run(sr.budget.repair)
-		sr.phase("repair-violations", out == nil)
+	if out, done := sr.dive(st, movable, all); done {
 		return out
 	}
-	if out := try(movable); out != nil {
+	if out := sr.repairViolations(st, movable); out != nil {
 		return out
 	}
 	if repair && len(movable) < len(all) && !sr.halted {
-		if out := try(all); out != nil {
+		if out := sr.repairViolations(st, all); out != nil {
 			return out
 		}
 	}
 	if sr.halted || sr.workUp() {
 		return st
 	}
+	return sr.completeSearch(st, all)
+}
+
+// dive is findFeasible's first phase: a bounded branch and bound from scratch over the
+// movable replicas (the others as st has them). Fail-first with forward checking finds
+// plans on tight instances where greedy gets stuck, cheapest first, and keeps
+// improving within its budget; when it exhausts its tree the answer is exact. It
+// returns the plan, or st with a proof that none exists, and true; or false when
+// neither.
+func (sr *search) dive(st *state, movable, all []int) (*state, bool) {
+	base := st.clone()
+	for _, i := range movable {
+		base.unplace(i)
+	}
+	// A deterministic dive with a quarter of the budget, then, while nothing is
+	// found, randomised restarts with growing node limits (a stuck depth-first
+	// search is mostly stuck on its first decisions).
+	b := sr.newBB(base, movable, true, sr.budget.dive/4)
+	exhausted := b.run()
+	sr.phaseNodes += b.nodes
+	used := b.nodes
+	for r := 1; b.bestAt == nil && !exhausted && used < sr.budget.dive && !sr.halted && !sr.workUp(); r++ {
+		b = sr.newBB(base, movable, true, min(500*r, sr.budget.dive-used))
+		b.noise = 0.3
+		exhausted = b.run()
+		sr.phaseNodes += b.nodes
+		used += b.nodes
+	}
+	sr.phase("dive", !exhausted)
+	if b.bestAt != nil && b.replay(base) {
+		return base, true
+	}
+	// A tree exhausted without a plan proves there is none; one whose plan did not
+	// replay proves nothing (the later phases go on).
+	if exhausted && b.bestAt == nil && !sr.halted && len(movable) == len(all) {
+		sr.proof = exhaustedProof(used)
+		return st, true
+	}
+	return st, false
+}
+
+// repairViolations runs weighted-violation local search from st over mov: a plan or nil.
+func (sr *search) repairViolations(st *state, mov []int) *state {
+	w := sr.newWLS(st.clone(), mov)
+	out := w.run(sr.budget.repair)
+	sr.phase("repair-violations", out == nil)
+	return out
+}
+
+// completeSearch is findFeasible's last phase: a complete depth-first search over
+// every replica that finds a plan or, when it exhausts its tree, proves that none
+// exists (sr.proof). It returns the plan, or st.
+func (sr *search) completeSearch(st *state, all []int) *state {
 	b := sr.newBB(newState(sr.p), all, false, sr.budget.proof)
 	exhausted := b.run()
 	sr.phaseNodes += b.nodes
@@ -418,6 +558,68 @@ func (sr *search) findFeasible(st *state, movable, all []int, repair bool) *stat
 	}
 	sr.stopped = true
 	return st
+}
+
+// findFeasibleSideBySide is findFeasible over every replica, with the complete search
+// on a second goroutine beside weighted-violation local search, and the same answer:
+// the complete search does not depend on local search's outcome (it starts from an
+// empty plan and draws no random numbers), its answer is taken only when local search
+// failed, and when it is not needed it is stopped and left out of the statistics.
+func (sr *search) findFeasibleSideBySide(st *state, all []int) *state {
+	if out, done := sr.dive(st, all, all); done || sr.halted {
+		return out
+	}
+	sr.warm()
+	c := sr.side(func(t *search) *state { return t.completeSearch(st, all) })
+	if out := sr.repairViolations(st, all); out != nil {
+		c.drop()
+		return out
+	}
+	if sr.halted || sr.workUp() {
+		c.drop()
+		return st
+	}
+	return c.wait(sr)
+}
+
+// sideRun is a phase running on its own goroutine in a fork of the search.
+type sideRun struct {
+	t            *search
+	cancel       context.CancelFunc
+	done         chan struct{}
+	out          *state
+	failed       any // a panic, raised again by wait
+	work0, fill0 int64
+}
+
+// side starts phase on a fork of sr that can be stopped (drop).
+func (sr *search) side(phase func(t *search) *state) *sideRun {
+	ctx, cancel := context.WithCancel(sr.ctx)
+	r := &sideRun{t: sr.fork(sr.rng), cancel: cancel, done: make(chan struct{}), work0: sr.work, fill0: sr.workFill}
+	r.t.ctx, r.t.rng = ctx, nil // the phases that run aside draw no random numbers
+	go func() {
+		defer close(r.done)
+		defer func() { r.failed = recover() }()
+		r.out = phase(r.t)
+	}()
+	return r
+}
+
+// wait waits for the phase, adds its statistics to sr's and returns its answer.
+func (r *sideRun) wait(sr *search) *state {
+	<-r.done
+	r.cancel()
+	if r.failed != nil {
+		panic(r.failed)
+	}
+	sr.join(r.t, r.work0, r.fill0)
+	return r.out
+}
+
+// drop stops the phase, waits for it to end and forgets it.
+func (r *sideRun) drop() {
+	r.cancel()
+	<-r.done
 }
 
 // exhaustedProof is the certificate of a complete search that ended without a plan.

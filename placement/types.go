@@ -96,9 +96,10 @@ type Request struct {
 	// violation search that look for a feasible plan, the nodes of the complete search,
 	// of large-neighbourhood search and of the exact strategy's branch and bound. Zero
 	// means each phase's default: 20,000 dive nodes, 20,000 violation steps, 100,000
-	// complete-search nodes, 200,000 improvement nodes and 1,000,000 exact nodes. On the
-	// stored tight instances (up to 30 clusters x 50 components) that is a median of
-	// about 40 ms of CPU per Place and at most about 0.6 s (docs/placement-quality.md).
+	// complete-search nodes, 100,000 nodes for each of the (at most two)
+	// large-neighbourhood runs and 1,000,000 exact nodes. On the stored tight instances
+	// (up to 30 clusters x 50 components) that answers within about 0.4 ms at the median
+	// and 0.35 s at the worst, wall time on 2 CPUs (docs/placement-quality.md).
 	MaxNodes int
 	// Timeout bounds the whole search in wall-clock time (zero: none; the ctx deadline
 	// bounds it too). When it passes, Place returns the best plan found so far, or an
