@@ -218,6 +218,69 @@ func (w *wls) local(i, c0, c1 int, res []int32) float64 {
 	return sum + w.relW*w.relV(i)
 }
 
+// capTerm is the weighted excess of cluster c's resources.
+func (w *wls) capTerm(c int) float64 {
+	sum := 0.0
+	for d := range w.p.dims {
+		if v := w.capOver(c, d); v > 0 {
+			sum += w.capW[c][d] * v
+		}
+	}
+	return sum
+}
+
+// rest is local's part that does not depend on clusters' capacity: the weighted
+// excess of bandwidth resources res, and of i's flows, chains and relations.
+func (w *wls) rest(i int, res []int32) float64 {
+	p := w.p
+	sum := 0.0
+	for _, r := range res {
+		if v := w.bwOver(r); v > 0 {
+			sum += w.bwW[r] * v
+		}
+	}
+	for _, pid := range p.insts[i].pairs {
+		if v := w.pairV(pid); v > 0 {
+			sum += w.pairW[pid] * v
+		}
+	}
+	for _, ch := range p.insts[i].chains {
+		if v := w.chainV(ch); v > 0 {
+			sum += w.chainW[ch] * v
+		}
+	}
+	return sum + w.relW*w.relV(i)
+}
+
+// extend keeps the first n0 resources of resBuf (those i's flows use from its
+// cluster, marked stamp0 by resources) and appends those they would use with i on c1:
+// resources(i, c0, c1) as a set, c0's first.
+func (w *wls) extend(i, c1, n0 int, stamp0 int32) []int32 {
+	p := w.p
+	w.stamp++
+	w.resBuf = w.resBuf[:n0]
+	add := func(rs []int32) {
+		for _, r := range rs {
+			if m := w.mark[r]; m != stamp0 && m != w.stamp {
+				w.mark[r] = w.stamp
+				w.resBuf = append(w.resBuf, r)
+			}
+		}
+	}
+	for _, pid := range p.insts[i].pairs {
+		fp := &p.pairs[pid]
+		if fp.bw == 0 {
+			continue
+		}
+		if fp.b < 0 {
+			add(p.siteRoute(fp.site, c1))
+		} else if oc := w.st.at[fp.other(i)]; oc >= 0 {
+			add(p.route(c1, oc))
+		}
+	}
+	return w.resBuf
+}
+
 // conflicts lists the violated constraints and the movable instances involved.
 func (w *wls) conflicts() {
 	p, st := w.p, w.st
@@ -409,24 +472,37 @@ func (w *wls) run(maxSteps int) *state {
 		bestD, bestCost, bestC := math.Inf(1), math.Inf(1), -1
 		buf = w.targets(i, buf)
 		sr.work += int64(len(buf) * (4 + len(p.insts[i].pairs) + len(p.insts[i].chains)))
+		// What i breaks on c0 (its cluster's capacity, the resources its flows use
+		// from there, its flows, chains and relations) is the same for every target:
+		// it is summed once. A target adds its own capacity and the resources its
+		// flows would use from it and not from c0; i is unplaced meanwhile, which
+		// changes neither.
+		n0 := len(w.resources(i, c0, c0))
+		stamp0 := w.stamp
+		base := w.capTerm(c0) + w.rest(i, w.resBuf[:n0])
+		st.unplace(i)
 		for _, c32 := range buf {
 			c1 := int(c32)
 			if c1 == c0 || (w.tabu[i] > step && w.tabuC[i] == c1) {
 				continue
 			}
-			res := w.resources(i, c0, c1)
-			before := w.local(i, c0, c1, res)
-			st.unplace(i)
+			res := w.extend(i, c1, n0, stamp0)
+			before := base + w.capTerm(c1)
+			for _, r := range res[n0:] {
+				if v := w.bwOver(r); v > 0 {
+					before += w.bwW[r] * v
+				}
+			}
 			st.place(i, c1)
 			after := w.local(i, c0, c1, res)
 			dc := st.cost(i, c1).total() - cost0
 			st.unplace(i)
-			st.restore(i, c0, pool0)
 			d := after - before
 			if d < bestD-eps || (d < bestD+eps && dc < bestCost) {
 				bestD, bestCost, bestC = d, dc, c1
 			}
 		}
+		st.restore(i, c0, pool0)
 		switch {
 		case bestC >= 0 && bestD < -eps:
 		case bestC >= 0 && sr.rng.IntN(10) == 0:
