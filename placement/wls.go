@@ -43,6 +43,7 @@ type wls struct {
 	overRes []bool
 	viol    []term
 	conf    []int
+	fresh   bool // viol and conf are up to date: nothing moved since conflicts ran
 }
 
 func (sr *search) newWLS(st *state, movable []int) *wls {
@@ -281,10 +282,16 @@ func (w *wls) extend(i, c1, n0 int, stamp0 int32) []int32 {
 	return w.resBuf
 }
 
+// conflictsWork is what conflicts counts as work.
+func (w *wls) conflictsWork() int64 {
+	p := w.p
+	return int64(len(p.pairs) + len(p.insts) + p.n*len(p.dims) + len(p.bwCap))
+}
+
 // conflicts lists the violated constraints and the movable instances involved.
 func (w *wls) conflicts() {
 	p, st := w.p, w.st
-	w.sr.work += int64(len(p.pairs) + len(p.insts) + p.n*len(p.dims) + len(p.bwCap))
+	w.sr.work += w.conflictsWork()
 	w.viol, w.conf = w.viol[:0], w.conf[:0]
 	w.istamp++
 	addInst := func(i int) {
@@ -450,7 +457,14 @@ func (w *wls) run(maxSteps int) *state {
 		if sr.timeUp() || sr.workUp() {
 			return nil
 		}
-		w.conflicts()
+		if w.fresh {
+			// Nothing moved since the last step (only weights changed): the
+			// violations and the replicas involved are as they were.
+			sr.work += w.conflictsWork()
+		} else {
+			w.conflicts()
+			w.fresh = true
+		}
 		if len(w.viol) == 0 {
 			if out := sr.verify(st); out != nil {
 				return out
@@ -514,6 +528,7 @@ func (w *wls) run(maxSteps int) *state {
 		}
 		st.unplace(i)
 		st.place(i, bestC)
+		w.fresh = false
 		w.tabu[i], w.tabuC[i] = step+tenure, c0
 	}
 	return nil
