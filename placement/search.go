@@ -41,7 +41,7 @@ import (
 const (
 	defaultDiveNodes   = 20_000
 	defaultRepairSteps = 20_000
-	defaultLNSNodes    = 100_000
+	defaultLNSNodes    = 80_000
 	defaultProofNodes  = 100_000
 	defaultExactNodes  = 1_000_000
 	// defaultProofFirstNodes bounds proveFirst, which runs only when the instances'

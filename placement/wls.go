@@ -44,6 +44,8 @@ type wls struct {
 	viol    []term
 	conf    []int
 	fresh   bool // viol and conf are up to date: nothing moved since conflicts ran
+	load    []int64 // per bandwidth resource, what a tried move would add (addLoads)
+	loaded  []int32 // the resources with a load
 }
 
 func (sr *search) newWLS(st *state, movable []int) *wls {
@@ -51,7 +53,7 @@ func (sr *search) newWLS(st *state, movable []int) *wls {
 	w := &wls{sr: sr, p: p, st: st, movable: make([]bool, len(p.insts)), capW: make([][]float64, p.n),
 		bwW: make([]float64, len(p.bwCap)), pairW: make([]float64, len(p.pairs)), chainW: make([]float64, len(p.chains)),
 		relW: 1, tabu: make([]int, len(p.insts)), tabuC: make([]int, len(p.insts)), mark: make([]int32, len(p.bwCap)),
-		imark: make([]int32, len(p.insts)), overRes: make([]bool, len(p.bwCap))}
+		imark: make([]int32, len(p.insts)), overRes: make([]bool, len(p.bwCap)), load: make([]int64, len(p.bwCap))}
 	for _, i := range movable {
 		w.movable[i] = true
 	}
@@ -204,6 +206,67 @@ func (w *wls) local(i, c0, c1 int, res []int32) float64 {
 	for _, r := range res {
 		if v := w.bwOver(r); v > 0 {
 			sum += w.bwW[r] * v
+		}
+	}
+	for _, pid := range p.insts[i].pairs {
+		if v := w.pairV(pid); v > 0 {
+			sum += w.pairW[pid] * v
+		}
+	}
+	for _, ch := range p.insts[i].chains {
+		if v := w.chainV(ch); v > 0 {
+			sum += w.chainW[ch] * v
+		}
+	}
+	return sum + w.relW*w.relV(i)
+}
+
+// addLoads records in load the bandwidth i's flows would add to each resource with i
+// on c (unplaced), as state.chargeFlows adds it, and the resources in loaded.
+func (w *wls) addLoads(i, c int) {
+	p, st := w.p, w.st
+	w.loaded = w.loaded[:0]
+	for _, pid := range p.insts[i].pairs {
+		fp := &p.pairs[pid]
+		if fp.bw == 0 {
+			continue
+		}
+		var res []int32
+		if fp.b < 0 {
+			res = p.siteRoute(fp.site, c)
+		} else if oc := st.at[fp.other(i)]; oc >= 0 {
+			res = p.route(c, oc)
+		}
+		for _, r := range res {
+			if w.load[r] == 0 {
+				w.loaded = append(w.loaded, r)
+			}
+			w.load[r] += fp.bw
+		}
+	}
+}
+
+// localMoved is local with i moved from c0 to c1, where i is unplaced, st.at[i] is c1
+// and load holds what its flows would add: the same sum, term for term.
+func (w *wls) localMoved(i, c0, c1 int, res []int32) float64 {
+	p, st := w.p, w.st
+	req := p.comps[p.insts[i].comp].req
+	sum := 0.0
+	for d := range p.dims {
+		if v := w.capOver(c0, d); v > 0 {
+			sum += w.capW[c0][d] * v
+		}
+	}
+	for d := range p.dims {
+		u, cp := st.used[c1][d]+req[d], p.capc[c1][d]
+		if u > cp {
+			sum += w.capW[c1][d] * (float64(u-cp) / math.Max(float64(cp), milli))
+		}
+	}
+	for _, r := range res {
+		u, cp := st.bw[r]+w.load[r], p.bwCap[r]
+		if u > cp {
+			sum += w.bwW[r] * (float64(u-cp) / math.Max(float64(cp), 1e6))
 		}
 	}
 	for _, pid := range p.insts[i].pairs {
@@ -507,10 +570,15 @@ func (w *wls) run(maxSteps int) *state {
 					before += w.bwW[r] * v
 				}
 			}
-			st.place(i, c1)
-			after := w.local(i, c0, c1, res)
+			// i on c1 without placing it: what placing would add is added where read.
+			w.addLoads(i, c1)
+			st.at[i] = c1
+			after := w.localMoved(i, c0, c1, res)
 			dc := st.cost(i, c1).total() - cost0
-			st.unplace(i)
+			st.at[i] = -1
+			for _, r := range w.loaded {
+				w.load[r] = 0
+			}
 			d := after - before
 			if d < bestD-eps || (d < bestD+eps && dc < bestCost) {
 				bestD, bestCost, bestC = d, dc, c1
