@@ -44,7 +44,7 @@ type wls struct {
 	viol    []term
 	conf    []int
 	fresh   bool // viol and conf are up to date: nothing moved since conflicts ran
-	load    []int64 // per bandwidth resource, what a tried move would add (addLoads)
+	load    []int64 // per bandwidth resource, what a tried move would add (extend)
 	loaded  []int32 // the resources with a load
 }
 
@@ -221,31 +221,6 @@ func (w *wls) local(i, c0, c1 int, res []int32) float64 {
 	return sum + w.relW*w.relV(i)
 }
 
-// addLoads records in load the bandwidth i's flows would add to each resource with i
-// on c (unplaced), as state.chargeFlows adds it, and the resources in loaded.
-func (w *wls) addLoads(i, c int) {
-	p, st := w.p, w.st
-	w.loaded = w.loaded[:0]
-	for _, pid := range p.insts[i].pairs {
-		fp := &p.pairs[pid]
-		if fp.bw == 0 {
-			continue
-		}
-		var res []int32
-		if fp.b < 0 {
-			res = p.siteRoute(fp.site, c)
-		} else if oc := st.at[fp.other(i)]; oc >= 0 {
-			res = p.route(c, oc)
-		}
-		for _, r := range res {
-			if w.load[r] == 0 {
-				w.loaded = append(w.loaded, r)
-			}
-			w.load[r] += fp.bw
-		}
-	}
-}
-
 // localMoved is local with i moved from c0 to c1, where i is unplaced, st.at[i] is c1
 // and load holds what its flows would add: the same sum, term for term.
 func (w *wls) localMoved(i, c0, c1 int, res []int32) float64 {
@@ -318,13 +293,21 @@ func (w *wls) rest(i int, res []int32) float64 {
 
 // extend keeps the first n0 resources of resBuf (those i's flows use from its
 // cluster, marked stamp0 by resources) and appends those they would use with i on c1:
-// resources(i, c0, c1) as a set, c0's first.
+// resources(i, c0, c1) as a set, c0's first. It also records in load the bandwidth
+// i's flows would add to each resource with i on c1 (i unplaced), as
+// state.chargeFlows adds it, and the resources with a load in loaded.
 func (w *wls) extend(i, c1, n0 int, stamp0 int32) []int32 {
 	p := w.p
 	w.stamp++
 	w.resBuf = w.resBuf[:n0]
+	w.loaded = w.loaded[:0]
+	var bw int64
 	add := func(rs []int32) {
 		for _, r := range rs {
+			if w.load[r] == 0 {
+				w.loaded = append(w.loaded, r)
+			}
+			w.load[r] += bw
 			if m := w.mark[r]; m != stamp0 && m != w.stamp {
 				w.mark[r] = w.stamp
 				w.resBuf = append(w.resBuf, r)
@@ -336,6 +319,7 @@ func (w *wls) extend(i, c1, n0 int, stamp0 int32) []int32 {
 		if fp.bw == 0 {
 			continue
 		}
+		bw = fp.bw
 		if fp.b < 0 {
 			add(p.siteRoute(fp.site, c1))
 		} else if oc := w.st.at[fp.other(i)]; oc >= 0 {
@@ -563,7 +547,7 @@ func (w *wls) run(maxSteps int) *state {
 			if c1 == c0 || (w.tabu[i] > step && w.tabuC[i] == c1) {
 				continue
 			}
-			res := w.extend(i, c1, n0, stamp0)
+			res := w.extend(i, c1, n0, stamp0) // and i's loads with it on c1
 			before := base + w.capTerm(c1)
 			for _, r := range res[n0:] {
 				if v := w.bwOver(r); v > 0 {
@@ -571,7 +555,6 @@ func (w *wls) run(maxSteps int) *state {
 				}
 			}
 			// i on c1 without placing it: what placing would add is added where read.
-			w.addLoads(i, c1)
 			st.at[i] = c1
 			after := w.localMoved(i, c0, c1, res)
 			dc := st.cost(i, c1).total() - cost0
