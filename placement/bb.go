@@ -76,14 +76,15 @@ type bb struct {
 	// their domain in constant time each (byC lists them: cIdx[c] indexes cStart),
 	// and invalidates those of its flow partners, whose costs it changes. Every change
 	// is logged on trail, which backtracking unwinds.
-	lbM    []float64
-	lbLeft []int32
-	lbAt   []int32 // the domain entry where lbM is reached
-	lbOK   []bool
-	trail  []lbSave
-	cl     []int32 // the clusters in some free instance's domain
-	cStart []int32 // byC[cStart[k]:cStart[k+1]] are cluster cl[k]'s entries
-	byC    []domPos
+	lbM     []float64
+	lbLeft  []int32
+	lbAt    []int32 // the domain entry where lbM is reached
+	lbOK    []bool
+	trail   []lbSave
+	indexed bool    // byC is built
+	cl      []int32 // the clusters in some free instance's domain
+	cStart  []int32 // byC[cStart[k]:cStart[k+1]] are cluster cl[k]'s entries
+	byC     []domPos
 }
 
 // lbSave is a kept bound before a change.
@@ -175,7 +176,6 @@ func (sr *search) newBBIn(st *state, free []int, doms [][]int32, optimize bool, 
 			}
 		}
 	}
-	b.index()
 	return b
 }
 
@@ -427,6 +427,12 @@ func (b *bb) pairBound(pid int32) float64 {
 func (b *bb) place(f, c int) {
 	p := b.sr.p
 	i := b.free[f]
+	if !b.indexed {
+		// Built on the first placement: a search pruned at its root (most of the
+		// neighbourhood search's on loose instances) never needs it.
+		b.index()
+		b.indexed = true
+	}
 	b.squeeze(f, c)
 	b.st.place(i, c)
 	b.placed++
