@@ -336,18 +336,9 @@ func (sr *search) localDomains(st *state, group, old []int) [][]int32 {
 			out[f] = dom
 			continue
 		}
-		comp := p.cands(k)
 		n := lnsLocal + len(old) + len(p.insts[i].pairs)
-		d := buf[:0:n]
+		d := append(buf[:0:n], sr.localTop(k)...)
 		buf = buf[n:]
-		for _, c := range comp.top {
-			if len(d) == lnsLocal {
-				break
-			}
-			if sr.inDom(k, int(c)) {
-				d = append(d, c)
-			}
-		}
 		add := func(c int) {
 			if c >= 0 && sr.inDom(k, c) && !slices.Contains(d, int32(c)) {
 				d = append(d, int32(c))
@@ -364,6 +355,29 @@ func (sr *search) localDomains(st *state, group, old []int) [][]int32 {
 		out[f] = d
 	}
 	return out
+}
+
+// localTop returns component k's lnsLocal cheapest clusters by static cost within
+// its domain, computed once per search (the domains no longer change when
+// large-neighbourhood search runs).
+func (sr *search) localTop(k int) []int32 {
+	if sr.ldTop == nil {
+		sr.ldTop = make([][]int32, len(sr.p.comps))
+	}
+	if d := sr.ldTop[k]; d != nil {
+		return d
+	}
+	d := make([]int32, 0, lnsLocal)
+	for _, c := range sr.p.cands(k).top {
+		if len(d) == lnsLocal {
+			break
+		}
+		if sr.inDom(k, int(c)) {
+			d = append(d, c)
+		}
+	}
+	sr.ldTop[k] = d
+	return d
 }
 
 // pairCostNow is the network cost of pair pid as placed, above what co-location would

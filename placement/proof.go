@@ -58,7 +58,7 @@ func (sr *search) propagate() string {
 	if sr.proof == "" {
 		sr.proof = sr.certificate()
 	}
-	sr.domSet = nil
+	sr.domSet, sr.ldTop = nil, nil
 	for i := range sr.pairMin {
 		sr.pairMin[i] = math.NaN()
 	}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -358,13 +359,18 @@ func TestExactProvesTight(t *testing.T) {
 	t.Logf("exact proved %d / %d instances up to 10 x 20", proved, len(small))
 }
 
-// BenchmarkQuality times the default strategy per stored instance, by size class;
-// ms/median and ms/max are over the class's instances (each Place is cut at
+// BenchmarkQuality times the default strategy per stored instance, by set and size
+// class; ms/median and ms/max are over the class's instances (each Place is cut at
 // qualityDeadline; cut-by-deadline/instance says how often).
 //
 //	go test -run '^$' -bench BenchmarkQuality -benchtime 1x ./placement/
 func BenchmarkQuality(b *testing.B) {
-	set := loadQualitySet(b, tightSet)
+	for _, dir := range []string{tightSet, tightHoldoutSet} {
+		b.Run("set="+filepath.Base(dir), func(b *testing.B) { benchQualitySet(b, loadQualitySet(b, dir)) })
+	}
+}
+
+func benchQualitySet(b *testing.B, set []qualityInstance) {
 	classes := []struct {
 		name   string
 		lo, hi int // clusters

@@ -93,7 +93,8 @@ type search struct {
 	bbSpare                  *bb        // recycled by large-neighbourhood search
 	promising                []candCost // bestUniform's scratch
 	ldOut                    [][]int32
-	ldBuf                    []int32 // localDomains' rows
+	ldBuf                    []int32   // localDomains' rows
+	ldTop                    [][]int32 // localTop's answers, per component
 }
 
 type candCost struct {
