@@ -46,6 +46,8 @@ type wls struct {
 	fresh   bool // viol and conf are up to date: nothing moved since conflicts ran
 	load    []int64 // per bandwidth resource, what a tried move would add (extend)
 	loaded  []int32 // the resources with a load
+	step    int     // steps taken: run resumes from here
+	stuck   bool    // some replica has no cluster to start from
 }
 
 func (sr *search) newWLS(st *state, movable []int) *wls {
@@ -472,12 +474,16 @@ func (w *wls) targets(i int, buf []int32) []int32 {
 	return buf
 }
 
-// run searches for a feasible assignment within maxSteps steps. Every movable instance
-// not placed yet is first put on the cluster of its domain where it breaks least. It
+// run searches for a feasible assignment until it has taken maxSteps steps in all (a
+// later call goes on from where an earlier one stopped). Every movable instance not
+// placed yet is first put on the cluster of its domain where it breaks least. It
 // returns a verified feasible state, or nil.
 func (w *wls) run(maxSteps int) *state {
 	sr, p, st := w.sr, w.p, w.st
 	var buf []int32
+	if w.stuck {
+		return nil
+	}
 	for i := range p.insts {
 		if st.at[i] >= 0 || !w.movable[i] {
 			continue
@@ -493,12 +499,14 @@ func (w *wls) run(maxSteps int) *state {
 			}
 		}
 		if bestC < 0 {
+			w.stuck = true
 			return nil
 		}
 		st.place(i, bestC)
 	}
 	const tenure = 7
-	for step := 0; step < maxSteps; step++ {
+	for ; w.step < maxSteps; w.step++ {
+		step := w.step
 		sr.nodes++
 		sr.phaseNodes++
 		if sr.timeUp() || sr.workUp() {
