@@ -50,6 +50,23 @@ type wls struct {
 	stuck   bool    // some replica has no cluster to start from
 }
 
+// clone returns a copy of w that searches for sr from where w stands, sharing
+// nothing w changes.
+func (w *wls) clone(sr *search) *wls {
+	c := *w
+	c.sr, c.st = sr, w.st.clone()
+	c.capW = make([][]float64, len(w.capW))
+	for k, row := range w.capW {
+		c.capW[k] = slices.Clone(row)
+	}
+	c.bwW, c.pairW, c.chainW = slices.Clone(w.bwW), slices.Clone(w.pairW), slices.Clone(w.chainW)
+	c.tabu, c.tabuC = slices.Clone(w.tabu), slices.Clone(w.tabuC)
+	c.mark, c.imark, c.overRes = slices.Clone(w.mark), slices.Clone(w.imark), slices.Clone(w.overRes)
+	c.viol, c.conf = slices.Clone(w.viol), slices.Clone(w.conf)
+	c.resBuf, c.load, c.loaded = nil, make([]int64, len(w.load)), nil
+	return &c
+}
+
 func (sr *search) newWLS(st *state, movable []int) *wls {
 	p := sr.p
 	w := &wls{sr: sr, p: p, st: st, movable: make([]bool, len(p.insts)), capW: make([][]float64, p.n),
