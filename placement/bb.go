@@ -584,7 +584,7 @@ func (b *bb) dfs(depth int) bool {
 			}
 			break
 		}
-		if ok, _ := b.st.check(i, e.c, false); !ok {
+		if !b.st.checkRest(i, e.c) { // room and RTTs: fits and bad, above
 			continue
 		}
 		mark := len(b.trail)
