@@ -95,11 +95,12 @@ type Request struct {
 	// another's spent count): the branch-and-bound dive and the steps of the
 	// violation search that look for a feasible plan, the nodes of the complete search,
 	// of large-neighbourhood search and of the exact strategy's branch and bound. Zero
-	// means each phase's default: 20,000 dive nodes, 20,000 violation steps, 100,000
+	// means each phase's default: 20,000 dive nodes, 20,000 violation steps, 60,000
 	// complete-search nodes, 80,000 nodes for each of the (at most two)
 	// large-neighbourhood runs and 1,000,000 exact nodes. On the stored tight instances
-	// (up to 30 clusters x 50 components) that answers within about 0.4 ms at the median
-	// and 0.35 s at the worst, wall time on 2 CPUs (docs/placement-quality.md).
+	// (up to 30 clusters x 50 components) the default strategy then answers in about
+	// 0.4 ms at the median and at most about 0.25 s, wall time on 2 CPUs
+	// (docs/placement-quality.md).
 	MaxNodes int
 	// Timeout bounds the whole search in wall-clock time (zero: none; the ctx deadline
 	// bounds it too). When it passes, Place returns the best plan found so far, or an
