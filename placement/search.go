@@ -20,18 +20,21 @@ import (
 //  2. Greedy construction in constraint-tightness order, each replica on its cheapest
 //     feasible cluster.
 //  3. When that gets stuck: a bounded fail-first branch-and-bound dive with randomised
-//     restarts (bb.go), then weighted-violation local search (wls.go), then a complete
-//     depth-first search with forward checking (bb.go) that either finds a plan or,
-//     when it exhausts the tree, proves that none exists.
+//     restarts (bb.go), then three quarters of the budget of weighted-violation local
+//     search (wls.go), then a complete depth-first search with forward checking
+//     (bb.go) that either finds a plan or, when it exhausts the tree, proves that none
+//     exists, then the rest of the violation search. A plan found by an earlier phase
+//     stands.
 //  4. Improvement: local moves (local.go), then large-neighbourhood search with exact
 //     sub-solves (lns.go); on an instance that needed step 3, two independent
 //     large-neighbourhood runs, the better plan standing.
 //
 // On a tight instance the phases that do not depend on one another run side by side
 // when Go has more than one CPU (search.parallel): the complete search beside the
-// violation search, and the two large-neighbourhood runs. The plan is the same either
-// way, byte for byte: each phase is deterministic, reads nothing the other writes, and
-// a phase's answer is taken in the order above.
+// violation search (whose rest runs, on copies, beside the complete search), and the
+// two large-neighbourhood runs. The plan is the same either way, byte for byte: each
+// phase is deterministic, reads nothing the other writes, and a phase's answer is
+// taken in the order above.
 //
 // The exact strategy then runs branch and bound over every replica with the default
 // plan as incumbent and a bound that counts compute, flows to sites and, per flow pair,
