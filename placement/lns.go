@@ -497,3 +497,52 @@ func (sr *search) costlyPair(st *state) *flowPair {
 	}
 	return nil
 }
+
+// appResolve re-solves each application's placed movable replicas as a whole, over
+// their full domains and with everything else fixed, by branch and bound within
+// budget nodes each; an improvement is kept.
+func (sr *search) appResolve(st *state, movable []int, budget int) {
+	p := sr.p
+	var byApp [][]int
+	for _, i := range movable {
+		app := p.comps[p.insts[i].comp].app
+		for len(byApp) <= app {
+			byApp = append(byApp, nil)
+		}
+		if st.at[i] >= 0 {
+			byApp[app] = append(byApp[app], i)
+		}
+	}
+	for _, group := range byApp {
+		if len(group) < 2 || sr.halted {
+			continue
+		}
+		old, oldPool := lift(st, group)
+		oldCost := sr.setCost(st, group, old)
+		for k, j := range group {
+			st.at[j] = old[k]
+		}
+		for _, j := range group {
+			st.unplace(j)
+		}
+		b := sr.newBB(st, group, true, budget)
+		b.best = oldCost
+		b.run()
+		sr.phaseNodes += b.nodes
+		found := b.bestAt != nil && better(b.best, oldCost)
+		if found && b.replay(st) {
+			sr.improvements++
+			sr.recycle(b)
+			continue
+		}
+		for _, j := range group {
+			if st.at[j] >= 0 {
+				st.unplace(j)
+			}
+		}
+		for k := len(group) - 1; k >= 0; k-- {
+			st.restore(group[k], old[k], oldPool[k])
+		}
+		sr.recycle(b)
+	}
+}

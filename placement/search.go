@@ -315,13 +315,13 @@ func (sr *search) lnsTwice(st *state, movable []int) {
 	alt := st.clone()
 	rng := rand.New(rand.NewPCG(0x6c6e732d32, uint64(len(p.insts))*7919+uint64(p.n)))
 	if !sr.parallel() {
-		sr.lns(st, movable, sr.budget.lns)
+		sr.lnsApps(st, movable)
 		if sr.halted {
 			return
 		}
 		own := sr.rng
 		sr.rng = rng
-		sr.lns(alt, movable, sr.budget.lns)
+		sr.lnsApps(alt, movable)
 		sr.rng = own
 	} else {
 		sr.warm()
@@ -332,9 +332,9 @@ func (sr *search) lnsTwice(st *state, movable []int) {
 		go func() {
 			defer close(done)
 			defer func() { failed = recover() }()
-			twin.lns(alt, movable, sr.budget.lns)
+			twin.lnsApps(alt, movable)
 		}()
-		sr.lns(st, movable, sr.budget.lns)
+		sr.lnsApps(st, movable)
 		<-done
 		if failed != nil {
 			panic(failed)
@@ -349,6 +349,23 @@ func (sr *search) lnsTwice(st *state, movable []int) {
 		*st = *alt
 	}
 }
+
+// lnsApps is one large-neighbourhood run on st followed by a re-solve of each
+// application as a whole (appResolve): the neighbourhood search's groups take a few
+// replicas over a few clusters each, and a local optimum where a whole application
+// sits on the wrong clusters can be out of their reach (seen: 34 % above the optimum
+// on a fresh 25 x 40 instance, 7 of one application's 9 components to move).
+func (sr *search) lnsApps(st *state, movable []int) {
+	sr.lns(st, movable, sr.budget.lns)
+	if !sr.halted {
+		sr.appResolve(st, movable, appResolveNodes)
+	}
+}
+
+// appResolveNodes bounds the branch and bound of one application's re-solve. Most
+// end within a few hundred nodes, their bound proving that the application's
+// replicas are placed at their best given the rest.
+const appResolveNodes = 10_000
 
 // parallelClusters bounds the clusters of a problem whose search phases may run side
 // by side: warm builds every route up front, n^2 of them.

@@ -43,7 +43,7 @@ type wls struct {
 	overRes []bool
 	viol    []term
 	conf    []int
-	fresh   bool // viol and conf are up to date: nothing moved since conflicts ran
+	fresh   bool    // viol and conf are up to date: nothing moved since conflicts ran
 	load    []int64 // per bandwidth resource, what a tried move would add (extend)
 	loaded  []int32 // the resources with a load
 	step    int     // steps taken: run resumes from here
