@@ -18,8 +18,12 @@ import (
 // three dependent components together; a group re-solved exactly can.
 
 const (
-	lnsMinGroup = 3
-	lnsMaxGroup = 12
+	// appPairNodes bounds the re-solve of a pair of applications (appResolve): a
+	// short dive into their joint placement, cheapest first, which is where the
+	// improvements seen were found.
+	appPairNodes = 1_000
+	lnsMinGroup  = 3
+	lnsMaxGroup  = 12
 	// lnsSubNodes bounds one group's branch and bound.
 	lnsSubNodes = 2000
 	// lnsAppGroup bounds the application-sized groups.
@@ -498,9 +502,10 @@ func (sr *search) costlyPair(st *state) *flowPair {
 	return nil
 }
 
-// appResolve re-solves each application's placed movable replicas as a whole, over
-// their full domains and with everything else fixed, by branch and bound within
-// budget nodes each; an improvement is kept.
+// appResolve re-solves each application's placed movable replicas as a whole, then
+// those of each pair of applications, over their full domains and with everything
+// else fixed, by branch and bound within budget nodes per application and
+// appPairNodes per pair; an improvement is kept.
 func (sr *search) appResolve(st *state, movable []int, budget int) {
 	p := sr.p
 	var byApp [][]int
@@ -513,9 +518,24 @@ func (sr *search) appResolve(st *state, movable []int, budget int) {
 			byApp[app] = append(byApp[app], i)
 		}
 	}
-	for _, group := range byApp {
+	// Each application, then each pair of them (two applications can block each
+	// other's clusters: seen 16 % above the optimum on a fresh 30 x 50 instance whose
+	// optimum moves 23 components of two applications).
+	groups := slices.Clone(byApp)
+	for a := range byApp {
+		for b := a + 1; b < len(byApp); b++ {
+			if len(byApp[a]) > 0 && len(byApp[b]) > 0 {
+				groups = append(groups, append(slices.Clone(byApp[a]), byApp[b]...))
+			}
+		}
+	}
+	for n, group := range groups {
 		if len(group) < 2 || sr.halted {
 			continue
+		}
+		budget := budget
+		if n >= len(byApp) {
+			budget = appPairNodes
 		}
 		old, oldPool := lift(st, group)
 		oldCost := sr.setCost(st, group, old)
