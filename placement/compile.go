@@ -65,7 +65,7 @@ type problem struct {
 	appliedRTT map[Pair]topology.Duration
 	// prepared, when set, remembers valid applications and the re-routed topology.
 	prepared  *Prepared
-	rankState *state // an empty state to price candidates in
+	rankState *state // a state to price candidates' static costs in (rank; it holds no usage)
 	// explainOnly, when set, limits ExplainAuto to these instances (a repair explains
 	// what it re-placed).
 	explainOnly []bool

@@ -134,7 +134,7 @@ func (e *Engine) place(ctx context.Context, snap *Snapshot, req *Request, pp *Pr
 // components it re-places.
 func (e *Engine) filter(p *problem) {
 	p.filters = e.filters
-	p.rankState = newState(p)
+	p.rankState = &state{p: p} // rank prices static costs only: no usage is read
 }
 
 // cands returns component k with its candidates computed: the filters run on every
