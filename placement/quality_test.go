@@ -26,12 +26,13 @@ import (
 const (
 	tightSet        = "testdata/tight"
 	tightHoldoutSet = "testdata/tight-holdout"
-	// tightFreshSet was made after the engine's tuning on the two sets above had
-	// ended, from seeds never looked at before (docs/placement-quality.md).
+	// tightFreshSet was made from new seeds after the engine's tuning on the two sets
+	// above had ended; two later changes answer instances of it
+	// (docs/placement-quality.md).
 	tightFreshSet = "testdata/tight-fresh"
 	// qualityDeadline bounds one default-strategy Place, so that a search that would
 	// run for minutes cannot stall the suite; a Place cut short by it counts as
-	// undecided. The engine's node budgets bound its work (at most about 0.6 s of CPU
+	// undecided. The engine's node budgets bound its work (at most about 0.5 s of CPU
 	// per instance here); this safety net is a hundred times that, so that a loaded
 	// machine or the race detector does not decide a verdict the budgets would have
 	// reached.
