@@ -227,17 +227,7 @@ func (w *wls) local(i, c0, c1 int, res []int32) float64 {
 			sum += w.bwW[r] * v
 		}
 	}
-	for _, pid := range p.insts[i].pairs {
-		if v := w.pairV(pid); v > 0 {
-			sum += w.pairW[pid] * v
-		}
-	}
-	for _, ch := range p.insts[i].chains {
-		if v := w.chainV(ch); v > 0 {
-			sum += w.chainW[ch] * v
-		}
-	}
-	return sum + w.relW*w.relV(i)
+	return w.flowsFrom(sum, i)
 }
 
 // localMoved is local with i moved from c0 to c1, where i is unplaced, st.at[i] is c1
@@ -263,17 +253,7 @@ func (w *wls) localMoved(i, c0, c1 int, res []int32) float64 {
 			sum += w.bwW[r] * (float64(u-cp) / math.Max(float64(cp), 1e6))
 		}
 	}
-	for _, pid := range p.insts[i].pairs {
-		if v := w.pairV(pid); v > 0 {
-			sum += w.pairW[pid] * v
-		}
-	}
-	for _, ch := range p.insts[i].chains {
-		if v := w.chainV(ch); v > 0 {
-			sum += w.chainW[ch] * v
-		}
-	}
-	return sum + w.relW*w.relV(i)
+	return w.flowsFrom(sum, i)
 }
 
 // capTerm is the weighted excess of cluster c's resources.
@@ -287,16 +267,10 @@ func (w *wls) capTerm(c int) float64 {
 	return sum
 }
 
-// rest is local's part that does not depend on clusters' capacity: the weighted
-// excess of bandwidth resources res, and of i's flows, chains and relations.
-func (w *wls) rest(i int, res []int32) float64 {
+// flowsFrom adds to sum the weighted violation of i's flows, chains and relations
+// (local's last terms, in its order).
+func (w *wls) flowsFrom(sum float64, i int) float64 {
 	p := w.p
-	sum := 0.0
-	for _, r := range res {
-		if v := w.bwOver(r); v > 0 {
-			sum += w.bwW[r] * v
-		}
-	}
 	for _, pid := range p.insts[i].pairs {
 		if v := w.pairV(pid); v > 0 {
 			sum += w.pairW[pid] * v
@@ -308,6 +282,18 @@ func (w *wls) rest(i int, res []int32) float64 {
 		}
 	}
 	return sum + w.relW*w.relV(i)
+}
+
+// rest is local's part that does not depend on clusters' capacity: the weighted
+// excess of bandwidth resources res, and of i's flows, chains and relations.
+func (w *wls) rest(i int, res []int32) float64 {
+	sum := 0.0
+	for _, r := range res {
+		if v := w.bwOver(r); v > 0 {
+			sum += w.bwW[r] * v
+		}
+	}
+	return w.flowsFrom(sum, i)
 }
 
 // extend keeps the first n0 resources of resBuf (those i's flows use from its
