@@ -178,33 +178,37 @@ func (w *wls) relV(i int) float64 {
 	return v
 }
 
-// resources collects the bandwidth resources i's flows use with i on c0 or on c1.
-func (w *wls) resources(i, c0, c1 int) []int32 {
-	p := w.p
+// resources collects the bandwidth resources i's flows use with i on c, marked with
+// a new stamp.
+func (w *wls) resources(i, c int) []int32 {
 	w.stamp++
 	w.resBuf = w.resBuf[:0]
-	add := func(rs []int32) {
+	w.routes(i, c, func(_ int64, rs []int32) {
 		for _, r := range rs {
 			if w.mark[r] != w.stamp {
 				w.mark[r] = w.stamp
 				w.resBuf = append(w.resBuf, r)
 			}
 		}
-	}
+	})
+	return w.resBuf
+}
+
+// routes calls fn with the bandwidth and the route of each of i's flows that carry
+// bandwidth, with i on c: to its site, or to its placed partner's cluster.
+func (w *wls) routes(i, c int, fn func(bw int64, rs []int32)) {
+	p := w.p
 	for _, pid := range p.insts[i].pairs {
 		fp := &p.pairs[pid]
 		if fp.bw == 0 {
 			continue
 		}
-		for _, c := range [2]int{c0, c1} {
-			if fp.b < 0 {
-				add(p.siteRoute(fp.site, c))
-			} else if oc := w.st.at[fp.other(i)]; oc >= 0 {
-				add(p.route(c, oc))
-			}
+		if fp.b < 0 {
+			fn(fp.bw, p.siteRoute(fp.site, c))
+		} else if oc := w.st.at[fp.other(i)]; oc >= 0 {
+			fn(fp.bw, p.route(c, oc))
 		}
 	}
-	return w.resBuf
 }
 
 // local is the weighted violation of every constraint that moving i between c0 and c1
@@ -298,16 +302,14 @@ func (w *wls) rest(i int, res []int32) float64 {
 
 // extend keeps the first n0 resources of resBuf (those i's flows use from its
 // cluster, marked stamp0 by resources) and appends those they would use with i on c1:
-// resources(i, c0, c1) as a set, c0's first. It also records in load the bandwidth
-// i's flows would add to each resource with i on c1 (i unplaced), as
-// state.chargeFlows adds it, and the resources with a load in loaded.
+// the resources of i's flows from both clusters, as a set, c0's first. It also
+// records in load the bandwidth i's flows would add to each resource with i on c1 (i
+// unplaced), as state.chargeFlows adds it, and the resources with a load in loaded.
 func (w *wls) extend(i, c1, n0 int, stamp0 int32) []int32 {
-	p := w.p
 	w.stamp++
 	w.resBuf = w.resBuf[:n0]
 	w.loaded = w.loaded[:0]
-	var bw int64
-	add := func(rs []int32) {
+	w.routes(i, c1, func(bw int64, rs []int32) {
 		for _, r := range rs {
 			if w.load[r] == 0 {
 				w.loaded = append(w.loaded, r)
@@ -318,19 +320,7 @@ func (w *wls) extend(i, c1, n0 int, stamp0 int32) []int32 {
 				w.resBuf = append(w.resBuf, r)
 			}
 		}
-	}
-	for _, pid := range p.insts[i].pairs {
-		fp := &p.pairs[pid]
-		if fp.bw == 0 {
-			continue
-		}
-		bw = fp.bw
-		if fp.b < 0 {
-			add(p.siteRoute(fp.site, c1))
-		} else if oc := w.st.at[fp.other(i)]; oc >= 0 {
-			add(p.route(c1, oc))
-		}
-	}
+	})
 	return w.resBuf
 }
 
@@ -495,7 +485,7 @@ func (w *wls) run(maxSteps int) *state {
 		for _, c32 := range w.targets(i, buf) {
 			c := int(c32)
 			st.place(i, c)
-			v := w.local(i, c, c, w.resources(i, c, c))
+			v := w.local(i, c, c, w.resources(i, c))
 			st.unplace(i)
 			if v < best-eps {
 				best, bestC = v, c
@@ -549,7 +539,7 @@ func (w *wls) run(maxSteps int) *state {
 		// it is summed once. A target adds its own capacity and the resources its
 		// flows would use from it and not from c0; i is unplaced meanwhile, which
 		// changes neither.
-		n0 := len(w.resources(i, c0, c0))
+		n0 := len(w.resources(i, c0))
 		stamp0 := w.stamp
 		base := w.capTerm(c0) + w.rest(i, w.resBuf[:n0])
 		st.unplace(i)
