@@ -706,10 +706,14 @@ func (r *sideRun) wait(sr *search) *state {
 	return r.out
 }
 
-// drop stops the phase, waits for it to end and forgets it.
+// drop stops the phase, waits for it to end and forgets its answer (a panic in it is
+// raised again: it is a bug either way).
 func (r *sideRun) drop() {
 	r.cancel()
 	<-r.done
+	if r.failed != nil {
+		panic(r.failed)
+	}
 }
 
 // exhaustedProof is the certificate of a complete search that ended without a plan.
