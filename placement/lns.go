@@ -507,10 +507,10 @@ func (sr *search) costlyPair(st *state) *flowPair {
 // those of each pair of applications, over their full domains and with everything
 // else fixed, by branch and bound within budget nodes per application and
 // appPairNodes per pair; an improvement is kept. It stops when it has spent
-// appResolveTotal nodes, so that requests of many applications do not pay for every
-// pair. (Threes of applications, 1,000 nodes each, took two stored instances from
-// 1.4 % and 0.02 % to their optima, at up to about 90 ms more on the largest ones: left
-// out, for the 250 ms budget.)
+// sr.budget.apps nodes (appResolveTotal, or Request.MaxNodes when smaller), so that
+// requests of many applications do not pay for every pair. (Threes of applications,
+// 1,000 nodes each, took two stored instances from 1.4 % and 0.02 % to their optima,
+// at up to about 90 ms more on the largest ones: left out, for the 250 ms budget.)
 func (sr *search) appResolve(st *state, movable []int, budget int) {
 	p := sr.p
 	var byApp [][]int
@@ -544,7 +544,7 @@ func (sr *search) appResolve(st *state, movable []int, budget int) {
 	}
 	spent := 0
 	for n, group := range groups {
-		if spent >= appResolveTotal || sr.halted {
+		if spent >= sr.budget.apps || sr.halted {
 			break
 		}
 		if len(group) < 2 {
@@ -554,7 +554,7 @@ func (sr *search) appResolve(st *state, movable []int, budget int) {
 		if n >= singles {
 			limit = appPairNodes
 		}
-		limit = min(limit, appResolveTotal-spent)
+		limit = min(limit, sr.budget.apps-spent)
 		old, oldPool := lift(st, group)
 		oldCost := sr.setCost(st, group, old)
 		for k, j := range group {

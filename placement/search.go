@@ -64,7 +64,7 @@ const (
 type search struct {
 	p            *problem
 	ctx          context.Context
-	budget       struct{ dive, repair, lns, proof, exact, proofFirst int }
+	budget       struct{ dive, repair, lns, proof, exact, proofFirst, apps int }
 	nodes        int
 	phaseNodes   int
 	stopped      bool
@@ -193,10 +193,11 @@ func (sr *search) phase(name string, cut bool) {
 
 func (sr *search) setBudgets(maxNodes int) {
 	sr.budget.dive, sr.budget.repair, sr.budget.lns, sr.budget.proof, sr.budget.exact = defaultDiveNodes, defaultRepairSteps, defaultLNSNodes, defaultProofNodes, defaultExactNodes
-	sr.budget.proofFirst = defaultProofFirstNodes
+	sr.budget.proofFirst, sr.budget.apps = defaultProofFirstNodes, appResolveTotal
 	if maxNodes > 0 {
 		sr.budget.dive, sr.budget.repair, sr.budget.lns, sr.budget.proof, sr.budget.exact = maxNodes, maxNodes, maxNodes, maxNodes, maxNodes
 		sr.budget.proofFirst = min(maxNodes, defaultProofFirstNodes)
+		sr.budget.apps = min(maxNodes, appResolveTotal)
 	}
 }
 
@@ -358,7 +359,7 @@ func (sr *search) lnsTwice(st *state, movable []int) {
 func (sr *search) lnsApps(st *state, movable []int) {
 	sr.lns(st, movable, sr.budget.lns)
 	if !sr.halted {
-		sr.appResolve(st, movable, appResolveNodes)
+		sr.appResolve(st, movable, min(appResolveNodes, sr.budget.apps))
 	}
 }
 
