@@ -97,7 +97,8 @@ type Request struct {
 	// of large-neighbourhood search and of the exact strategy's branch and bound. Zero
 	// means each phase's default: 20,000 dive nodes, 20,000 violation steps, 60,000
 	// complete-search nodes, 80,000 nodes for each of the (at most two)
-	// large-neighbourhood runs and 1,000,000 exact nodes. On the stored tight instances
+	// large-neighbourhood runs, 40,000 for the re-solves of whole applications that
+	// end each of them, and 1,000,000 exact nodes. On the stored tight instances
 	// (up to 30 clusters x 50 components) the default strategy then answers in about
 	// 0.4 ms at the median and at most about 0.25 s, wall time on 2 CPUs
 	// (docs/placement-quality.md).
