@@ -46,8 +46,9 @@ const (
 	defaultRepairSteps = 20_000
 	defaultLNSNodes    = 80_000
 	// defaultProofNodes bounds the complete search: on the stored tight sets and 112
-	// fresh instances it found its plans within 51,000 nodes, and past that it ran
-	// out on every instance it was given.
+	// instances generated from seeds 300001-300112 (the first 56 are tight-fresh) it
+	// found its plans within 51,000 nodes, and past that it ran out on every instance
+	// it was given.
 	defaultProofNodes = 60_000
 	defaultExactNodes = 1_000_000
 	// defaultProofFirstNodes bounds proveFirst, which runs only when the instances'
@@ -88,7 +89,8 @@ type search struct {
 	mark                     []bool    // scratch, one per cluster, all false between uses
 	phases                   []PhaseStats
 	rng                      *rand.Rand
-	pcg                      *rand.PCG // rng's source, for copies of the stream (findFeasibleSideBySide)
+	pcg                      *rand.PCG // rng's source, for copies of the stream (findFeasibleAll)
+	warmed                   bool      // warm has run
 	dom                      [][]int32
 	domSet                   [][]bool
 	pairMin                  []float64
@@ -305,46 +307,23 @@ func (sr *search) run() (*state, SearchStats, error) {
 	return st, stats, nil
 }
 
-// lnsTwice runs large-neighbourhood search on st and, with its own random stream and
-// the same budget, on a copy of st; the better plan stands in st (the first on a tie).
-// When the problem allows it (parallelLNS), the two runs go side by side on two
-// goroutines; each is deterministic and neither reads what the other writes, so the
-// plan is the same as when they run one after the other. The second run is skipped
-// when the first was halted by the context.
+// lnsTwice runs large-neighbourhood search on st and, aside (side), with its own
+// random stream and the same budget, on a copy of st; the better plan stands in st
+// (the first on a tie). When the first run was halted by the context, st stands.
 func (sr *search) lnsTwice(st *state, movable []int) {
 	p := sr.p
 	alt := st.clone()
 	rng := rand.New(rand.NewPCG(0x6c6e732d32, uint64(len(p.insts))*7919+uint64(p.n)))
-	if !sr.parallel() {
-		sr.lnsApps(st, movable)
-		if sr.halted {
-			return
-		}
-		own := sr.rng
-		sr.rng = rng
-		sr.lnsApps(alt, movable)
-		sr.rng = own
-	} else {
-		sr.warm()
-		work0, fill0 := sr.work, sr.workFill
-		twin := sr.fork(rng)
-		var failed any
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			defer func() { failed = recover() }()
-			twin.lnsApps(alt, movable)
-		}()
-		sr.lnsApps(st, movable)
-		<-done
-		if failed != nil {
-			panic(failed)
-		}
-		halted := sr.halted
-		sr.join(twin, work0, fill0)
-		if halted {
-			return
-		}
+	twin := sr.side(func(t *search) *state {
+		t.rng = rng
+		t.lnsApps(alt, movable)
+		return alt
+	})
+	sr.lnsApps(st, movable)
+	halted := sr.halted
+	twin.wait(sr)
+	if halted {
+		return
 	}
 	if better(p.objective(alt).total(), p.objective(st).total()) {
 		*st = *alt
@@ -372,11 +351,11 @@ const appResolveNodes = 10_000
 // by side: warm builds every route up front, n^2 of them.
 const parallelClusters = 64
 
-// parallel reports whether independent phases of a tight instance's search (the two
-// large-neighbourhood runs; local search beside the dive and the complete search) may
-// run side by side: more than one CPU for Go, routes few enough to build up front, and
-// no scorer plugins (user code is never called from two goroutines at once). The
-// answer never depends on it: the phases are deterministic and independent.
+// parallel reports whether the phases a tight instance's search runs aside (side: the
+// second large-neighbourhood run, the complete search, the rest of violation search)
+// go on goroutines of their own: more than one CPU for Go, routes few enough to build
+// up front, and no scorer plugins (user code is never called from two goroutines at
+// once). The answer never depends on it: aside phases run in forks either way.
 func (sr *search) parallel() bool {
 	p := sr.p
 	return runtime.GOMAXPROCS(0) > 1 && p.n <= parallelClusters && p.topo.NumSites() <= denseRoutes && len(p.scorers) == 0
@@ -407,11 +386,11 @@ func (sr *search) warm() {
 }
 
 // fork returns a search that shares sr's problem, context, budgets and domains, with
-// copies of the caches it fills and its own scratch, counters and random stream rng:
-// what it does touches nothing sr reads.
-func (sr *search) fork(rng *rand.Rand) *search {
+// copies of the caches it fills and its own scratch and counters, and no random
+// stream (a phase that draws brings its own): what it does touches nothing sr reads.
+func (sr *search) fork() *search {
 	t := &search{p: sr.p, ctx: sr.ctx, budget: sr.budget, hard: sr.hard, work: sr.work, workFill: sr.workFill,
-		workOut: sr.workOut, propagated: sr.propagated, rng: rng, dom: sr.dom, domSet: sr.domSet,
+		workOut: sr.workOut, propagated: sr.propagated, dom: sr.dom, domSet: sr.domSet,
 		pairMin: slices.Clone(sr.pairMin), flowMin: maps.Clone(sr.flowMin)}
 	if sr.staticCache != nil {
 		t.staticCache = make([][]float64, len(sr.staticCache))
@@ -532,34 +511,15 @@ func (sr *search) findFeasible(st *state, movable, all []int, repair bool) *stat
 		}
 		return sr.completeSearch(st, all)
 	}
-	if sr.parallel() {
-		return sr.findFeasibleSideBySide(st, all)
-	}
-	if out, done := sr.dive(st, all, all); done || sr.halted {
-		return out
-	}
-	w := sr.newWLS(st.clone(), all)
-	if out := sr.violations(w, sr.budget.repair*wlsFirst/4); out != nil {
-		return out
-	}
-	if sr.halted || sr.workUp() {
-		return st
-	}
-	if out := sr.completeSearch(st, all); complete(out) || sr.proof != "" || sr.halted {
-		return out
-	}
-	if out := sr.violations(w, sr.budget.repair); out != nil {
-		return out
-	}
-	return st
+	return sr.findFeasibleAll(st, all)
 }
 
 // wlsFirst is how many quarters of its budget violation search spends before the
 // complete search runs (findFeasible); it goes on with the rest when the complete
 // search ends without an answer. When violation search does not find a plan early,
 // it seldom finds one late (on the stored tight sets it never needed more than 13,157
-// of its 20,000 steps; on 112 fresh ones, once 16,100), while the complete search
-// often does.
+// of its 20,000 steps; on 112 instances generated from seeds 300001-300112, the first
+// 56 of which are tight-fresh, once 16,100), while the complete search often does.
 const wlsFirst = 3
 
 // dive is findFeasible's first phase: a bounded branch and bound from scratch over the
@@ -631,18 +591,19 @@ func (sr *search) completeSearch(st *state, all []int) *state {
 	return st
 }
 
-// findFeasibleSideBySide is findFeasible over every replica, with the complete search
-// on a second goroutine beside the first part of violation search, and the same
-// answer: the complete search does not depend on violation search (it starts from an
-// empty plan and draws no random numbers), its answer is taken only when that part
-// failed, and when it is not needed it is stopped and left out of the statistics.
-// While the complete search still runs, the rest of violation search runs too, on
-// copies, and counts only when the complete search ends without an answer.
-func (sr *search) findFeasibleSideBySide(st *state, all []int) *state {
+// findFeasibleAll is findFeasible over every replica: the dive, three quarters of
+// violation search, the complete search, the rest of violation search. The complete
+// search runs aside (side), beside the first part of violation search when phases run
+// in parallel: it does not depend on violation search (it starts from an empty plan
+// and draws no random numbers), its answer is taken only when that part failed, and
+// when it is not needed it is dropped and left out of the statistics. The rest of
+// violation search runs aside too, on copies of its state and random stream (beside
+// the complete search when in parallel), and counts only when the complete search
+// ends without an answer.
+func (sr *search) findFeasibleAll(st *state, all []int) *state {
 	if out, done := sr.dive(st, all, all); done || sr.halted {
 		return out
 	}
-	sr.warm()
 	c := sr.side(func(t *search) *state { return t.completeSearch(st, all) })
 	w := sr.newWLS(st.clone(), all)
 	if out := sr.violations(w, sr.budget.repair*wlsFirst/4); out != nil {
@@ -673,21 +634,33 @@ func (sr *search) findFeasibleSideBySide(st *state, all []int) *state {
 	return st
 }
 
-// sideRun is a phase running on its own goroutine in a fork of the search.
+// sideRun is a phase run aside, in a fork of the search: on its own goroutine when
+// phases run in parallel, else when its answer is waited for, so that the plan is the
+// same either way, byte for byte.
 type sideRun struct {
 	t            *search
 	cancel       context.CancelFunc
+	lazy         func(t *search) *state // the phase, when it runs at wait
 	done         chan struct{}
 	out          *state
-	failed       any // a panic, raised again by wait
+	failed       any // a panic, raised again by wait and drop
 	work0, fill0 int64
 }
 
 // side starts phase on a fork of sr that can be stopped (drop).
 func (sr *search) side(phase func(t *search) *state) *sideRun {
 	ctx, cancel := context.WithCancel(sr.ctx)
-	r := &sideRun{t: sr.fork(sr.rng), cancel: cancel, done: make(chan struct{}), work0: sr.work, fill0: sr.workFill}
-	r.t.ctx, r.t.rng = ctx, nil // a phase run aside draws no random numbers unless it brings a stream of its own
+	r := &sideRun{t: sr.fork(), cancel: cancel, work0: sr.work, fill0: sr.workFill}
+	r.t.ctx = ctx
+	if !sr.parallel() {
+		r.lazy = phase
+		return r
+	}
+	if !sr.warmed {
+		sr.warm()
+		sr.warmed = true
+	}
+	r.done = make(chan struct{})
 	go func() {
 		defer close(r.done)
 		defer func() { r.failed = recover() }()
@@ -696,21 +669,29 @@ func (sr *search) side(phase func(t *search) *state) *sideRun {
 	return r
 }
 
-// wait waits for the phase, adds its statistics to sr's and returns its answer.
+// wait waits for the phase (or runs it), adds its statistics to sr's and returns its
+// answer.
 func (r *sideRun) wait(sr *search) *state {
-	<-r.done
-	r.cancel()
-	if r.failed != nil {
-		panic(r.failed)
+	if r.lazy != nil {
+		r.out = r.lazy(r.t)
+	} else {
+		<-r.done
+		if r.failed != nil {
+			panic(r.failed)
+		}
 	}
+	r.cancel()
 	sr.join(r.t, r.work0, r.fill0)
 	return r.out
 }
 
 // drop stops the phase, waits for it to end and forgets its answer (a panic in it is
-// raised again: it is a bug either way).
+// raised again: it is a bug either way). A phase that runs at wait never runs.
 func (r *sideRun) drop() {
 	r.cancel()
+	if r.lazy != nil {
+		return
+	}
 	<-r.done
 	if r.failed != nil {
 		panic(r.failed)
