@@ -73,9 +73,9 @@ type bb struct {
 	// The bound of each free instance (lb) is kept between nodes: lbM and lbLeft hold
 	// it where lbOK says it is still valid. Placing an instance on cluster c changes
 	// only c's free capacity, so it updates the kept bounds of the instances with c in
-	// their domain in constant time each (byC lists them: cIdx[c] indexes cStart),
-	// and invalidates those of its flow partners, whose costs it changes. Every change
-	// is logged on trail, which backtracking unwinds.
+	// their domain in constant time each (byC lists them; search.cpos[c] indexes cl
+	// and cStart), and invalidates those of its flow partners, whose costs it changes.
+	// Every change is logged on trail, which backtracking unwinds.
 	lbM     []float64
 	lbLeft  []int32
 	lbAt    []int32 // the domain entry where lbM is reached
@@ -584,7 +584,7 @@ func (b *bb) dfs(depth int) bool {
 			}
 			break
 		}
-		if !b.st.checkRest(i, e.c) { // room and RTTs: fits and bad, above
+		if ok, _ := b.st.check(i, e.c, false); !ok {
 			continue
 		}
 		mark := len(b.trail)

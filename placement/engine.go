@@ -260,13 +260,7 @@ type rankedCand struct {
 
 // before orders candidates by static cost, then by cluster index.
 func (a rankedCand) before(b rankedCand) bool {
-	switch {
-	case a.cost < b.cost:
-		return true
-	case a.cost > b.cost:
-		return false
-	}
-	d := cmp.Compare(a.cost, b.cost) // equal, or a NaN (cmp orders NaN first)
+	d := cmp.Compare(a.cost, b.cost)
 	return d < 0 || d == 0 && a.c < b.c
 }
 

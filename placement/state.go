@@ -90,20 +90,6 @@ func (s *state) choosePool(i, c int) int {
 // check reports whether instance i (unplaced) can go to cluster c given the others;
 // with explain it returns the first violated constraint with numbers.
 func (s *state) check(i, c int, explain bool) (bool, violation) {
-	return s.checkFrom(i, c, explain, false)
-}
-
-// checkRest is check for a cluster already known to have room for i and to be within
-// the maximum RTT of every flow from i to a placed replica (branch and bound's
-// candidates): the same answer, without those checks (flows to sites are checked).
-func (s *state) checkRest(i, c int) bool {
-	ok, _ := s.checkFrom(i, c, false, true)
-	return ok
-}
-
-// checkFrom is check; with known it skips the cluster's capacity and the RTT of flows
-// to placed replicas.
-func (s *state) checkFrom(i, c int, explain, known bool) (bool, violation) {
 	p := s.p
 	in := &p.insts[i]
 	k := &p.comps[in.comp]
@@ -115,7 +101,7 @@ func (s *state) checkFrom(i, c int, explain, known bool) (bool, violation) {
 		return false, violation{constraint, reason()}
 	}
 	for d, need := range k.req {
-		if !known && need > 0 && s.used[c][d]+need > p.capc[c][d] {
+		if need > 0 && s.used[c][d]+need > p.capc[c][d] {
 			return fail("capacity", func() string {
 				return fmt.Sprintf("%s %s requested, %s of %s free", fmtQty(p.dims[d], need), p.dims[d],
 					fmtQty(p.dims[d], max(0, p.capc[c][d]-s.used[c][d])), fmtQty(p.dims[d], p.capc[c][d]))
@@ -152,9 +138,6 @@ func (s *state) checkFrom(i, c int, explain, known bool) (bool, violation) {
 	s.touched = s.touched[:0]
 	for _, pid := range in.pairs {
 		fp := &p.pairs[pid]
-		if known && fp.bw == 0 && fp.b >= 0 {
-			continue
-		}
 		var rtt topology.Duration
 		var res []int32
 		var other string
@@ -171,11 +154,9 @@ func (s *state) checkFrom(i, c int, explain, known bool) (bool, violation) {
 			if oc < 0 {
 				continue
 			}
-			if !known {
-				rtt = p.rtt(oc, c) // symmetric; see pairCost
-				other = p.comps[p.insts[o].comp].c.Name
-			}
+			rtt = p.rtt(oc, c) // symmetric; see pairCost
 			res = p.route(c, oc)
+			other = p.comps[p.insts[o].comp].c.Name
 		}
 		if rtt < 0 {
 			return fail("flow-rtt", func() string { return fmt.Sprintf("no route to %s", other) })
