@@ -31,11 +31,15 @@ func (t *Topology) WithLinkRTTs(changes []LinkRTT) (*Topology, error) {
 	if len(changes) == 0 {
 		return t, nil
 	}
-	// The spec, changed as a user would change the file.
-	spec := t.spec.DeepCopy()
+	// The spec, changed as a user would change the file. It shares with t's spec what
+	// no change writes to: the slices a change writes to are copied first (a
+	// Topology's spec is never changed in place; Spec returns a deep copy).
+	spec := t.spec
+	spec.Clusters, spec.Sites = slices.Clone(spec.Clusters), slices.Clone(spec.Sites)
+	own := map[[2]int]bool{}
 	bad := false
 	for n, ch := range changes {
-		found, err := setSpecRTT(&spec, ch)
+		found, err := setSpecRTT(&spec, ch, own)
 		if err != "" {
 			return nil, ErrorList{{Field: fmt.Sprintf("changes[%d]", n), Detail: err}}
 		}
@@ -203,15 +207,21 @@ func (t *Topology) reroute(i, j int, cheaper bool, dirty []bool, h *distHeap) in
 	return count
 }
 
-// setSpecRTT applies ch to the spec; it reports whether a link or access link matched,
+// setSpecRTT applies ch to the spec, whose Clusters and Sites slices are its own: a
+// cluster's links or a site's access links are copied before their first change (own
+// records which: {0, cluster} and {1, site}). It reports whether a link or access link matched,
 // or a problem with the change itself.
-func setSpecRTT(spec *Spec, ch LinkRTT) (bool, string) {
+func setSpecRTT(spec *Spec, ch LinkRTT, own map[[2]int]bool) (bool, string) {
 	found := false
 	for ci := range spec.Clusters {
 		c := &spec.Clusters[ci]
 		for li := range c.Links {
-			l := &c.Links[li]
-			if (c.Name == ch.A && l.To == ch.B) || (c.Name == ch.B && l.To == ch.A) {
+			if l := &c.Links[li]; (c.Name == ch.A && l.To == ch.B) || (c.Name == ch.B && l.To == ch.A) {
+				if !own[[2]int{0, ci}] {
+					c.Links = slices.Clone(c.Links)
+					own[[2]int{0, ci}] = true
+				}
+				l = &c.Links[li]
 				l.RTT, l.P99, l.Tunnel = ch.RTT, ch.P99, ch.Tunnel
 				found = true
 			}
@@ -226,11 +236,15 @@ func setSpecRTT(spec *Spec, ch LinkRTT) (bool, string) {
 			continue
 		}
 		for ai := range s.Access {
-			a := &s.Access[ai]
-			if (s.Name == ch.A && a.Cluster == ch.B) || (s.Name == ch.B && a.Cluster == ch.A) {
+			if a := &s.Access[ai]; (s.Name == ch.A && a.Cluster == ch.B) || (s.Name == ch.B && a.Cluster == ch.A) {
 				if ch.Tunnel != nil {
 					return true, "an access link has no tunnel"
 				}
+				if !own[[2]int{1, si}] {
+					s.Access = slices.Clone(s.Access)
+					own[[2]int{1, si}] = true
+				}
+				a = &s.Access[ai]
 				a.RTT, a.P99 = ch.RTT, ch.P99
 				found = true
 			}

@@ -69,7 +69,7 @@ func TestWithLinkRTTsSameAsNew(t *testing.T) {
 				for step := range steps {
 					chs := randomChanges(rng, table)
 					for _, ch := range chs {
-						if found, problem := setSpecRTT(&spec, ch); !found || problem != "" {
+						if found, problem := setSpecRTT(&spec, ch, map[[2]int]bool{}); !found || problem != "" {
 							t.Fatalf("step %d: change %+v does not apply: %s", step, ch, problem)
 						}
 					}
@@ -125,6 +125,26 @@ func TestWithLinkRTTsLeavesOriginal(t *testing.T) {
 	if !reflect.DeepEqual(orig.Spec(), same.Spec()) || !reflect.DeepEqual(orig.Sites(), same.Sites()) {
 		t.Fatal("the original topology changed")
 	}
+	// A chain of derived topologies (each shares the parts of its parent's spec that
+	// its changes leave alone): deriving from one changes none before it.
+	type kept struct {
+		topo *Topology
+		spec Spec
+	}
+	chain := []kept{{orig, orig.Spec()}}
+	for range 30 {
+		last := chain[len(chain)-1].topo
+		next, err := last.WithLinkRTTs(randomChanges(rng, last))
+		if err != nil {
+			t.Fatal(err)
+		}
+		chain = append(chain, kept{next, next.Spec()})
+	}
+	for n, k := range chain {
+		if !reflect.DeepEqual(k.topo.Spec(), k.spec) {
+			t.Fatalf("topology %d of the chain changed when later ones were derived", n)
+		}
+	}
 }
 
 // TestWithLinkRTTsErrors: an invalid figure gives New's error for the changed spec
@@ -150,7 +170,7 @@ func TestWithLinkRTTsErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, got := topo.WithLinkRTTs([]LinkRTT{tc.ch})
 			changed := topo.Spec()
-			setSpecRTT(&changed, tc.ch)
+			setSpecRTT(&changed, tc.ch, map[[2]int]bool{})
 			_, want := New(changed)
 			if got == nil || want == nil || got.Error() != want.Error() {
 				t.Fatalf("error %v, New says %v", got, want)
