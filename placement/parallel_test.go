@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/continuum-xr/continuum/placement"
@@ -21,6 +22,14 @@ func TestPhasesSideBySideSameAnswer(t *testing.T) {
 		"tight-c25-n40-l85-s13", // violation search fails, the complete search finds the plan
 		"tight-c20-n30-l60-s26", // violation search finds it; two neighbourhood runs
 		"tight-c10-n15-l60-s21", // the dive finds it; two neighbourhood runs
+	}
+	// The phases each instance runs, so that the test notices when an engine change
+	// moves an instance off the path it stands for.
+	paths := map[string]string{
+		"tight-c15-n30-l85-s39": "dive repair-violations complete-search repair-violations",
+		"tight-c25-n40-l85-s13": "dive repair-violations complete-search prove improve",
+		"tight-c20-n30-l60-s26": "dive repair-violations prove improve",
+		"tight-c10-n15-l60-s21": "dive prove improve",
 	}
 	if testing.Short() {
 		names = names[2:]
@@ -40,6 +49,13 @@ func TestPhasesSideBySideSameAnswer(t *testing.T) {
 				t.Fatalf("%s: %v", q.rec.Name, err)
 			}
 			plans[k], _ = json.Marshal(plan)
+			var ran []string
+			for _, ph := range plan.Search.Phases {
+				ran = append(ran, ph.Name)
+			}
+			if got := strings.Join(ran, " "); got != paths[q.rec.Name] {
+				t.Errorf("%s: phases %q, want %q (pick an instance that takes that path)", q.rec.Name, got, paths[q.rec.Name])
+			}
 		}
 		if string(plans[0]) != string(plans[1]) {
 			t.Errorf("%s: the plan with GOMAXPROCS=2 differs from the one with 1:\n%s\n%s", q.rec.Name, plans[1], plans[0])

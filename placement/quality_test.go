@@ -280,15 +280,9 @@ func (st *qualityStats) log(t *testing.T, name string) {
 // grade fails on what issue 12 rules out.
 func (st *qualityStats) grade(t *testing.T, minProven int) {
 	t.Helper()
-	st.gradeBut95(t, minProven)
 	if p := percentile(st.gaps, 95); !(p <= 0.05) {
 		t.Errorf("p95 gap to the proven optimum %.2f%%, want <= 5%%", 100*p)
 	}
-}
-
-// gradeBut95 is grade without the p95 gap.
-func (st *qualityStats) gradeBut95(t *testing.T, minProven int) {
-	t.Helper()
 	if st.proven < minProven {
 		t.Errorf("%d instances with proven optima, want at least %d", st.proven, minProven)
 	}
@@ -332,14 +326,15 @@ func TestQualityTightHoldout(t *testing.T) {
 	st.grade(t, 40)
 }
 
-// TestQualityTightFresh is the same on the third set, with one exception: its p95
-// gap (unplaced = infinite) is not met yet and only logged: three of its 56 instances
-// end undecided (violation search needs more steps than its budget to place them)
-// and one is 9.8 % above its optimum. Every other rule holds.
+// TestQualityTightFresh is the same on the third set, made after the engine's budgets
+// had been tuned on the first two. Three of its instances end undecided (violation
+// search does not place them within its budget; the generator plants a plan in each),
+// two of them among the 55 with proven optima, which the p95 (unplaced = infinite)
+// just absorbs: one more there fails the test.
 func TestQualityTightFresh(t *testing.T) {
 	st := runQuality(t, loadQualitySet(t, tightFreshSet), placement.StrategyDefault)
 	st.log(t, tightFreshSet)
-	st.gradeBut95(t, 50)
+	st.grade(t, 50)
 	if n := len(st.undecided); n > 3 {
 		t.Errorf("%d undecided, want at most the 3 of when the set was made", n)
 	}
