@@ -585,3 +585,61 @@ func (sr *search) appResolve(st *state, movable []int, budget int) {
 		sr.recycle(b)
 	}
 }
+
+// relinkMax bounds the replicas relink frees, and relinkNodes its branch and bound.
+const (
+	relinkMax   = 24
+	relinkNodes = 5_000
+)
+
+// relink re-solves, in st, the replicas that st and other (the plans of two
+// independent neighbourhood runs from the same start) place differently, everything
+// else fixed as st has it, over the clusters a neighbourhood step would give them
+// (localDomains) and the one other gives each. Two runs that settle in different local
+// optima often agree on most replicas; a combination of the two can be cheaper than
+// both. It keeps an improvement.
+func (sr *search) relink(st, other *state, movable []int) {
+	p := sr.p
+	var group []int
+	for _, i := range movable {
+		if st.at[i] != other.at[i] {
+			group = append(group, i)
+		}
+	}
+	if len(group) < 2 || len(group) > relinkMax {
+		return
+	}
+	old, oldPool := lift(st, group)
+	oldCost := sr.setCost(st, group, old)
+	for k, j := range group {
+		st.at[j] = old[k]
+	}
+	doms := sr.localDomains(st, group, old)
+	for f, i := range group {
+		if c := other.at[i]; c >= 0 && sr.inDom(p.insts[i].comp, c) && !slices.Contains(doms[f], int32(c)) {
+			doms[f] = append(slices.Clone(doms[f]), int32(c))
+		}
+	}
+	for _, j := range group {
+		st.unplace(j)
+	}
+	b := sr.newBBIn(st, group, doms, true, relinkNodes)
+	b.best = oldCost
+	b.run()
+	sr.phaseNodes += b.nodes
+	found := b.bestAt != nil && better(b.best, oldCost)
+	replayed := found && b.replay(st)
+	sr.recycle(b)
+	if replayed {
+		sr.improvements++
+		return
+	}
+	for _, j := range group {
+		if st.at[j] >= 0 {
+			st.unplace(j)
+		}
+	}
+	for k := len(group) - 1; k >= 0; k-- {
+		st.restore(group[k], old[k], oldPool[k])
+	}
+}

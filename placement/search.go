@@ -309,7 +309,8 @@ func (sr *search) run() (*state, SearchStats, error) {
 
 // lnsTwice runs large-neighbourhood search on st and, aside (side), with its own
 // random stream and the same budget, on a copy of st; the better plan stands in st
-// (the first on a tie). When the first run was halted by the context, st stands.
+// (the first on a tie), and the replicas the two plans place differently are re-solved
+// together (relink). When the first run was halted by the context, st stands.
 func (sr *search) lnsTwice(st *state, movable []int) {
 	p := sr.p
 	alt := st.clone()
@@ -326,9 +327,11 @@ func (sr *search) lnsTwice(st *state, movable []int) {
 		return
 	}
 	if better(p.objective(alt).total(), p.objective(st).total()) {
-		*st = *alt
+		*st, *alt = *alt, *st
 	}
+	sr.relink(st, alt, movable)
 }
+
 
 // lnsApps is one large-neighbourhood run on st followed by a re-solve of each
 // application as a whole (appResolve): the neighbourhood search's groups take a few
