@@ -332,7 +332,6 @@ func (sr *search) lnsTwice(st *state, movable []int) {
 	sr.relink(st, alt, movable)
 }
 
-
 // lnsApps is one large-neighbourhood run on st followed by a re-solve of each
 // application as a whole (appResolve): the neighbourhood search's groups take a few
 // replicas over a few clusters each, and a local optimum where a whole application
