@@ -210,7 +210,7 @@ func (sr *search) run() (*state, SearchStats, error) {
 		strategy = StrategyDefault
 	}
 	sr.setBudgets(p.req.MaxNodes)
-	sr.pcg = rand.NewPCG(0x636f6e74696e7575, uint64(len(p.insts))*7919+uint64(p.n))
+	sr.pcg = rand.NewPCG(0x636f6e74696e7575^p.seedMix(), uint64(len(p.insts))*7919+uint64(p.n))
 	sr.rng = rand.New(sr.pcg)
 	sr.pairMin = make([]float64, len(p.pairs))
 	for i := range sr.pairMin {
@@ -307,6 +307,10 @@ func (sr *search) run() (*state, SearchStats, error) {
 	return st, stats, nil
 }
 
+// seedMix spreads Request.Seed over the bits of the search's random-stream seeds
+// (zero for seed zero, the default streams).
+func (p *problem) seedMix() uint64 { return p.req.Seed * 0x9e3779b97f4a7c15 }
+
 // lnsTwice runs large-neighbourhood search on st and, aside (side), with its own
 // random stream and the same budget, on a copy of st; the better plan stands in st
 // (the first on a tie), and the replicas the two plans place differently are re-solved
@@ -314,7 +318,7 @@ func (sr *search) run() (*state, SearchStats, error) {
 func (sr *search) lnsTwice(st *state, movable []int) {
 	p := sr.p
 	alt := st.clone()
-	rng := rand.New(rand.NewPCG(0x6c6e732d32, uint64(len(p.insts))*7919+uint64(p.n)))
+	rng := rand.New(rand.NewPCG(0x6c6e732d32^p.seedMix(), uint64(len(p.insts))*7919+uint64(p.n)))
 	twin := sr.side(func(t *search) *state {
 		t.rng = rng
 		t.lnsApps(alt, movable)

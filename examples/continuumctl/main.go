@@ -200,6 +200,7 @@ type planOptions struct {
 	explain                                   bool
 	timeout                                   time.Duration
 	maxNodes                                  int
+	seed                                      uint64
 }
 
 func (o *planOptions) addFlags(fs *pflag.FlagSet) {
@@ -213,6 +214,7 @@ func (o *planOptions) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.explain, "explain", false, "explain every cluster ruled out for every replica")
 	fs.DurationVar(&o.timeout, "timeout", 0, "wall-clock budget of the search (e.g. 2s); 0: none. When it runs out the best plan so far is printed (exit 3 when it is incomplete)")
 	fs.IntVar(&o.maxNodes, "max-nodes", 0, "node budget of each search phase; 0: the engine's defaults")
+	fs.Uint64Var(&o.seed, "seed", 0, "varies the search's random choices (0: the default ones); on an undecided answer (exit 3) another seed may place everything")
 }
 
 // request builds the placement request the flags describe, with the topology.
@@ -233,7 +235,7 @@ func (o *planOptions) request() (*topology.Topology, *placement.Request, error) 
 		return nil, nil, errors.New("--timeout and --max-nodes must not be negative")
 	}
 	req := &placement.Request{Strategy: placement.Strategy(o.strategy), Mode: placement.ReplaceMode(o.mode), Hysteresis: o.hysteresis,
-		Timeout: o.timeout, MaxNodes: o.maxNodes}
+		Timeout: o.timeout, MaxNodes: o.maxNodes, Seed: o.seed}
 	if o.explain {
 		req.Explain = placement.ExplainFull
 	}

@@ -52,7 +52,7 @@ func (l *Loop) decide(ctx context.Context, topo *topology.Topology, snap *placem
 		}
 	}
 	req := &placement.Request{Apps: apps, Current: current, Hysteresis: l.opts.Hysteresis, Explain: placement.ExplainChosen,
-		MaxNodes: l.opts.MaxNodes, Timeout: l.opts.Timeout}
+		MaxNodes: l.opts.MaxNodes, Timeout: l.opts.Timeout, Seed: l.undecided}
 	missing := len(current) < totalReplicas(apps)
 	d := &r.Decision
 
@@ -62,13 +62,15 @@ func (l *Loop) decide(ctx context.Context, topo *topology.Topology, snap *placem
 		// The engine ran out of its budget: nothing is proven, so nothing is
 		// provisioned and the placement in force stays.
 		d.Kind = DecideUndecided
-		d.Reason = "the engine found no complete placement within its budget and proved none impossible; " +
-			"keeping the placement in force, provisioning nothing: " + firstClause(err)
+		d.Reason = fmt.Sprintf("the engine found no complete placement within its budget (seed %d) and proved none impossible; "+
+			"keeping the placement in force, provisioning nothing, the next round tries seed %d: %s", l.undecided, l.undecided+1, firstClause(err))
+		l.undecided++
 		for _, app := range apps {
 			l.event(app, corev1.EventTypeWarning, "PlacementUndecided", "Decide", "%s", d.Reason)
 		}
 		return nil, nil, nil
 	}
+	l.undecided = 0
 	if err != nil {
 		var un *placement.UnplaceableError
 		if !errors.As(err, &un) {

@@ -106,7 +106,8 @@ const (
 	DecideReoptimize DecisionKind = "reoptimize"
 	// DecideUndecided: the engine ran out of its budget without a complete placement
 	// or a proof that none exists; the placement in force is kept and nothing is
-	// provisioned (Options.MaxNodes and Timeout set the budget).
+	// provisioned (Options.MaxNodes and Timeout set the budget). The next round
+	// decides again with another seed (placement.Request.Seed).
 	DecideUndecided DecisionKind = "undecided"
 	// DecideProvision: nothing fits; clusters are being provisioned.
 	DecideProvision DecisionKind = "provision"
@@ -215,6 +216,10 @@ type Loop struct {
 	// now and worstRTT keep the engine's problem across rounds: on the measured
 	// snapshot (repairs) and on the worst RTTs of the last Dwell (re-optimisation).
 	now, worstRTT prepared
+	// undecided counts the rounds in a row whose decision was DecideUndecided; it is
+	// the next decision's Request.Seed, so that each retry makes other random choices
+	// (whether the engine finds a plan on a tight instance is partly luck).
+	undecided uint64
 	// ant holds the series the loop forecasts and watches (anticipate.go); scaled
 	// the replicas of scaled components, scaleNote what this round's scaling
 	// changed (scale.go).

@@ -2,6 +2,9 @@ package loop_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,5 +79,73 @@ func TestUndecidedNeverProvisions(t *testing.T) {
 		case budget == 0 && (rd.Decision.Kind != loop.DecidePlace || rd.Err != nil || asked != 0):
 			t.Errorf("default budget: decision %q (%s), err %v, provision asked %d times, want place", rd.Decision.Kind, rd.Decision.Reason, rd.Err, asked)
 		}
+	}
+}
+
+// TestUndecidedRetriesWithAnotherSeed: on a stored tight instance that the engine's
+// default random choices leave undecided (feasible per CBC), the loop decides
+// "undecided" (seed 0), provisions nothing, and decides again in the next rounds
+// with seeds 1, 2, ...; seed 2 places everything (placement.Request.Seed).
+func TestUndecidedRetriesWithAnotherSeed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three tight searches of about 0.3 s each")
+	}
+	recs, err := placementtest.LoadOracleSet("../testdata/tight")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in placementtest.Instance
+	for _, r := range recs {
+		if r.Name == "tight-c15-n30-l85-s39" {
+			if in, err = r.Instance(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if in.Topology == nil {
+		t.Fatal("stored instance tight-c15-n30-l85-s39 missing")
+	}
+	home := in.Topology.ClusterAt(0).Name
+	for i := range in.Apps {
+		in.Apps[i].Home = home
+	}
+	world, err := sim.New(sim.Options{Topology: in.Topology})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range in.Apps {
+		if err := world.AddApplication(a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, err := world.Wire(in.Apps, sim.WireOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	asked := 0
+	w.Loop.Provision = func(context.Context, *topology.Topology, *placement.UnplaceableError) ([]provision.ClusterSpec, error) {
+		asked++
+		return nil, nil
+	}
+	l, err := loop.New(w.Actor, in.Apps, w.Loop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []loop.DecisionKind
+	if err := world.Run(context.Background(), time.Hour, func(ctx context.Context) error {
+		for range 3 {
+			rd := l.RunOnce(ctx)
+			kinds = append(kinds, rd.Decision.Kind)
+			if n := len(kinds); n < 3 && !strings.Contains(rd.Decision.Reason, fmt.Sprintf("next round tries seed %d", n)) {
+				t.Errorf("round %d: reason %q does not name the next seed", n, rd.Decision.Reason)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := []loop.DecisionKind{loop.DecideUndecided, loop.DecideUndecided, loop.DecidePlace}
+	if !slices.Equal(kinds, want) || asked != 0 {
+		t.Errorf("decisions %v, provision asked %d times; want %v and never", kinds, asked, want)
 	}
 }
