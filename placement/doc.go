@@ -186,7 +186,7 @@
 // 8Gi memory on a cluster within 5.0ms RTT of site milan, able to expose UDP to users")
 // and the Proof of infeasibility. Budget ran out first: an *UndecidedError matching
 // ErrUndecided (never ErrUnplaceable), with the best partial plan, its reasons and what
-// was tried; raise the budget, do not provision.
+// was tried; retry with another Request.Seed or raise the budget, do not provision.
 //
 // # Concurrency
 //

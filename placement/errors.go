@@ -18,7 +18,8 @@ var (
 	// ErrUndecided: the search ran out of its budget (Request.MaxNodes, Timeout, the ctx
 	// deadline) before it found a complete plan, and nothing proves that none exists.
 	// The error is an *UndecidedError; Place returns the best partial plan with it. It
-	// never matches ErrUnplaceable: do not provision on it, raise the budget instead.
+	// never matches ErrUnplaceable: do not provision on it; retry with another
+	// Request.Seed or raise the budget instead.
 	ErrUndecided = errkind.New(errkind.Undecided, "placement: undecided")
 )
 

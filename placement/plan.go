@@ -379,8 +379,9 @@ type UnplaceableError struct {
 // UndecidedError says that the search ran out of its budget without a complete plan
 // and without a proof that none exists. Unplaced, Reasons and Details describe the
 // best partial plan (each unplaced replica against every cluster, the others as the
-// partial plan has them); Search says what was tried. Raise Request.MaxNodes or
-// Timeout, or try StrategyExact; do not provision on it.
+// partial plan has them); Search says what was tried. Retry with another
+// Request.Seed, raise Request.MaxNodes or Timeout, or try StrategyExact; do not
+// provision on it.
 type UndecidedError struct {
 	Unplaced []string       `json:"unplaced"`
 	Reasons  map[string]int `json:"reasons"`
@@ -395,7 +396,7 @@ func (e *UndecidedError) Error() string {
 	for _, d := range e.Details {
 		b.WriteString("; " + d)
 	}
-	b.WriteString("; raise the budget (Request.MaxNodes, Timeout) or try the exact strategy")
+	b.WriteString("; retry with another seed (Request.Seed), raise the budget (Request.MaxNodes, Timeout) or try the exact strategy")
 	return b.String()
 }
 

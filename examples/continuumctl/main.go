@@ -269,7 +269,7 @@ Exit codes: 0 placed; 1 bad input (the message names the field); 2 proven infeas
 (the partial plan, the proof and what to provision are printed); 3 undecided: the
 search budget (--timeout, --max-nodes) ran out before a complete plan was found and
 nothing proves that none exists: the best partial plan is printed, nothing is said
-about provisioning; raise the budget or try --strategy exact.`,
+about provisioning; retry with another --seed, raise the budget or try --strategy exact.`,
 		Example: `  continuumctl plan -t topology/topologytest/paper-fig1.yaml -a placement/placementtest/xr-collab.yaml
   continuumctl plan -t topo.yaml -a app.yaml -o json > plan.json
   continuumctl plan -t topo.yaml -a app.yaml --current plan.json --mode repair
