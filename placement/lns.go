@@ -24,7 +24,11 @@ const (
 	appPairNodes    = 1_000
 	appResolveTotal = 40_000
 	lnsMinGroup     = 3
-	lnsMaxGroup     = 12
+	// lnsMaxGroup: over the 25 stored tight instances that need violation search, 6
+	// seeds each, groups of up to 16 replicas (were 12) cut the summed gap to the
+	// optimum by 28 % and the runs more than 5 % above it from 34 to 28, for about 10 %
+	// more CPU; 20 and 24 did no better.
+	lnsMaxGroup = 16
 	// lnsSubNodes bounds one group's branch and bound.
 	lnsSubNodes = 2000
 	// lnsAppGroup bounds the application-sized groups.
