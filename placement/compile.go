@@ -365,17 +365,17 @@ func (p *problem) validate() ErrorList {
 			}
 		}
 	}
-	names := map[string]int{}
+	names := make(map[string]int, len(req.Apps))
 	for i := range req.Apps {
 		a := &req.Apps[i]
-		prefix := "apps[" + strconv.Itoa(i) + "]."
 		if j, dup := names[a.Metadata.Name]; dup {
-			errs.Add(prefix+"metadata.name", fmt.Sprintf("duplicate application %s (also apps[%d])", quote(a.Metadata.Name), j))
+			errs.Add("apps["+strconv.Itoa(i)+"].metadata.name", fmt.Sprintf("duplicate application %s (also apps[%d])", quote(a.Metadata.Name), j))
 		}
 		names[a.Metadata.Name] = i
 		if p.prepared.appValid(i) {
 			continue // validated against this topology before, unchanged since
 		}
+		prefix := "apps[" + strconv.Itoa(i) + "]."
 		before := len(errs)
 		errs = append(errs, validateApp(prefix, a, nil)...)
 		comps := map[string]bool{}

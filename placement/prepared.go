@@ -56,7 +56,17 @@ type Prepared struct {
 	currentTopo          *topology.Topology
 	currentSeq, curAtSeq int
 	curAt                []int
-	stats                PreparedStats
+	// bwNames are the names of the bandwidth resources (bwName) of the topology
+	// bwNamesTopo: measured RTTs change no link's name or index, so they stand until
+	// the snapshot's topology changes.
+	bwNames     []string
+	bwNamesTopo *topology.Topology
+	// joins are the chain hops' Where strings of the last plan, by chain element over
+	// all chains (joinHop): a repair moves few replicas, so most hops are placed as
+	// before and their string is reused rather than built again. Each is checked
+	// against its parts before use, so no update has to drop them.
+	joins []hopJoin
+	stats PreparedStats
 }
 
 // compiledComps is what compileComponents built for a generation of the applications
@@ -465,4 +475,35 @@ func (pp *Prepared) dimsFor(p *problem) []topology.ResourceName {
 		return cc.dims
 	}
 	return nil
+}
+
+// usageName returns bwName(r), from the names its Prepared keeps for the topology when
+// there is one: a plan names every link in use, and building "a<->b" afresh each call
+// allocated a string per link.
+func (p *problem) usageName(r int) string {
+	pp := p.prepared
+	if pp == nil {
+		return p.bwName(r)
+	}
+	if pp.bwNamesTopo != p.snap.Topology || len(pp.bwNames) != len(p.bwCap) {
+		names := make([]string, len(p.bwCap))
+		for n := range names {
+			names[n] = p.bwName(n)
+		}
+		pp.bwNames, pp.bwNamesTopo = names, p.snap.Topology
+	}
+	return pp.bwNames[r]
+}
+
+// hopJoins returns the chain hops' Where strings kept from the last plan, n of them
+// (nil without a Prepared); they are dropped when the number of chain elements
+// changes.
+func (pp *Prepared) hopJoins(n int) []hopJoin {
+	if pp == nil {
+		return nil
+	}
+	if len(pp.joins) != n {
+		pp.joins = make([]hopJoin, n)
+	}
+	return pp.joins
 }

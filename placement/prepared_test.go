@@ -288,3 +288,59 @@ func TestPreparedCopiesFree(t *testing.T) {
 		}
 	}
 }
+
+// Update with a new topology drops what the Prepared kept for the old one: here two
+// topologies with as many links, the second with an extra link early in link order
+// instead of late (so the links in use sit at other indices, under other names), and
+// each call gives the stateless plan.
+func TestPreparedNewTopology(t *testing.T) {
+	in := pt.Generate(4, pt.GenOptions{Clusters: 16, Components: 8, Planted: true})
+	clusters := in.Topology.Clusters()
+	// withLink returns the topology with a link added between the first (when first) or
+	// last pair of clusters in name order that has none, at the RTT of its route.
+	withLink := func(first bool) *topology.Topology {
+		spec := in.Topology.Spec()
+		for n := range len(clusters) * len(clusters) {
+			if !first {
+				n = len(clusters)*len(clusters) - 1 - n
+			}
+			a, b := n/len(clusters), n%len(clusters)
+			if a >= b {
+				continue
+			}
+			if _, ok := in.Topology.Link(clusters[a].Name, clusters[b].Name); ok {
+				continue
+			}
+			rtt, err := in.Topology.RTT(clusters[a].Name, clusters[b].Name)
+			if err != nil {
+				continue
+			}
+			for i := range spec.Clusters {
+				if spec.Clusters[i].Name == clusters[a].Name {
+					spec.Clusters[i].Links = append(spec.Clusters[i].Links, topology.LinkSpec{To: clusters[b].Name, RTT: rtt})
+				}
+			}
+			topo, err := topology.New(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return topo
+		}
+		t.Fatal("every pair of clusters is linked")
+		return nil
+	}
+	pp, err := placement.Prepare(in.Snapshot(), in.Apps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for step, topo := range []*topology.Topology{in.Topology, withLink(false), withLink(true), in.Topology} {
+		snap := &placement.Snapshot{Topology: topo}
+		if err := pp.Update(snap, nil); err != nil {
+			t.Fatal(err)
+		}
+		plan := compare(t, pp, snap, in.Apps, &placement.Request{}, step, "new topology")
+		if plan == nil || len(plan.Links) == 0 {
+			t.Fatalf("step %d: the plan uses no link", step)
+		}
+	}
+}
