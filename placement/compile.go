@@ -100,17 +100,11 @@ func (pl *pool) fits(req, used []int64) bool {
 	return true
 }
 
+// comp is a component of the problem: what compileComponents built (compFixed,
+// shared with the other calls of a Prepared, so never written after compiling), and
+// what a call computes for it.
 type comp struct {
-	app, idx   int
-	c          *Component
-	name       string // app/component
-	req        []int64
-	cores      float64
-	stateGB    float64
-	first, n   int // instances [first, first+n)
-	udpUser    bool
-	siteFlows  []siteFlow
-	soloChains []int // chains whose only component is this one
+	*compFixed
 	// cand lists the clusters the filters allow, in index order; allowed[c] says
 	// whether c is one. top holds the topK cheapest of them by static cost (compute +
 	// scorers + flows to sites, a lower bound of a replica's cost there), cheapest
@@ -124,10 +118,27 @@ type comp struct {
 	filtered map[string]int
 	// active holds the filters that can rule a cluster out for the component (nil
 	// until computed), allFast whether all are built-in.
-	active   []activeFilter
-	allFast  bool
-	coLocate []int // component indices
-	anti     []int
+	active  []activeFilter
+	allFast bool
+}
+
+// compFixed is the part of a component that depends only on the applications, the
+// topology and the resource dimensions. Each call of a Prepared copies its components
+// (the part a call computes is its own), and sharing this part behind a pointer keeps
+// that copy small.
+type compFixed struct {
+	app, idx   int
+	c          *Component
+	name       string // app/component
+	req        []int64
+	cores      float64
+	stateGB    float64
+	first, n   int // instances [first, first+n)
+	udpUser    bool
+	siteFlows  []siteFlow
+	soloChains []int // chains whose only component is this one
+	coLocate   []int // component indices
+	anti       []int
 
 	// wCompute is the application's compute weight (AppWeights; stateGB and the
 	// pairs' gbit carry its migration and network weights).
@@ -722,12 +733,14 @@ func (p *problem) compileComponents() map[[2]string]int {
 		}
 	}
 	p.comps, p.insts = make([]comp, 0, nComps), make([]inst, 0, nInsts)
+	fixed := make([]compFixed, nComps)
 	compIdx := make(map[[2]string]int, nComps)
 	for ai := range p.req.Apps {
 		a := &p.req.Apps[ai]
 		for ci := range a.Components {
 			c := &a.Components[ci]
-			k := comp{app: ai, idx: ci, c: c, name: a.Metadata.Name + "/" + c.Name, first: len(p.insts), n: c.replicas(),
+			k := comp{compFixed: &fixed[len(p.comps)]}
+			*k.compFixed = compFixed{app: ai, idx: ci, c: c, name: a.Metadata.Name + "/" + c.Name, first: len(p.insts), n: c.replicas(),
 				udpUser: c.exposesUDP()}
 			k.req = make([]int64, len(p.dims))
 			for d, name := range p.dims {
