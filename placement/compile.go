@@ -32,6 +32,9 @@ type problem struct {
 	insts  []inst
 	pairs  []flowPair
 	chains []chainC
+	// sharedInsts says insts are a Prepared's (compiled or kept by keepCurrents):
+	// never written, copied first by setCurrent. Once compiled, insts are only read.
+	sharedInsts bool
 
 	rttCC map[[2]int]topology.Duration // measured overrides, both orders
 	rttSS map[[2]int]topology.Duration // site, cluster
@@ -547,12 +550,12 @@ type replicaKey struct {
 
 // setCurrent sets each instance's current cluster from Request.Current (validated:
 // no replica twice, none out of range); index maps (application, component) to the
-// component's index.
+// component's index. A Prepared's instances are shared (sharedInsts), so they are
+// copied before the first write; the ones a Prepared kept for this placement in force
+// are taken as they are.
 func (p *problem) setCurrent(index map[[2]string]int) {
-	if cur := p.prepared.currentsFor(p); cur != nil {
-		for i := range p.insts {
-			p.insts[i].current = cur[i]
-		}
+	if insts := p.prepared.currentsFor(p); insts != nil {
+		p.insts = insts
 		return
 	}
 	defer p.prepared.keepCurrents(p)
@@ -562,6 +565,9 @@ func (p *problem) setCurrent(index map[[2]string]int) {
 			continue
 		}
 		if k, ok := index[[2]string{as.App, as.Component}]; ok && as.Replica >= 0 && as.Replica < p.comps[k].n {
+			if p.sharedInsts {
+				p.insts, p.sharedInsts = slices.Clone(p.insts), false
+			}
 			p.insts[p.comps[k].first+as.Replica].current = c
 		}
 	}

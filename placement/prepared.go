@@ -49,13 +49,15 @@ type Prepared struct {
 	totalsGen int
 	// current is the last Request.Current that passed validateCurrent, against the
 	// applications of currentGen and the topology currentTopo; currentSeq counts the
-	// ones kept. curAt holds the instances' clusters setCurrent found for the one of
-	// curAtSeq.
+	// ones kept. curInsts are the instances with the current clusters setCurrent
+	// found for the one of curAtSeq, on the compiled components curInstsCC; calls only
+	// read them, so the next call with that placement in force shares them.
 	current              []Assignment
 	currentGen           int
 	currentTopo          *topology.Topology
 	currentSeq, curAtSeq int
-	curAt                []int
+	curInsts             []inst
+	curInstsCC           *compiledComps
 	// bwNames are the names of the bandwidth resources (bwName) of the topology
 	// bwNamesTopo: measured RTTs change no link's name or index, so they stand until
 	// the snapshot's topology changes.
@@ -288,7 +290,7 @@ func (p *problem) reuseComponents() (index map[[2]string]int, ok bool) {
 	if cc == nil || !slices.Equal(cc.dims, p.dims) {
 		return nil, false
 	}
-	p.comps, p.insts = slices.Clone(cc.comps), slices.Clone(cc.insts)
+	p.comps, p.insts, p.sharedInsts = slices.Clone(cc.comps), cc.insts, true
 	p.pairs, p.chains = cc.pairs, cc.chains
 	for k := range p.comps {
 		p.comps[k].active, p.comps[k].allFast = cc.active[k], cc.allFast[k]
@@ -394,27 +396,24 @@ func (pp *Prepared) keepResources(p *problem) {
 	}
 }
 
-// currentsFor returns each instance's cluster in the placement in force, as
-// setCurrent found it for the one validate last kept (markCurrent: same placement,
-// applications and topology), or nil.
-func (pp *Prepared) currentsFor(p *problem) []int {
-	if pp == nil || pp.curAt == nil || pp.curAtSeq != pp.currentSeq || !pp.currentChecked(p.req.Current) || len(pp.curAt) != len(p.insts) {
+// currentsFor returns the instances with their clusters in the placement in force, as
+// setCurrent built them for the one validate last kept (markCurrent: same placement,
+// applications and topology) on the same compiled components, or nil.
+func (pp *Prepared) currentsFor(p *problem) []inst {
+	if pp == nil || pp.curInsts == nil || pp.curAtSeq != pp.currentSeq || !pp.currentChecked(p.req.Current) ||
+		pp.curInstsCC == nil || pp.curInstsCC != pp.compiledFor(p) || len(pp.curInsts) != len(p.insts) {
 		return nil
 	}
-	return pp.curAt
+	return pp.curInsts
 }
 
-// keepCurrents keeps the instances' clusters setCurrent found, when the placement in
-// force is the one validate last checked.
+// keepCurrents keeps the instances setCurrent built, when the placement in force is
+// the one validate last checked.
 func (pp *Prepared) keepCurrents(p *problem) {
 	if pp == nil || !pp.currentChecked(p.req.Current) {
 		return
 	}
-	pp.curAt = make([]int, len(p.insts))
-	for i := range p.insts {
-		pp.curAt[i] = p.insts[i].current
-	}
-	pp.curAtSeq = pp.currentSeq
+	pp.curInsts, pp.curInstsCC, pp.curAtSeq = p.insts, pp.compiledFor(p), pp.currentSeq
 }
 
 // preparedRoutes are the dense route tables of problem.route and siteRoute, kept from
