@@ -82,11 +82,17 @@ func (p *problem) plan(st *state, stats SearchStats) *Plan {
 			pl.Links = append(pl.Links, u)
 		}
 	}
-	replicas := make([]int, p.n)
+	replicas, inUse := make([]int, p.n), 0
 	for _, c := range st.at {
 		if c >= 0 {
+			if replicas[c] == 0 {
+				inUse++
+			}
 			replicas[c]++
 		}
+	}
+	if inUse > 0 {
+		pl.Clusters = make([]ClusterLoad, 0, inUse) // nil when nothing is placed, as always
 	}
 	for c := range p.n {
 		n := replicas[c]
@@ -170,19 +176,30 @@ func (p *problem) chainResults(st *state) []ChainResult {
 	if len(p.chains) > 0 {
 		out = make([]ChainResult, 0, len(p.chains))
 	}
-	// The hops of all chains share one allocation; each chain's slice is capped at
-	// its own part, so appending to one cannot write into the next.
-	nElems := 0
+	// The hops of all chains share one allocation, of their exact number (one per pair
+	// of consecutive elements, one per component with a processing time); each chain's
+	// slice is capped at its own part, so appending to one cannot write into the next.
+	nElems, nHops := 0, 0
+	hopsOf := func(ch *chainC) int {
+		n := max(len(ch.elems)-1, 0)
+		for _, e := range ch.elems {
+			if e.comp >= 0 && p.comps[e.comp].c.ProcessingTime > 0 {
+				n++
+			}
+		}
+		return n
+	}
 	for ci := range p.chains {
 		nElems += len(p.chains[ci].elems)
+		nHops += hopsOf(&p.chains[ci])
 	}
-	hops := make([]ChainHop, 0, 2*nElems)
+	hops := make([]ChainHop, 0, nHops)
 	joins := p.prepared.hopJoins(nElems)
 	slot := 0 // the element's position over all chains, joins' index
 	for ci := range p.chains {
 		ch := &p.chains[ci]
 		a := &p.req.Apps[ch.app]
-		r := ChainResult{App: a.Metadata.Name, Name: ch.name, Budget: ch.budget, Hops: hops[len(hops) : len(hops) : len(hops)+2*len(ch.elems)]}
+		r := ChainResult{App: a.Metadata.Name, Name: ch.name, Budget: ch.budget, Hops: hops[len(hops) : len(hops) : len(hops)+hopsOf(ch)]}
 		where := func(e chainElem) string {
 			if e.site >= 0 {
 				return p.topo.SiteAt(e.site).Name
