@@ -35,6 +35,9 @@ type problem struct {
 	// sharedInsts says insts are a Prepared's (compiled or kept by keepCurrents):
 	// never written, copied first by setCurrent. Once compiled, insts are only read.
 	sharedInsts bool
+	// currentKept says Request.Current is the placement in force its Prepared last
+	// checked (currentChecked, or markCurrent in validate): it stays so for the call.
+	currentKept bool
 
 	rttCC map[[2]int]topology.Duration // measured overrides, both orders
 	rttSS map[[2]int]topology.Duration // site, cluster
@@ -179,6 +182,9 @@ type chainC struct {
 	budget   topology.Duration
 	elems    []chainElem
 	proc     topology.Duration
+	// hops is the number of hops of the chain's result in a plan (chainResults): one
+	// per pair of consecutive elements, one per component with a processing time.
+	hops int
 }
 
 type chainElem struct {
@@ -445,10 +451,12 @@ func (p *problem) validate() ErrorList {
 			pp.totalsOK, pp.totalsGen = true, pp.appsGen
 		}
 	}
-	if pp == nil || !pp.currentChecked(p.req.Current) {
+	p.currentKept = pp != nil && pp.currentChecked(p.req.Current)
+	if !p.currentKept {
 		cerrs := p.validateCurrent()
 		if pp != nil && len(cerrs) == 0 {
 			pp.markCurrent(p.req.Current)
+			p.currentKept = true
 		}
 		errs = append(errs, cerrs...)
 	}
@@ -819,12 +827,16 @@ func (p *problem) compileComponents() map[[2]string]int {
 				if k := cidx(e); k >= 0 {
 					cc.elems = append(cc.elems, chainElem{site: -1, comp: k})
 					cc.proc += p.comps[k].c.ProcessingTime
+					if p.comps[k].c.ProcessingTime > 0 {
+						cc.hops++
+					}
 					comps = appendUnique(comps, k)
 				} else {
 					si, _ := p.topo.SiteIndex(e)
 					cc.elems = append(cc.elems, chainElem{site: si, comp: -1})
 				}
 			}
+			cc.hops += max(len(cc.elems)-1, 0)
 			id := len(p.chains)
 			p.chains = append(p.chains, cc)
 			if len(comps) == 1 {

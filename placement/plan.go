@@ -176,22 +176,12 @@ func (p *problem) chainResults(st *state) []ChainResult {
 	if len(p.chains) > 0 {
 		out = make([]ChainResult, 0, len(p.chains))
 	}
-	// The hops of all chains share one allocation, of their exact number (one per pair
-	// of consecutive elements, one per component with a processing time); each chain's
+	// The hops of all chains share one allocation, of their exact number; each chain's
 	// slice is capped at its own part, so appending to one cannot write into the next.
 	nElems, nHops := 0, 0
-	hopsOf := func(ch *chainC) int {
-		n := max(len(ch.elems)-1, 0)
-		for _, e := range ch.elems {
-			if e.comp >= 0 && p.comps[e.comp].c.ProcessingTime > 0 {
-				n++
-			}
-		}
-		return n
-	}
 	for ci := range p.chains {
 		nElems += len(p.chains[ci].elems)
-		nHops += hopsOf(&p.chains[ci])
+		nHops += p.chains[ci].hops
 	}
 	hops := make([]ChainHop, 0, nHops)
 	joins := p.prepared.hopJoins(nElems)
@@ -199,7 +189,7 @@ func (p *problem) chainResults(st *state) []ChainResult {
 	for ci := range p.chains {
 		ch := &p.chains[ci]
 		a := &p.req.Apps[ch.app]
-		r := ChainResult{App: a.Metadata.Name, Name: ch.name, Budget: ch.budget, Hops: hops[len(hops) : len(hops) : len(hops)+hopsOf(ch)]}
+		r := ChainResult{App: a.Metadata.Name, Name: ch.name, Budget: ch.budget, Hops: hops[len(hops) : len(hops) : len(hops)+ch.hops]}
 		where := func(e chainElem) string {
 			if e.site >= 0 {
 				return p.topo.SiteAt(e.site).Name

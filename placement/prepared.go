@@ -400,7 +400,7 @@ func (pp *Prepared) keepResources(p *problem) {
 // setCurrent built them for the one validate last kept (markCurrent: same placement,
 // applications and topology) on the same compiled components, or nil.
 func (pp *Prepared) currentsFor(p *problem) []inst {
-	if pp == nil || pp.curInsts == nil || pp.curAtSeq != pp.currentSeq || !pp.currentChecked(p.req.Current) ||
+	if pp == nil || pp.curInsts == nil || pp.curAtSeq != pp.currentSeq || !p.currentKept ||
 		pp.curInstsCC == nil || pp.curInstsCC != pp.compiledFor(p) || len(pp.curInsts) != len(p.insts) {
 		return nil
 	}
@@ -410,7 +410,7 @@ func (pp *Prepared) currentsFor(p *problem) []inst {
 // keepCurrents keeps the instances setCurrent built, when the placement in force is
 // the one validate last checked.
 func (pp *Prepared) keepCurrents(p *problem) {
-	if pp == nil || !pp.currentChecked(p.req.Current) {
+	if pp == nil || !p.currentKept {
 		return
 	}
 	pp.curInsts, pp.curInstsCC, pp.curAtSeq = p.insts, pp.compiledFor(p), pp.currentSeq
