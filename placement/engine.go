@@ -204,6 +204,47 @@ func (p *problem) allowedAt(k, c int) bool {
 	return firstRejectionIn(p.activeFiltersOf(k), p.atCand) == ""
 }
 
+// currentAllowed reports allowedAt for instance i on its current cluster (it has one).
+// A Prepared remembers, per instance of the placement in force, whether the built-in
+// filters other than the site-latency one let it stay (currentAllowedMemo): they read
+// only the component, the topology, the capacities and the current clusters, which
+// stand while the memo does; the site-latency filter reads the measured RTTs, so it is
+// asked every call. A component with filters of the user's is filtered as allowedAt
+// does.
+func (p *problem) currentAllowed(i int) bool {
+	k, c := p.insts[i].comp, p.insts[i].current
+	memo := p.prepared.currentAllowedMemo(p)
+	if memo == nil || p.comps[k].allowed != nil {
+		return p.allowedAt(k, c)
+	}
+	active := p.activeFiltersOf(k)
+	if !p.comps[k].allFast {
+		return p.allowedAt(k, c)
+	}
+	if memo[i] == 0 {
+		if p.atCand == nil {
+			p.atCand = new(Candidate)
+		}
+		p.setCandidate(p.atCand, k, c)
+		memo[i] = 1
+		for _, af := range active {
+			if _, site := af.f.(siteLatencyFilter); !site && !af.fast.ok(p.atCand) {
+				memo[i] = 2
+				break
+			}
+		}
+	}
+	if memo[i] == 2 {
+		return false
+	}
+	for _, af := range active {
+		if _, site := af.f.(siteLatencyFilter); site {
+			return p.nearUsers(k, c)
+		}
+	}
+	return true
+}
+
 // topK is how many candidates per component local search tries by static cost (it
 // also tries the clusters of the components a replica exchanges traffic with).
 const topK = 48

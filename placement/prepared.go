@@ -58,6 +58,12 @@ type Prepared struct {
 	currentSeq, curAtSeq int
 	curInsts             []inst
 	curInstsCC           *compiledComps
+	// curAllowed says, per instance of curInsts, whether the built-in filters but the
+	// site-latency one let it stay on its current cluster (0 not known, 1 yes, 2 no),
+	// with the resources curAllowedRes (capacities; the free-capacity generation,
+	// which every Update of the snapshot advances, covers Snapshot.Now for taints).
+	curAllowed    []int8
+	curAllowedRes *resources
 	// bwNames are the names of the bandwidth resources (bwName) of the topology
 	// bwNamesTopo: measured RTTs change no link's name or index, so they stand until
 	// the snapshot's topology changes.
@@ -414,6 +420,22 @@ func (pp *Prepared) keepCurrents(p *problem) {
 		return
 	}
 	pp.curInsts, pp.curInstsCC, pp.curAtSeq = p.insts, pp.compiledFor(p), pp.currentSeq
+	pp.curAllowed = nil
+}
+
+// currentAllowedMemo returns currentAllowed's memo for p's instances: they must be
+// the kept ones (curInsts, so the same components and current clusters), on the
+// resources kept (pp.res: compileResources leaves there the ones p uses); a new
+// placement in force (keepCurrents) or new resources start a new memo. Nil without a
+// Prepared.
+func (pp *Prepared) currentAllowedMemo(p *problem) []int8 {
+	if pp == nil || !p.currentKept || len(p.insts) == 0 || len(pp.curInsts) != len(p.insts) || &pp.curInsts[0] != &p.insts[0] {
+		return nil
+	}
+	if pp.curAllowed == nil || pp.curAllowedRes != pp.res {
+		pp.curAllowed, pp.curAllowedRes = make([]int8, len(p.insts)), pp.res
+	}
+	return pp.curAllowed
 }
 
 // preparedRoutes are the dense route tables of problem.route and siteRoute, kept from

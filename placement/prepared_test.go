@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 
@@ -341,6 +342,44 @@ func TestPreparedNewTopology(t *testing.T) {
 		plan := compare(t, pp, snap, in.Apps, &placement.Request{}, step, "new topology")
 		if plan == nil || len(plan.Links) == 0 {
 			t.Fatalf("step %d: the plan uses no link", step)
+		}
+	}
+}
+
+// A Prepared remembers which replicas of the placement in force the filters let stay;
+// what an update changes is judged again: here a NoExecute taint whose toleration
+// expires when Update moves Snapshot.Now on (the replica must leave), between calls
+// that only re-measure a link (it stays).
+func TestPreparedRepairFollowsUpdates(t *testing.T) {
+	added := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	topo, err := topology.Drain(testContinuum(t), "cheap", added)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apps := []placement.Application{pt.NewApp("a").Component("x", "1", "1Gi", pt.Tolerate(topology.TaintDrain, topology.NoExecute, 300),
+		pt.Tolerate(topology.TaintUnschedulable, "")).Build()}
+	req := &placement.Request{Current: []placement.Assignment{{App: "a", Component: "x", Replica: 0, Cluster: "cheap"}}, Mode: placement.Repair}
+	snap := &placement.Snapshot{Topology: topo, Now: added.Add(299 * time.Second), RTT: map[placement.Pair]topology.Duration{}}
+	pp, err := placement.Prepare(snap, apps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for step, tc := range []struct {
+		now  time.Duration // since the taint was added
+		rtt  topology.Duration
+		want string
+	}{{299, ms(10), "cheap"}, {299, ms(12), "cheap"}, {300, ms(12), "near"}, {300, ms(11), "near"}, {299, ms(11), "cheap"}} {
+		if now := added.Add(tc.now * time.Second); !now.Equal(snap.Now) {
+			snap.Now = now
+			if err := pp.Update(snap, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		snap.RTT[placement.MakePair("cheap", "near")] = tc.rtt
+		pp.SetRTT("cheap", "near", tc.rtt)
+		plan := compare(t, pp, snap, apps, req, step, "taint")
+		if plan == nil || plan.Assignments[0].Cluster != tc.want {
+			t.Fatalf("step %d: x on %v, want %s", step, plan, tc.want)
 		}
 	}
 }
