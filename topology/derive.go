@@ -62,7 +62,7 @@ func (t *Topology) WithLinkRTTs(changes []LinkRTT) (*Topology, error) {
 	ownSites := false
 	var siteDirty []bool
 	var clusterDirty []bool
-	owned := false // d.dist and d.pred are copies
+	owned := false // d.dist and d.pred are copies (of the rows' headers: clusterDirty marks the rows d owns)
 	full, rerouted := false, 0
 	h := &distHeap{}
 	for _, ch := range changes {
@@ -132,8 +132,7 @@ func (t *Topology) WithLinkRTTs(changes []LinkRTT) (*Topology, error) {
 	if full {
 		n := d.n
 		for s := range n {
-			d.computeClusterRow(s, d.dist[s*n:(s+1)*n], d.pred[s*n:(s+1)*n], h)
-			clusterDirty[s] = true
+			d.recomputeRow(s, clusterDirty, h)
 		}
 	}
 	// Site rows: those whose access link changed or whose access clusters' rows were
@@ -156,7 +155,7 @@ func (t *Topology) WithLinkRTTs(changes []LinkRTT) (*Topology, error) {
 		n := d.n
 		for si := range d.sites {
 			if siteDirty[si] {
-				d.computeSiteRow(si, d.site[si*n:(si+1)*n], d.siteAt[si*n:(si+1)*n], func(ai int) []Duration { return d.dist[ai*n : (ai+1)*n] })
+				d.computeSiteRow(si, d.site[si*n:(si+1)*n], d.siteAt[si*n:(si+1)*n], func(ai int) []Duration { return d.dist[ai] })
 			}
 		}
 	}
@@ -190,7 +189,7 @@ func (t *Topology) reroute(i, j int, old Duration, cheaper bool, dirty []bool, h
 		if redo[s] {
 			continue
 		}
-		di, dj := t.dist[s*n+i], t.dist[s*n+j]
+		di, dj := t.dist[s][i], t.dist[s][j]
 		if cheaper && near[s] {
 			di, dj = t.treeRTT(s, i, i, j, old), t.treeRTT(s, j, i, j, old)
 		}
@@ -202,18 +201,27 @@ func (t *Topology) reroute(i, j int, old Duration, cheaper bool, dirty []bool, h
 			redo[s] = satAdd(di, w) <= dj || satAdd(dj, w) <= di
 		} else {
 			// A dearer link changes only routes through it.
-			redo[s] = int(t.pred[s*n+j]) == i || int(t.pred[s*n+i]) == j
+			redo[s] = int(t.pred[s][j]) == i || int(t.pred[s][i]) == j
 		}
 	}
 	count := 0
 	for s := range n {
 		if redo[s] {
-			t.computeClusterRow(s, t.dist[s*n:(s+1)*n], t.pred[s*n:(s+1)*n], h)
-			dirty[s] = true
+			t.recomputeRow(s, dirty, h)
 			count++
 		}
 	}
 	return count
+}
+
+// recomputeRow routes cluster s's row again, into rows of its own: the first time
+// (dirty[s] not yet set) new ones, as the topology it derives from shares the others.
+func (t *Topology) recomputeRow(s int, dirty []bool, h *distHeap) {
+	if !dirty[s] {
+		t.dist[s], t.pred[s] = make([]Duration, t.n), make([]int32, t.n)
+		dirty[s] = true
+	}
+	t.computeClusterRow(s, t.dist[s], t.pred[s], h)
 }
 
 // treeRTT returns the shortest-path distance from cluster s to v that row s's route
@@ -223,7 +231,7 @@ func (t *Topology) reroute(i, j int, old Duration, cheaper bool, dirty []bool, h
 func (t *Topology) treeRTT(s, v, i, j int, old Duration) Duration {
 	var d Duration
 	for v != s {
-		u := int(t.pred[s*t.n+v])
+		u := int(t.pred[s][v])
 		if u < 0 {
 			return -1
 		}

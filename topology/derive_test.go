@@ -337,7 +337,7 @@ func TestWithLinkRTTsOneLinkAtATime(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !slices.Equal(topo.dist, want.dist) || !slices.Equal(topo.pred, want.pred) ||
+				if !reflect.DeepEqual(topo.dist, want.dist) || !reflect.DeepEqual(topo.pred, want.pred) ||
 					!slices.Equal(topo.site, want.site) || !slices.Equal(topo.siteAt, want.siteAt) {
 					t.Fatalf("clusters=%d seed=%d step %d (%+v): the tables differ from New's", n, seed, step, ch)
 				}
