@@ -108,24 +108,29 @@ func (pl *pool) fits(req, used []int64) bool {
 
 // comp is a component of the problem: what compileComponents built (compFixed,
 // shared with the other calls of a Prepared, so never written after compiling), and
-// what a call computes for it.
+// what a call computes for it (compCands, nil until cands computes them; a repair
+// computes them for few components, so a call's copy of the components stays small).
 type comp struct {
 	*compFixed
-	// cand lists the clusters the filters allow, in index order; allowed[c] says
-	// whether c is one. top holds the topK cheapest of them by static cost (compute +
-	// scorers + flows to sites, a lower bound of a replica's cost there), cheapest
-	// first, with topStatic their costs; every candidate outside top costs at least
-	// topStatic[len(top)-1].
-	cand      []int32
-	allowed   []bool
-	top       []int32
-	topStatic []float64
-	// filtered counts the clusters each filter ruled out.
-	filtered map[string]int
+	*compCands
 	// active holds the filters that can rule a cluster out for the component (nil
 	// until computed), allFast whether all are built-in.
 	active  []activeFilter
 	allFast bool
+}
+
+// compCands are a component's candidates (cands). cand lists the clusters the filters
+// allow, in index order; allowed[c] says whether c is one. top holds the topK
+// cheapest of them by static cost (compute + scorers + flows to sites, a lower bound
+// of a replica's cost there), cheapest first, with topStatic their costs; every
+// candidate outside top costs at least topStatic[len(top)-1]. filtered counts the
+// clusters each filter ruled out.
+type compCands struct {
+	cand      []int32
+	allowed   []bool
+	top       []int32
+	topStatic []float64
+	filtered  map[string]int
 }
 
 // compFixed is the part of a component that depends only on the applications, the

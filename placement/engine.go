@@ -141,11 +141,11 @@ func (e *Engine) filter(p *problem) {
 // cluster, and the cheapest topK are ranked.
 func (p *problem) cands(k int) *comp {
 	comp := &p.comps[k]
-	if comp.allowed != nil {
+	if comp.compCands != nil {
 		return comp
 	}
 	var cand Candidate
-	comp.filtered = map[string]int{}
+	cs := &compCands{filtered: map[string]int{}}
 	// Only the filters that can rule a cluster out for this component run; when they
 	// are all built-in (they read the candidate, never change it) one candidate is
 	// reused with only its cluster changing.
@@ -165,7 +165,7 @@ func (p *problem) cands(k int) *comp {
 			p.setCandidate(&cand, k, c)
 		}
 		if name := firstRejectionIn(active, &cand); name != "" {
-			comp.filtered[name]++
+			cs.filtered[name]++
 			continue
 		}
 		scratch = append(scratch, int32(c))
@@ -179,22 +179,23 @@ func (p *problem) cands(k int) *comp {
 				p.allAllowed[c] = true
 			}
 		}
-		comp.allowed, comp.cand = p.allAllowed, p.allCands
+		cs.allowed, cs.cand = p.allAllowed, p.allCands
 	} else {
-		comp.allowed = make([]bool, p.n)
+		cs.allowed = make([]bool, p.n)
 		for _, c := range scratch {
-			comp.allowed[c] = true
+			cs.allowed[c] = true
 		}
-		comp.cand = append(comp.cand, scratch...)
+		cs.cand = append(cs.cand, scratch...)
 	}
-	comp.top, comp.topStatic = p.rank(p.rankState, comp)
+	comp.compCands = cs
+	cs.top, cs.topStatic = p.rank(p.rankState, comp)
 	return comp
 }
 
 // allowedAt reports whether the filters let component k run on cluster c, without
 // computing all of k's candidates.
 func (p *problem) allowedAt(k, c int) bool {
-	if comp := &p.comps[k]; comp.allowed != nil {
+	if comp := &p.comps[k]; comp.compCands != nil {
 		return comp.allowed[c]
 	}
 	if p.atCand == nil {
@@ -214,7 +215,7 @@ func (p *problem) allowedAt(k, c int) bool {
 func (p *problem) currentAllowed(i int) bool {
 	k, c := p.insts[i].comp, p.insts[i].current
 	memo := p.prepared.currentAllowedMemo(p)
-	if memo == nil || p.comps[k].allowed != nil {
+	if memo == nil || p.comps[k].compCands != nil {
 		return p.allowedAt(k, c)
 	}
 	active := p.activeFiltersOf(k)
