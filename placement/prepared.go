@@ -278,6 +278,14 @@ func (pp *Prepared) Place(ctx context.Context, req *Request) (*Plan, error) {
 	return pp.e.place(ctx, &snap, &r, pp)
 }
 
+// appsChecked reports whether the applications passed validate's per-application
+// checks as they are now: the totals were checked for this generation (after every
+// application was valid and no name was given twice) and every application is still
+// known valid (a new topology makes them unknown again).
+func (pp *Prepared) appsChecked() bool {
+	return pp != nil && pp.totalsOK && pp.totalsGen == pp.appsGen && len(pp.valid) == len(pp.apps) && !slices.Contains(pp.valid, false)
+}
+
 // appValid reports whether application i is known valid; mark records it.
 func (pp *Prepared) appValid(i int) bool { return pp != nil && i < len(pp.valid) && pp.valid[i] }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/continuum-xr/continuum/placement"
 	pt "github.com/continuum-xr/continuum/placement/placementtest"
 	"github.com/continuum-xr/continuum/topology"
+	tt "github.com/continuum-xr/continuum/topology/topologytest"
 )
 
 // outcome is what a user sees of a call: the plan as JSON and the error's text.
@@ -380,6 +381,33 @@ func TestPreparedRepairFollowsUpdates(t *testing.T) {
 		plan := compare(t, pp, snap, apps, req, step, "taint")
 		if plan == nil || plan.Assignments[0].Cluster != tc.want {
 			t.Fatalf("step %d: x on %v, want %s", step, plan, tc.want)
+		}
+	}
+}
+
+// Applications checked once stay checked only against the same topology: after an
+// Update to a topology without the cluster an application is allowed on, the call
+// fails as the stateless one does.
+func TestPreparedRevalidatesOnNewTopology(t *testing.T) {
+	small := tt.New().
+		Cluster("cheap", tt.Capacity("16", "64Gi")).
+		Cluster("near", tt.Capacity("32", "128Gi")).
+		Link("cheap", "near", ms(10)).
+		MustBuild(t)
+	apps := []placement.Application{pt.NewApp("a").Component("x", "1", "1Gi", pt.Clusters("near2")).Build()}
+	snap := &placement.Snapshot{Topology: testContinuum(t)}
+	pp, err := placement.Prepare(snap, apps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for step, topo := range []*topology.Topology{snap.Topology, snap.Topology, small, snap.Topology} {
+		snap := &placement.Snapshot{Topology: topo}
+		if err := pp.Update(snap, nil); err != nil {
+			t.Fatal(err)
+		}
+		compare(t, pp, snap, apps, &placement.Request{}, step, "topology")
+		if _, err := pp.Place(context.Background(), &placement.Request{}); (err != nil) != (topo == small) {
+			t.Fatalf("step %d: error %v", step, err)
 		}
 	}
 }
