@@ -889,6 +889,11 @@ func (p *problem) addPair(fp flowPair) {
 
 func (p *problem) compileBandwidth() {
 	p.nLinks = p.topo.NumLinks()
+	nAccess := 0
+	for si := range p.topo.NumSites() {
+		nAccess += len(p.topo.SiteAt(si).Access)
+	}
+	p.bwCap = make([]int64, 0, p.nLinks+len(p.clusters)+nAccess) // allocated once
 	for k := range p.nLinks {
 		p.bwCap = append(p.bwCap, int64(p.topo.LinkAt(k).Capacity))
 	}
