@@ -113,10 +113,6 @@ func (pl *pool) fits(req, used []int64) bool {
 type comp struct {
 	*compFixed
 	*compCands
-	// active holds the filters that can rule a cluster out for the component (nil
-	// until computed), allFast whether all are built-in.
-	active  []activeFilter
-	allFast bool
 }
 
 // compCands are a component's candidates (cands). cand lists the clusters the filters
@@ -154,6 +150,11 @@ type compFixed struct {
 	// wCompute is the application's compute weight (AppWeights; stateGB and the
 	// pairs' gbit carry its migration and network weights).
 	wCompute float64
+	// active holds the filters that can rule a cluster out for the component (nil
+	// until computed: by the first call that needs them, or for all components when a
+	// Prepared keeps them, before they are shared), allFast whether all are built-in.
+	active  []activeFilter
+	allFast bool
 }
 
 type siteFlow struct {
@@ -215,7 +216,7 @@ func fmtQty(name topology.ResourceName, v int64) string {
 }
 
 // compile validates the request against the snapshot and builds the problem.
-func compile(snap *Snapshot, req *Request, scorers []WeightedScorer, pp *Prepared) (*problem, error) {
+func compile(snap *Snapshot, req *Request, filters []Filter, scorers []WeightedScorer, pp *Prepared) (*problem, error) {
 	if snap == nil || snap.Topology == nil {
 		return nil, ErrorList{{Field: "snapshot.topology", Detail: "required"}}
 	}
@@ -223,7 +224,7 @@ func compile(snap *Snapshot, req *Request, scorers []WeightedScorer, pp *Prepare
 		return nil, ErrorList{{Field: "snapshot.topology", Detail: "has no clusters (build it with topology.New or Decode)"}}
 	}
 	topo := snap.Topology
-	p := &problem{snap: snap, topo: topo, req: req, n: topo.NumClusters(), scorers: scorers, prepared: pp,
+	p := &problem{snap: snap, topo: topo, req: req, n: topo.NumClusters(), filters: filters, scorers: scorers, prepared: pp,
 		rttCC: map[[2]int]topology.Duration{}, rttSS: map[[2]int]topology.Duration{}, routes: map[int64][]int32{}}
 	p.w = DefaultWeights()
 	if req.Weights != nil {

@@ -100,7 +100,7 @@ func (e *Engine) place(ctx context.Context, snap *Snapshot, req *Request, pp *Pr
 	if req.Timeout < 0 {
 		return nil, ErrorList{{Field: "timeout", Detail: fmt.Sprintf("%v is negative", req.Timeout)}}
 	}
-	p, err := compile(snap, req, e.scorers, pp)
+	p, err := compile(snap, req, e.filters, e.scorers, pp)
 	if err != nil {
 		return nil, err
 	}
@@ -129,11 +129,11 @@ func (e *Engine) place(ctx context.Context, snap *Snapshot, req *Request, pp *Pr
 	return plan, nil
 }
 
-// filter prepares the filter pass. Candidates are computed per component when first
-// needed (cands), so a repair that keeps most replicas where they are pays only for the
-// components it re-places.
+// filter prepares the filter pass (compile set the engine's filters: a Prepared
+// computes its components' active filters when it keeps them). Candidates are computed
+// per component when first needed (cands), so a repair that keeps most replicas where
+// they are pays only for the components it re-places.
 func (e *Engine) filter(p *problem) {
-	p.filters = e.filters
 	p.rankState = &state{p: p} // rank prices static costs only: no usage is read
 }
 
@@ -352,7 +352,6 @@ func (p *problem) activeFiltersOf(k int) []activeFilter {
 	comp := &p.comps[k]
 	if comp.active == nil {
 		comp.active, comp.allFast = p.activeFilters(k)
-		p.keepActive(k)
 	}
 	return comp.active
 }

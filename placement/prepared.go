@@ -78,8 +78,8 @@ type Prepared struct {
 }
 
 // compiledComps is what compileComponents built for a generation of the applications
-// on a topology, before any call added to it: the components (their filter results
-// not computed), the instances (no current cluster), flow pairs, chains, and the
+// on a topology, before any call added to it: the components (their active filters
+// computed, their candidates not), the instances (no current cluster), flow pairs, chains, and the
 // component index by application and name. Calls copy comps and insts; the rest they
 // only read.
 type compiledComps struct {
@@ -91,10 +91,6 @@ type compiledComps struct {
 	pairs  []flowPair
 	chains []chainC
 	index  map[[2]string]int
-	// active and allFast hold each component's active filters once a call has
-	// computed them (nil before).
-	active  [][]activeFilter
-	allFast []bool
 }
 
 // PreparedStats counts what a Prepared reused and rebuilt, for tests and tuning.
@@ -306,19 +302,7 @@ func (p *problem) reuseComponents() (index map[[2]string]int, ok bool) {
 	}
 	p.comps, p.insts, p.sharedInsts = slices.Clone(cc.comps), cc.insts, true
 	p.pairs, p.chains = cc.pairs, cc.chains
-	for k := range p.comps {
-		p.comps[k].active, p.comps[k].allFast = cc.active[k], cc.allFast[k]
-	}
 	return cc.index, true
-}
-
-// keepActive stores component k's active filters with the compiled components they
-// were computed for: they depend on the component, the engine's filters and the
-// topology (taints), all fixed for the compiled components of a Prepared.
-func (p *problem) keepActive(k int) {
-	if cc := p.prepared.compiledFor(p); cc != nil && slices.Equal(cc.dims, p.dims) {
-		cc.active[k], cc.allFast[k] = p.comps[k].active, p.comps[k].allFast
-	}
 }
 
 // compiledFor returns the components compiled for p's applications and topology, or
@@ -338,9 +322,14 @@ func (p *problem) keepComponents(index map[[2]string]int) {
 	if pp == nil {
 		return
 	}
+	// The components' active filters are computed now, before other calls share
+	// them: they depend on the component, the engine's filters and the topology
+	// (taints), all fixed for the compiled components of a Prepared.
+	for k := range p.comps {
+		p.activeFiltersOf(k)
+	}
 	pp.cc = &compiledComps{gen: pp.appsGen, base: p.snap.Topology, dims: p.dims, comps: slices.Clone(p.comps),
-		insts: slices.Clone(p.insts), pairs: p.pairs, chains: p.chains, index: index,
-		active: make([][]activeFilter, len(p.comps)), allFast: make([]bool, len(p.comps))}
+		insts: slices.Clone(p.insts), pairs: p.pairs, chains: p.chains, index: index}
 	pp.stats.Compiles++
 }
 
