@@ -32,6 +32,12 @@ type problem struct {
 	insts  []inst
 	pairs  []flowPair
 	chains []chainC
+	// sharedInsts says insts are a Prepared's (compiled or kept by keepCurrents):
+	// never written, copied first by setCurrent. Once compiled, insts are only read.
+	sharedInsts bool
+	// currentKept says Request.Current is the placement in force its Prepared last
+	// checked (currentChecked, or markCurrent in validate): it stays so for the call.
+	currentKept bool
 
 	rttCC map[[2]int]topology.Duration // measured overrides, both orders
 	rttSS map[[2]int]topology.Duration // site, cluster
@@ -100,7 +106,34 @@ func (pl *pool) fits(req, used []int64) bool {
 	return true
 }
 
+// comp is a component of the problem: what compileComponents built (compFixed,
+// shared with the other calls of a Prepared, so never written after compiling), and
+// what a call computes for it (compCands, nil until cands computes them; a repair
+// computes them for few components, so a call's copy of the components stays small).
 type comp struct {
+	*compFixed
+	*compCands
+}
+
+// compCands are a component's candidates (cands). cand lists the clusters the filters
+// allow, in index order; allowed[c] says whether c is one. top holds the topK
+// cheapest of them by static cost (compute + scorers + flows to sites, a lower bound
+// of a replica's cost there), cheapest first, with topStatic their costs; every
+// candidate outside top costs at least topStatic[len(top)-1]. filtered counts the
+// clusters each filter ruled out.
+type compCands struct {
+	cand      []int32
+	allowed   []bool
+	top       []int32
+	topStatic []float64
+	filtered  map[string]int
+}
+
+// compFixed is the part of a component that depends only on the applications, the
+// topology and the resource dimensions. Each call of a Prepared copies its components
+// (the part a call computes is its own), and sharing this part behind a pointer keeps
+// that copy small.
+type compFixed struct {
 	app, idx   int
 	c          *Component
 	name       string // app/component
@@ -111,27 +144,17 @@ type comp struct {
 	udpUser    bool
 	siteFlows  []siteFlow
 	soloChains []int // chains whose only component is this one
-	// cand lists the clusters the filters allow, in index order; allowed[c] says
-	// whether c is one. top holds the topK cheapest of them by static cost (compute +
-	// scorers + flows to sites, a lower bound of a replica's cost there), cheapest
-	// first, with topStatic their costs; every candidate outside top costs at least
-	// topStatic[len(top)-1].
-	cand      []int32
-	allowed   []bool
-	top       []int32
-	topStatic []float64
-	// filtered counts the clusters each filter ruled out.
-	filtered map[string]int
-	// active holds the filters that can rule a cluster out for the component (nil
-	// until computed), allFast whether all are built-in.
-	active   []activeFilter
-	allFast  bool
-	coLocate []int // component indices
-	anti     []int
+	coLocate   []int // component indices
+	anti       []int
 
 	// wCompute is the application's compute weight (AppWeights; stateGB and the
 	// pairs' gbit carry its migration and network weights).
 	wCompute float64
+	// active holds the filters that can rule a cluster out for the component (nil
+	// until computed: by the first call that needs them, or for all components when a
+	// Prepared keeps them, before they are shared), allFast whether all are built-in.
+	active  []activeFilter
+	allFast bool
 }
 
 type siteFlow struct {
@@ -165,6 +188,9 @@ type chainC struct {
 	budget   topology.Duration
 	elems    []chainElem
 	proc     topology.Duration
+	// hops is the number of hops of the chain's result in a plan (chainResults): one
+	// per pair of consecutive elements, one per component with a processing time.
+	hops int
 }
 
 type chainElem struct {
@@ -190,7 +216,7 @@ func fmtQty(name topology.ResourceName, v int64) string {
 }
 
 // compile validates the request against the snapshot and builds the problem.
-func compile(snap *Snapshot, req *Request, scorers []WeightedScorer, pp *Prepared) (*problem, error) {
+func compile(snap *Snapshot, req *Request, filters []Filter, scorers []WeightedScorer, pp *Prepared) (*problem, error) {
 	if snap == nil || snap.Topology == nil {
 		return nil, ErrorList{{Field: "snapshot.topology", Detail: "required"}}
 	}
@@ -198,7 +224,7 @@ func compile(snap *Snapshot, req *Request, scorers []WeightedScorer, pp *Prepare
 		return nil, ErrorList{{Field: "snapshot.topology", Detail: "has no clusters (build it with topology.New or Decode)"}}
 	}
 	topo := snap.Topology
-	p := &problem{snap: snap, topo: topo, req: req, n: topo.NumClusters(), scorers: scorers, prepared: pp,
+	p := &problem{snap: snap, topo: topo, req: req, n: topo.NumClusters(), filters: filters, scorers: scorers, prepared: pp,
 		rttCC: map[[2]int]topology.Duration{}, rttSS: map[[2]int]topology.Duration{}, routes: map[int64][]int32{}}
 	p.w = DefaultWeights()
 	if req.Weights != nil {
@@ -365,60 +391,64 @@ func (p *problem) validate() ErrorList {
 			}
 		}
 	}
-	names := map[string]int{}
-	for i := range req.Apps {
-		a := &req.Apps[i]
-		prefix := "apps[" + strconv.Itoa(i) + "]."
-		if j, dup := names[a.Metadata.Name]; dup {
-			errs.Add(prefix+"metadata.name", fmt.Sprintf("duplicate application %s (also apps[%d])", quote(a.Metadata.Name), j))
-		}
-		names[a.Metadata.Name] = i
-		if p.prepared.appValid(i) {
-			continue // validated against this topology before, unchanged since
-		}
-		before := len(errs)
-		errs = append(errs, validateApp(prefix, a, nil)...)
-		comps := map[string]bool{}
-		for _, c := range a.Components {
-			comps[c.Name] = true
-		}
-		isSite := func(n string) bool { _, ok := p.topo.SiteIndex(n); return ok }
-		if a.Home != "" {
-			if _, ok := p.topo.ClusterIndex(a.Home); !ok {
-				errs.Add(prefix+"home", fmt.Sprintf("unknown cluster %s", quote(a.Home)))
+	// A Prepared whose applications all passed since they last changed (the totals
+	// were checked after them), against its topology, skips them.
+	if !p.prepared.appsChecked() {
+		names := make(map[string]int, len(req.Apps))
+		for i := range req.Apps {
+			a := &req.Apps[i]
+			if j, dup := names[a.Metadata.Name]; dup {
+				errs.Add("apps["+strconv.Itoa(i)+"].metadata.name", fmt.Sprintf("duplicate application %s (also apps[%d])", quote(a.Metadata.Name), j))
 			}
-		}
-		for j, c := range a.Components {
-			for k, cl := range c.Allowed.Clusters {
-				if _, ok := p.topo.ClusterIndex(cl); !ok {
-					errs.Add(fmt.Sprintf("%scomponents[%d].allowed.clusters[%d]", prefix, j, k), fmt.Sprintf("unknown cluster %s", quote(cl)))
+			names[a.Metadata.Name] = i
+			if p.prepared.appValid(i) {
+				continue // validated against this topology before, unchanged since
+			}
+			prefix := "apps[" + strconv.Itoa(i) + "]."
+			before := len(errs)
+			errs = append(errs, validateApp(prefix, a, nil)...)
+			comps := map[string]bool{}
+			for _, c := range a.Components {
+				comps[c.Name] = true
+			}
+			isSite := func(n string) bool { _, ok := p.topo.SiteIndex(n); return ok }
+			if a.Home != "" {
+				if _, ok := p.topo.ClusterIndex(a.Home); !ok {
+					errs.Add(prefix+"home", fmt.Sprintf("unknown cluster %s", quote(a.Home)))
 				}
 			}
-		}
-		for j, f := range a.Flows {
-			for _, e := range []struct{ field, name string }{{"from", f.From}, {"to", f.To}} {
-				switch {
-				case e.name == "":
-				case comps[e.name] && isSite(e.name):
-					errs.Add(fmt.Sprintf("%sflows[%d].%s", prefix, j, e.field), fmt.Sprintf("%q names both a component and a site", e.name))
-				case !comps[e.name] && !isSite(e.name):
-					errs.Add(fmt.Sprintf("%sflows[%d].%s", prefix, j, e.field), fmt.Sprintf("no component or site %s", quote(e.name)))
+			for j, c := range a.Components {
+				for k, cl := range c.Allowed.Clusters {
+					if _, ok := p.topo.ClusterIndex(cl); !ok {
+						errs.Add(fmt.Sprintf("%scomponents[%d].allowed.clusters[%d]", prefix, j, k), fmt.Sprintf("unknown cluster %s", quote(cl)))
+					}
 				}
 			}
-		}
-		for j, ch := range a.Chains {
-			for k, e := range ch.Path {
-				switch {
-				case e == "":
-				case comps[e] && isSite(e):
-					errs.Add(fmt.Sprintf("%schains[%d].path[%d]", prefix, j, k), fmt.Sprintf("%q names both a component and a site", e))
-				case !comps[e] && !isSite(e):
-					errs.Add(fmt.Sprintf("%schains[%d].path[%d]", prefix, j, k), fmt.Sprintf("no component or site %s", quote(e)))
+			for j, f := range a.Flows {
+				for _, e := range []struct{ field, name string }{{"from", f.From}, {"to", f.To}} {
+					switch {
+					case e.name == "":
+					case comps[e.name] && isSite(e.name):
+						errs.Add(fmt.Sprintf("%sflows[%d].%s", prefix, j, e.field), fmt.Sprintf("%q names both a component and a site", e.name))
+					case !comps[e.name] && !isSite(e.name):
+						errs.Add(fmt.Sprintf("%sflows[%d].%s", prefix, j, e.field), fmt.Sprintf("no component or site %s", quote(e.name)))
+					}
 				}
 			}
-		}
-		if len(errs) == before {
-			p.prepared.markValid(i)
+			for j, ch := range a.Chains {
+				for k, e := range ch.Path {
+					switch {
+					case e == "":
+					case comps[e] && isSite(e):
+						errs.Add(fmt.Sprintf("%schains[%d].path[%d]", prefix, j, k), fmt.Sprintf("%q names both a component and a site", e))
+					case !comps[e] && !isSite(e):
+						errs.Add(fmt.Sprintf("%schains[%d].path[%d]", prefix, j, k), fmt.Sprintf("no component or site %s", quote(e)))
+					}
+				}
+			}
+			if len(errs) == before {
+				p.prepared.markValid(i)
+			}
 		}
 	}
 	if len(errs) > 0 {
@@ -431,10 +461,12 @@ func (p *problem) validate() ErrorList {
 			pp.totalsOK, pp.totalsGen = true, pp.appsGen
 		}
 	}
-	if pp == nil || !pp.currentChecked(p.req.Current) {
+	p.currentKept = pp != nil && pp.currentChecked(p.req.Current)
+	if !p.currentKept {
 		cerrs := p.validateCurrent()
 		if pp != nil && len(cerrs) == 0 {
 			pp.markCurrent(p.req.Current)
+			p.currentKept = true
 		}
 		errs = append(errs, cerrs...)
 	}
@@ -536,12 +568,12 @@ type replicaKey struct {
 
 // setCurrent sets each instance's current cluster from Request.Current (validated:
 // no replica twice, none out of range); index maps (application, component) to the
-// component's index.
+// component's index. A Prepared's instances are shared (sharedInsts), so they are
+// copied before the first write; the ones a Prepared kept for this placement in force
+// are taken as they are.
 func (p *problem) setCurrent(index map[[2]string]int) {
-	if cur := p.prepared.currentsFor(p); cur != nil {
-		for i := range p.insts {
-			p.insts[i].current = cur[i]
-		}
+	if insts := p.prepared.currentsFor(p); insts != nil {
+		p.insts = insts
 		return
 	}
 	defer p.prepared.keepCurrents(p)
@@ -551,6 +583,9 @@ func (p *problem) setCurrent(index map[[2]string]int) {
 			continue
 		}
 		if k, ok := index[[2]string{as.App, as.Component}]; ok && as.Replica >= 0 && as.Replica < p.comps[k].n {
+			if p.sharedInsts {
+				p.insts, p.sharedInsts = slices.Clone(p.insts), false
+			}
 			p.insts[p.comps[k].first+as.Replica].current = c
 		}
 	}
@@ -722,12 +757,14 @@ func (p *problem) compileComponents() map[[2]string]int {
 		}
 	}
 	p.comps, p.insts = make([]comp, 0, nComps), make([]inst, 0, nInsts)
+	fixed := make([]compFixed, nComps)
 	compIdx := make(map[[2]string]int, nComps)
 	for ai := range p.req.Apps {
 		a := &p.req.Apps[ai]
 		for ci := range a.Components {
 			c := &a.Components[ci]
-			k := comp{app: ai, idx: ci, c: c, name: a.Metadata.Name + "/" + c.Name, first: len(p.insts), n: c.replicas(),
+			k := comp{compFixed: &fixed[len(p.comps)]}
+			*k.compFixed = compFixed{app: ai, idx: ci, c: c, name: a.Metadata.Name + "/" + c.Name, first: len(p.insts), n: c.replicas(),
 				udpUser: c.exposesUDP()}
 			k.req = make([]int64, len(p.dims))
 			for d, name := range p.dims {
@@ -800,12 +837,16 @@ func (p *problem) compileComponents() map[[2]string]int {
 				if k := cidx(e); k >= 0 {
 					cc.elems = append(cc.elems, chainElem{site: -1, comp: k})
 					cc.proc += p.comps[k].c.ProcessingTime
+					if p.comps[k].c.ProcessingTime > 0 {
+						cc.hops++
+					}
 					comps = appendUnique(comps, k)
 				} else {
 					si, _ := p.topo.SiteIndex(e)
 					cc.elems = append(cc.elems, chainElem{site: si, comp: -1})
 				}
 			}
+			cc.hops += max(len(cc.elems)-1, 0)
 			id := len(p.chains)
 			p.chains = append(p.chains, cc)
 			if len(comps) == 1 {
@@ -849,6 +890,11 @@ func (p *problem) addPair(fp flowPair) {
 
 func (p *problem) compileBandwidth() {
 	p.nLinks = p.topo.NumLinks()
+	nAccess := 0
+	for si := range p.topo.NumSites() {
+		nAccess += len(p.topo.SiteAt(si).Access)
+	}
+	p.bwCap = make([]int64, 0, p.nLinks+len(p.clusters)+nAccess) // allocated once
 	for k := range p.nLinks {
 		p.bwCap = append(p.bwCap, int64(p.topo.LinkAt(k).Capacity))
 	}

@@ -100,7 +100,7 @@ func (e *Engine) place(ctx context.Context, snap *Snapshot, req *Request, pp *Pr
 	if req.Timeout < 0 {
 		return nil, ErrorList{{Field: "timeout", Detail: fmt.Sprintf("%v is negative", req.Timeout)}}
 	}
-	p, err := compile(snap, req, e.scorers, pp)
+	p, err := compile(snap, req, e.filters, e.scorers, pp)
 	if err != nil {
 		return nil, err
 	}
@@ -129,11 +129,11 @@ func (e *Engine) place(ctx context.Context, snap *Snapshot, req *Request, pp *Pr
 	return plan, nil
 }
 
-// filter prepares the filter pass. Candidates are computed per component when first
-// needed (cands), so a repair that keeps most replicas where they are pays only for the
-// components it re-places.
+// filter prepares the filter pass (compile set the engine's filters: a Prepared
+// computes its components' active filters when it keeps them). Candidates are computed
+// per component when first needed (cands), so a repair that keeps most replicas where
+// they are pays only for the components it re-places.
 func (e *Engine) filter(p *problem) {
-	p.filters = e.filters
 	p.rankState = &state{p: p} // rank prices static costs only: no usage is read
 }
 
@@ -141,11 +141,11 @@ func (e *Engine) filter(p *problem) {
 // cluster, and the cheapest topK are ranked.
 func (p *problem) cands(k int) *comp {
 	comp := &p.comps[k]
-	if comp.allowed != nil {
+	if comp.compCands != nil {
 		return comp
 	}
 	var cand Candidate
-	comp.filtered = map[string]int{}
+	cs := &compCands{filtered: map[string]int{}}
 	// Only the filters that can rule a cluster out for this component run; when they
 	// are all built-in (they read the candidate, never change it) one candidate is
 	// reused with only its cluster changing.
@@ -165,7 +165,7 @@ func (p *problem) cands(k int) *comp {
 			p.setCandidate(&cand, k, c)
 		}
 		if name := firstRejectionIn(active, &cand); name != "" {
-			comp.filtered[name]++
+			cs.filtered[name]++
 			continue
 		}
 		scratch = append(scratch, int32(c))
@@ -179,22 +179,23 @@ func (p *problem) cands(k int) *comp {
 				p.allAllowed[c] = true
 			}
 		}
-		comp.allowed, comp.cand = p.allAllowed, p.allCands
+		cs.allowed, cs.cand = p.allAllowed, p.allCands
 	} else {
-		comp.allowed = make([]bool, p.n)
+		cs.allowed = make([]bool, p.n)
 		for _, c := range scratch {
-			comp.allowed[c] = true
+			cs.allowed[c] = true
 		}
-		comp.cand = append(comp.cand, scratch...)
+		cs.cand = append(cs.cand, scratch...)
 	}
-	comp.top, comp.topStatic = p.rank(p.rankState, comp)
+	comp.compCands = cs
+	cs.top, cs.topStatic = p.rank(p.rankState, comp)
 	return comp
 }
 
 // allowedAt reports whether the filters let component k run on cluster c, without
 // computing all of k's candidates.
 func (p *problem) allowedAt(k, c int) bool {
-	if comp := &p.comps[k]; comp.allowed != nil {
+	if comp := &p.comps[k]; comp.compCands != nil {
 		return comp.allowed[c]
 	}
 	if p.atCand == nil {
@@ -202,6 +203,47 @@ func (p *problem) allowedAt(k, c int) bool {
 	}
 	p.setCandidate(p.atCand, k, c)
 	return firstRejectionIn(p.activeFiltersOf(k), p.atCand) == ""
+}
+
+// currentAllowed reports allowedAt for instance i on its current cluster (it has one).
+// A Prepared remembers, per instance of the placement in force, whether the built-in
+// filters other than the site-latency one let it stay (currentAllowedMemo): they read
+// only the component, the topology, the capacities and the current clusters, which
+// stand while the memo does; the site-latency filter reads the measured RTTs, so it is
+// asked every call. A component with filters of the user's is filtered as allowedAt
+// does.
+func (p *problem) currentAllowed(i int) bool {
+	k, c := p.insts[i].comp, p.insts[i].current
+	memo := p.prepared.currentAllowedMemo(p)
+	if memo == nil || p.comps[k].compCands != nil {
+		return p.allowedAt(k, c)
+	}
+	active := p.activeFiltersOf(k)
+	if !p.comps[k].allFast {
+		return p.allowedAt(k, c)
+	}
+	if memo[i] == 0 {
+		if p.atCand == nil {
+			p.atCand = new(Candidate)
+		}
+		p.setCandidate(p.atCand, k, c)
+		memo[i] = 1
+		for _, af := range active {
+			if _, site := af.f.(siteLatencyFilter); !site && !af.fast.ok(p.atCand) {
+				memo[i] = 2
+				break
+			}
+		}
+	}
+	if memo[i] == 2 {
+		return false
+	}
+	for _, af := range active {
+		if _, site := af.f.(siteLatencyFilter); site {
+			return p.nearUsers(k, c)
+		}
+	}
+	return true
 }
 
 // topK is how many candidates per component local search tries by static cost (it
@@ -310,7 +352,6 @@ func (p *problem) activeFiltersOf(k int) []activeFilter {
 	comp := &p.comps[k]
 	if comp.active == nil {
 		comp.active, comp.allFast = p.activeFilters(k)
-		p.keepActive(k)
 	}
 	return comp.active
 }

@@ -16,6 +16,9 @@ import (
 // plan turns a final state into a Plan.
 func (p *problem) plan(st *state, stats SearchStats) *Plan {
 	pl := &Plan{Feasible: complete(st), Search: stats}
+	if len(p.insts) > 0 {
+		pl.Assignments = make([]Assignment, 0, len(p.insts)) // nil without replicas, as always
+	}
 	for i, in := range p.insts {
 		k := &p.comps[in.comp]
 		a := Assignment{App: p.req.Apps[k.app].Metadata.Name, Component: k.c.Name, Replica: in.rep}
@@ -47,11 +50,29 @@ func (p *problem) plan(st *state, stats SearchStats) *Plan {
 	}
 	pl.Flows = p.flowResults(st)
 	pl.Chains = p.chainResults(st)
+	// The links and uplinks in use are counted first, so that each list is allocated
+	// once at its size (nil when empty, as always).
+	nLinks, nUplinks := 0, 0
+	for r, used := range st.bw {
+		switch {
+		case used == 0:
+		case r >= p.nLinks && r < p.nLinks+p.n:
+			nUplinks++
+		default:
+			nLinks++
+		}
+	}
+	if nLinks > 0 {
+		pl.Links = make([]Utilisation, 0, nLinks)
+	}
+	if nUplinks > 0 {
+		pl.Uplinks = make([]Utilisation, 0, nUplinks)
+	}
 	for r, used := range st.bw {
 		if used == 0 {
 			continue
 		}
-		u := Utilisation{Name: p.bwName(r), Used: topology.Bandwidth(used), Capacity: topology.Bandwidth(p.bwCap[r])}
+		u := Utilisation{Name: p.usageName(r), Used: topology.Bandwidth(used), Capacity: topology.Bandwidth(p.bwCap[r])}
 		if p.bwCap[r] != int64(topology.Unlimited) && p.bwCap[r] > 0 {
 			u.Fraction = float64(used) / float64(p.bwCap[r])
 		}
@@ -61,11 +82,17 @@ func (p *problem) plan(st *state, stats SearchStats) *Plan {
 			pl.Links = append(pl.Links, u)
 		}
 	}
-	replicas := make([]int, p.n)
+	replicas, inUse := make([]int, p.n), 0
 	for _, c := range st.at {
 		if c >= 0 {
+			if replicas[c] == 0 {
+				inUse++
+			}
 			replicas[c]++
 		}
+	}
+	if inUse > 0 {
+		pl.Clusters = make([]ClusterLoad, 0, inUse) // nil when nothing is placed, as always
 	}
 	for c := range p.n {
 		n := replicas[c]
@@ -149,10 +176,20 @@ func (p *problem) chainResults(st *state) []ChainResult {
 	if len(p.chains) > 0 {
 		out = make([]ChainResult, 0, len(p.chains))
 	}
+	// The hops of all chains share one allocation, of their exact number; each chain's
+	// slice is capped at its own part, so appending to one cannot write into the next.
+	nElems, nHops := 0, 0
+	for ci := range p.chains {
+		nElems += len(p.chains[ci].elems)
+		nHops += p.chains[ci].hops
+	}
+	hops := make([]ChainHop, 0, nHops)
+	joins := p.prepared.hopJoins(nElems)
+	slot := 0 // the element's position over all chains, joins' index
 	for ci := range p.chains {
 		ch := &p.chains[ci]
 		a := &p.req.Apps[ch.app]
-		r := ChainResult{App: a.Metadata.Name, Name: ch.name, Budget: ch.budget, Hops: make([]ChainHop, 0, 2*len(ch.elems))}
+		r := ChainResult{App: a.Metadata.Name, Name: ch.name, Budget: ch.budget, Hops: hops[len(hops) : len(hops) : len(hops)+ch.hops]}
 		where := func(e chainElem) string {
 			if e.site >= 0 {
 				return p.topo.SiteAt(e.site).Name
@@ -188,9 +225,10 @@ func (p *problem) chainResults(st *state) []ChainResult {
 			if h > 0 {
 				rtt, _ := st.hopRTT(ch.elems[h-1], e)
 				r.Hops = append(r.Hops, ChainHop{From: a.Chains[ch.idx].Path[h-1], To: name,
-					Where: prevWhere + " -> " + here, Latency: rtt / 2})
+					Where: joinHop(joins, slot, prevWhere, here), Latency: rtt / 2})
 				r.Used += rtt / 2
 			}
+			slot++
 			if e.comp >= 0 && p.comps[e.comp].c.ProcessingTime > 0 {
 				pt := p.comps[e.comp].c.ProcessingTime
 				r.Hops = append(r.Hops, ChainHop{From: name, Where: here, Latency: pt})
@@ -201,9 +239,26 @@ func (p *problem) chainResults(st *state) []ChainResult {
 		if len(r.Hops) == 0 {
 			r.Hops = nil // encoded as null, as always
 		}
+		hops = hops[:len(hops)+len(r.Hops)]
 		out = append(out, r)
 	}
 	return out
+}
+
+// hopJoin is a chain hop's Where, "from -> to", with its two parts.
+type hopJoin struct{ from, to, where string }
+
+// joinHop returns from + " -> " + to, the one joins[slot] holds when its parts are the
+// same (joins nil: none kept), and keeps the new one there.
+func joinHop(joins []hopJoin, slot int, from, to string) string {
+	if joins == nil {
+		return from + " -> " + to
+	}
+	j := &joins[slot]
+	if j.where == "" || j.from != from || j.to != to {
+		*j = hopJoin{from, to, from + " -> " + to}
+	}
+	return j.where
 }
 
 // explain builds the per-replica explanations, others fixed at their final clusters,
@@ -219,9 +274,20 @@ func (p *problem) explain(st *state) []Explanation {
 	if level == ExplainNone {
 		return nil
 	}
-	out := make([]Explanation, 0, len(p.insts))
+	only := p.req.Explain == ExplainAuto && p.explainOnly != nil
+	size := len(p.insts)
+	if only {
+		// A repair explains only what it re-placed: often a few replicas of many.
+		size = 0
+		for _, x := range p.explainOnly {
+			if x {
+				size++
+			}
+		}
+	}
+	out := make([]Explanation, 0, size)
 	for i := range p.insts {
-		if p.req.Explain == ExplainAuto && p.explainOnly != nil && !p.explainOnly[i] {
+		if only && !p.explainOnly[i] {
 			continue
 		}
 		out = append(out, p.explainOne(st, i, level))

@@ -303,15 +303,19 @@ func (siteLatencyFilter) passesAll(p *problem, k int) bool {
 	return len(p.comps[k].siteFlows) == 0 && len(p.comps[k].soloChains) == 0
 }
 
-func (siteLatencyFilter) ok(c *Candidate) bool {
-	p, ci := c.p, c.ClusterIndex
-	for _, sf := range p.comps[c.comp].siteFlows {
+func (siteLatencyFilter) ok(c *Candidate) bool { return c.p.nearUsers(c.comp, c.ClusterIndex) }
+
+// nearUsers is the site-latency filter's verdict for component k on cluster ci: every
+// flow to a site within its maximum RTT, every chain whose only component is k within
+// its budget.
+func (p *problem) nearUsers(k, ci int) bool {
+	for _, sf := range p.comps[k].siteFlows {
 		if rtt := p.rttSC(sf.site, ci); rtt < 0 || sf.maxRTT > 0 && rtt > sf.maxRTT {
 			return false
 		}
 	}
-	for _, ch := range p.comps[c.comp].soloChains {
-		if lat, ok := p.chainLatencySolo(ch, c.comp, ci); !ok || lat > p.chains[ch].budget {
+	for _, ch := range p.comps[k].soloChains {
+		if lat, ok := p.chainLatencySolo(ch, k, ci); !ok || lat > p.chains[ch].budget {
 			return false
 		}
 	}

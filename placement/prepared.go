@@ -49,19 +49,37 @@ type Prepared struct {
 	totalsGen int
 	// current is the last Request.Current that passed validateCurrent, against the
 	// applications of currentGen and the topology currentTopo; currentSeq counts the
-	// ones kept. curAt holds the instances' clusters setCurrent found for the one of
-	// curAtSeq.
+	// ones kept. curInsts are the instances with the current clusters setCurrent
+	// found for the one of curAtSeq, on the compiled components curInstsCC; calls only
+	// read them, so the next call with that placement in force shares them.
 	current              []Assignment
 	currentGen           int
 	currentTopo          *topology.Topology
 	currentSeq, curAtSeq int
-	curAt                []int
-	stats                PreparedStats
+	curInsts             []inst
+	curInstsCC           *compiledComps
+	// curAllowed says, per instance of curInsts, whether the built-in filters but the
+	// site-latency one let it stay on its current cluster (0 not known, 1 yes, 2 no),
+	// with the resources curAllowedRes (capacities; the free-capacity generation,
+	// which every Update of the snapshot advances, covers Snapshot.Now for taints).
+	curAllowed    []int8
+	curAllowedRes *resources
+	// bwNames are the names of the bandwidth resources (bwName) of the topology
+	// bwNamesTopo: measured RTTs change no link's name or index, so they stand until
+	// the snapshot's topology changes.
+	bwNames     []string
+	bwNamesTopo *topology.Topology
+	// joins are the chain hops' Where strings of the last plan, by chain element over
+	// all chains (joinHop): a repair moves few replicas, so most hops are placed as
+	// before and their string is reused rather than built again. Each is checked
+	// against its parts before use, so no update has to drop them.
+	joins []hopJoin
+	stats PreparedStats
 }
 
 // compiledComps is what compileComponents built for a generation of the applications
-// on a topology, before any call added to it: the components (their filter results
-// not computed), the instances (no current cluster), flow pairs, chains, and the
+// on a topology, before any call added to it: the components (their active filters
+// computed, their candidates not), the instances (no current cluster), flow pairs, chains, and the
 // component index by application and name. Calls copy comps and insts; the rest they
 // only read.
 type compiledComps struct {
@@ -73,10 +91,6 @@ type compiledComps struct {
 	pairs  []flowPair
 	chains []chainC
 	index  map[[2]string]int
-	// active and allFast hold each component's active filters once a call has
-	// computed them (nil before).
-	active  [][]activeFilter
-	allFast []bool
 }
 
 // PreparedStats counts what a Prepared reused and rebuilt, for tests and tuning.
@@ -260,6 +274,14 @@ func (pp *Prepared) Place(ctx context.Context, req *Request) (*Plan, error) {
 	return pp.e.place(ctx, &snap, &r, pp)
 }
 
+// appsChecked reports whether the applications passed validate's per-application
+// checks as they are now: the totals were checked for this generation (after every
+// application was valid and no name was given twice) and every application is still
+// known valid (a new topology makes them unknown again).
+func (pp *Prepared) appsChecked() bool {
+	return pp != nil && pp.totalsOK && pp.totalsGen == pp.appsGen && len(pp.valid) == len(pp.apps) && !slices.Contains(pp.valid, false)
+}
+
 // appValid reports whether application i is known valid; mark records it.
 func (pp *Prepared) appValid(i int) bool { return pp != nil && i < len(pp.valid) && pp.valid[i] }
 
@@ -278,21 +300,9 @@ func (p *problem) reuseComponents() (index map[[2]string]int, ok bool) {
 	if cc == nil || !slices.Equal(cc.dims, p.dims) {
 		return nil, false
 	}
-	p.comps, p.insts = slices.Clone(cc.comps), slices.Clone(cc.insts)
+	p.comps, p.insts, p.sharedInsts = slices.Clone(cc.comps), cc.insts, true
 	p.pairs, p.chains = cc.pairs, cc.chains
-	for k := range p.comps {
-		p.comps[k].active, p.comps[k].allFast = cc.active[k], cc.allFast[k]
-	}
 	return cc.index, true
-}
-
-// keepActive stores component k's active filters with the compiled components they
-// were computed for: they depend on the component, the engine's filters and the
-// topology (taints), all fixed for the compiled components of a Prepared.
-func (p *problem) keepActive(k int) {
-	if cc := p.prepared.compiledFor(p); cc != nil && slices.Equal(cc.dims, p.dims) {
-		cc.active[k], cc.allFast[k] = p.comps[k].active, p.comps[k].allFast
-	}
 }
 
 // compiledFor returns the components compiled for p's applications and topology, or
@@ -312,9 +322,14 @@ func (p *problem) keepComponents(index map[[2]string]int) {
 	if pp == nil {
 		return
 	}
+	// The components' active filters are computed now, before other calls share
+	// them: they depend on the component, the engine's filters and the topology
+	// (taints), all fixed for the compiled components of a Prepared.
+	for k := range p.comps {
+		p.activeFiltersOf(k)
+	}
 	pp.cc = &compiledComps{gen: pp.appsGen, base: p.snap.Topology, dims: p.dims, comps: slices.Clone(p.comps),
-		insts: slices.Clone(p.insts), pairs: p.pairs, chains: p.chains, index: index,
-		active: make([][]activeFilter, len(p.comps)), allFast: make([]bool, len(p.comps))}
+		insts: slices.Clone(p.insts), pairs: p.pairs, chains: p.chains, index: index}
 	pp.stats.Compiles++
 }
 
@@ -384,27 +399,40 @@ func (pp *Prepared) keepResources(p *problem) {
 	}
 }
 
-// currentsFor returns each instance's cluster in the placement in force, as
-// setCurrent found it for the one validate last kept (markCurrent: same placement,
-// applications and topology), or nil.
-func (pp *Prepared) currentsFor(p *problem) []int {
-	if pp == nil || pp.curAt == nil || pp.curAtSeq != pp.currentSeq || !pp.currentChecked(p.req.Current) || len(pp.curAt) != len(p.insts) {
+// currentsFor returns the instances with their clusters in the placement in force, as
+// setCurrent built them for the one validate last kept (markCurrent: same placement,
+// applications and topology) on the same compiled components, or nil.
+func (pp *Prepared) currentsFor(p *problem) []inst {
+	if pp == nil || pp.curInsts == nil || pp.curAtSeq != pp.currentSeq || !p.currentKept ||
+		pp.curInstsCC == nil || pp.curInstsCC != pp.compiledFor(p) || len(pp.curInsts) != len(p.insts) {
 		return nil
 	}
-	return pp.curAt
+	return pp.curInsts
 }
 
-// keepCurrents keeps the instances' clusters setCurrent found, when the placement in
-// force is the one validate last checked.
+// keepCurrents keeps the instances setCurrent built, when the placement in force is
+// the one validate last checked.
 func (pp *Prepared) keepCurrents(p *problem) {
-	if pp == nil || !pp.currentChecked(p.req.Current) {
+	if pp == nil || !p.currentKept {
 		return
 	}
-	pp.curAt = make([]int, len(p.insts))
-	for i := range p.insts {
-		pp.curAt[i] = p.insts[i].current
+	pp.curInsts, pp.curInstsCC, pp.curAtSeq = p.insts, pp.compiledFor(p), pp.currentSeq
+	pp.curAllowed = nil
+}
+
+// currentAllowedMemo returns currentAllowed's memo for p's instances: they must be
+// the kept ones (curInsts, so the same components and current clusters), on the
+// resources kept (pp.res: compileResources leaves there the ones p uses); a new
+// placement in force (keepCurrents) or new resources start a new memo. Nil without a
+// Prepared.
+func (pp *Prepared) currentAllowedMemo(p *problem) []int8 {
+	if pp == nil || !p.currentKept || len(p.insts) == 0 || len(pp.curInsts) != len(p.insts) || &pp.curInsts[0] != &p.insts[0] {
+		return nil
 	}
-	pp.curAtSeq = pp.currentSeq
+	if pp.curAllowed == nil || pp.curAllowedRes != pp.res {
+		pp.curAllowed, pp.curAllowedRes = make([]int8, len(p.insts)), pp.res
+	}
+	return pp.curAllowed
 }
 
 // preparedRoutes are the dense route tables of problem.route and siteRoute, kept from
@@ -465,4 +493,35 @@ func (pp *Prepared) dimsFor(p *problem) []topology.ResourceName {
 		return cc.dims
 	}
 	return nil
+}
+
+// usageName returns bwName(r), from the names its Prepared keeps for the topology when
+// there is one: a plan names every link in use, and building "a<->b" afresh each call
+// allocated a string per link.
+func (p *problem) usageName(r int) string {
+	pp := p.prepared
+	if pp == nil {
+		return p.bwName(r)
+	}
+	if pp.bwNamesTopo != p.snap.Topology || len(pp.bwNames) != len(p.bwCap) {
+		names := make([]string, len(p.bwCap))
+		for n := range names {
+			names[n] = p.bwName(n)
+		}
+		pp.bwNames, pp.bwNamesTopo = names, p.snap.Topology
+	}
+	return pp.bwNames[r]
+}
+
+// hopJoins returns the chain hops' Where strings kept from the last plan, n of them
+// (nil without a Prepared); they are dropped when the number of chain elements
+// changes.
+func (pp *Prepared) hopJoins(n int) []hopJoin {
+	if pp == nil {
+		return nil
+	}
+	if len(pp.joins) != n {
+		pp.joins = make([]hopJoin, n)
+	}
+	return pp.joins
 }

@@ -9,12 +9,14 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/continuum-xr/continuum/placement"
 	pt "github.com/continuum-xr/continuum/placement/placementtest"
 	"github.com/continuum-xr/continuum/topology"
+	tt "github.com/continuum-xr/continuum/topology/topologytest"
 )
 
 // outcome is what a user sees of a call: the plan as JSON and the error's text.
@@ -285,6 +287,127 @@ func TestPreparedCopiesFree(t *testing.T) {
 		got, gerr := pp.Place(context.Background(), nil)
 		if w, g := outcome(t, want, werr), outcome(t, got, gerr); w != g {
 			t.Fatalf("update %v: the caller's change of its free list reached the Prepared\nwant %.300s\ngot  %.300s", viaUpdate, w, g)
+		}
+	}
+}
+
+// Update with a new topology drops what the Prepared kept for the old one: here two
+// topologies with as many links, the second with an extra link early in link order
+// instead of late (so the links in use sit at other indices, under other names), and
+// each call gives the stateless plan.
+func TestPreparedNewTopology(t *testing.T) {
+	in := pt.Generate(4, pt.GenOptions{Clusters: 16, Components: 8, Planted: true})
+	clusters := in.Topology.Clusters()
+	// withLink returns the topology with a link added between the first (when first) or
+	// last pair of clusters in name order that has none, at the RTT of its route.
+	withLink := func(first bool) *topology.Topology {
+		spec := in.Topology.Spec()
+		for n := range len(clusters) * len(clusters) {
+			if !first {
+				n = len(clusters)*len(clusters) - 1 - n
+			}
+			a, b := n/len(clusters), n%len(clusters)
+			if a >= b {
+				continue
+			}
+			if _, ok := in.Topology.Link(clusters[a].Name, clusters[b].Name); ok {
+				continue
+			}
+			rtt, err := in.Topology.RTT(clusters[a].Name, clusters[b].Name)
+			if err != nil {
+				continue
+			}
+			for i := range spec.Clusters {
+				if spec.Clusters[i].Name == clusters[a].Name {
+					spec.Clusters[i].Links = append(spec.Clusters[i].Links, topology.LinkSpec{To: clusters[b].Name, RTT: rtt})
+				}
+			}
+			topo, err := topology.New(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return topo
+		}
+		t.Fatal("every pair of clusters is linked")
+		return nil
+	}
+	pp, err := placement.Prepare(in.Snapshot(), in.Apps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for step, topo := range []*topology.Topology{in.Topology, withLink(false), withLink(true), in.Topology} {
+		snap := &placement.Snapshot{Topology: topo}
+		if err := pp.Update(snap, nil); err != nil {
+			t.Fatal(err)
+		}
+		plan := compare(t, pp, snap, in.Apps, &placement.Request{}, step, "new topology")
+		if plan == nil || len(plan.Links) == 0 {
+			t.Fatalf("step %d: the plan uses no link", step)
+		}
+	}
+}
+
+// A Prepared remembers which replicas of the placement in force the filters let stay;
+// what an update changes is judged again: here a NoExecute taint whose toleration
+// expires when Update moves Snapshot.Now on (the replica must leave), between calls
+// that only re-measure a link (it stays).
+func TestPreparedRepairFollowsUpdates(t *testing.T) {
+	added := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	topo, err := topology.Drain(testContinuum(t), "cheap", added)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apps := []placement.Application{pt.NewApp("a").Component("x", "1", "1Gi", pt.Tolerate(topology.TaintDrain, topology.NoExecute, 300),
+		pt.Tolerate(topology.TaintUnschedulable, "")).Build()}
+	req := &placement.Request{Current: []placement.Assignment{{App: "a", Component: "x", Replica: 0, Cluster: "cheap"}}, Mode: placement.Repair}
+	snap := &placement.Snapshot{Topology: topo, Now: added.Add(299 * time.Second), RTT: map[placement.Pair]topology.Duration{}}
+	pp, err := placement.Prepare(snap, apps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for step, tc := range []struct {
+		now  time.Duration // since the taint was added
+		rtt  topology.Duration
+		want string
+	}{{299, ms(10), "cheap"}, {299, ms(12), "cheap"}, {300, ms(12), "near"}, {300, ms(11), "near"}, {299, ms(11), "cheap"}} {
+		if now := added.Add(tc.now * time.Second); !now.Equal(snap.Now) {
+			snap.Now = now
+			if err := pp.Update(snap, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		snap.RTT[placement.MakePair("cheap", "near")] = tc.rtt
+		pp.SetRTT("cheap", "near", tc.rtt)
+		plan := compare(t, pp, snap, apps, req, step, "taint")
+		if plan == nil || plan.Assignments[0].Cluster != tc.want {
+			t.Fatalf("step %d: x on %v, want %s", step, plan, tc.want)
+		}
+	}
+}
+
+// Applications checked once stay checked only against the same topology: after an
+// Update to a topology without the cluster an application is allowed on, the call
+// fails as the stateless one does.
+func TestPreparedRevalidatesOnNewTopology(t *testing.T) {
+	small := tt.New().
+		Cluster("cheap", tt.Capacity("16", "64Gi")).
+		Cluster("near", tt.Capacity("32", "128Gi")).
+		Link("cheap", "near", ms(10)).
+		MustBuild(t)
+	apps := []placement.Application{pt.NewApp("a").Component("x", "1", "1Gi", pt.Clusters("near2")).Build()}
+	snap := &placement.Snapshot{Topology: testContinuum(t)}
+	pp, err := placement.Prepare(snap, apps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for step, topo := range []*topology.Topology{snap.Topology, snap.Topology, small, snap.Topology} {
+		snap := &placement.Snapshot{Topology: topo}
+		if err := pp.Update(snap, nil); err != nil {
+			t.Fatal(err)
+		}
+		compare(t, pp, snap, apps, &placement.Request{}, step, "topology")
+		if _, err := pp.Place(context.Background(), &placement.Request{}); (err != nil) != (topo == small) {
+			t.Fatalf("step %d: error %v", step, err)
 		}
 	}
 }

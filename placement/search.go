@@ -887,7 +887,7 @@ func (sr *search) keepCurrent(order []int) (*state, int) {
 	st, kept := newState(p), 0
 	for _, i := range order {
 		c := p.insts[i].current
-		if c < 0 || !p.allowedAt(p.insts[i].comp, c) {
+		if c < 0 || !p.currentAllowed(i) {
 			continue
 		}
 		if ok, _ := st.check(i, c, false); ok {

@@ -62,7 +62,7 @@ func (t *Topology) WithLinkRTTs(changes []LinkRTT) (*Topology, error) {
 	ownSites := false
 	var siteDirty []bool
 	var clusterDirty []bool
-	owned := false // d.dist and d.pred are copies
+	owned := false // d.dist and d.pred are copies (of the rows' headers: clusterDirty marks the rows d owns)
 	full, rerouted := false, 0
 	h := &distHeap{}
 	for _, ch := range changes {
@@ -99,7 +99,7 @@ func (t *Topology) WithLinkRTTs(changes []LinkRTT) (*Topology, error) {
 			if !full {
 				// Many changes at once (a round of measurements) can touch most rows:
 				// past half of them, every row is routed once at the end instead.
-				rerouted += d.reroute(i, j, after < before, clusterDirty, h)
+				rerouted += d.reroute(i, j, before, after < before, clusterDirty, h)
 				full = rerouted > d.n/2
 			}
 			continue
@@ -132,8 +132,7 @@ func (t *Topology) WithLinkRTTs(changes []LinkRTT) (*Topology, error) {
 	if full {
 		n := d.n
 		for s := range n {
-			d.computeClusterRow(s, d.dist[s*n:(s+1)*n], d.pred[s*n:(s+1)*n], h)
-			clusterDirty[s] = true
+			d.recomputeRow(s, clusterDirty, h)
 		}
 	}
 	// Site rows: those whose access link changed or whose access clusters' rows were
@@ -156,7 +155,7 @@ func (t *Topology) WithLinkRTTs(changes []LinkRTT) (*Topology, error) {
 		n := d.n
 		for si := range d.sites {
 			if siteDirty[si] {
-				d.computeSiteRow(si, d.site[si*n:(si+1)*n], d.siteAt[si*n:(si+1)*n], func(ai int) []Duration { return d.dist[ai*n : (ai+1)*n] })
+				d.computeSiteRow(si, d.site[si*n:(si+1)*n], d.siteAt[si*n:(si+1)*n], func(ai int) []Duration { return d.dist[ai] })
 			}
 		}
 	}
@@ -164,18 +163,24 @@ func (t *Topology) WithLinkRTTs(changes []LinkRTT) (*Topology, error) {
 }
 
 // reroute recomputes the cluster rows that the change of the link between clusters i
-// and j (already in t.adj) can alter, given rows correct before it; cheaper tells
-// whether its effective RTT went down. A row's stored RTTs equal its shortest-path
-// distances except at the row's own cluster and its direct neighbours (the direct link
-// and the intra-cluster RTT override them), so the rows of i, j and their neighbours
-// are always recomputed, and the others are judged on their distances to i and j.
-func (t *Topology) reroute(i, j int, cheaper bool, dirty []bool, h *distHeap) int {
+// and j (already in t.adj; its effective RTT was old before) can alter, given rows
+// correct before it; cheaper tells whether its effective RTT went down. The rows of i
+// and j are always recomputed (the direct link overrides their RTT to each other).
+// For a cheaper link a row is judged on its shortest-path distances to i and j; a
+// row's stored RTTs are those distances except at the row's own cluster and its direct
+// neighbours (the direct link and the intra-cluster RTT override them), so for the rows
+// of i's and j's neighbours the distances are summed along their route trees
+// (treeRTT). A dearer link is judged on the route trees (pred), which no override
+// touches: a row whose tree does not use the link settles every cluster in the same
+// order at the same distance, and the first cluster to offer each its distance is the
+// same, so its routes stay as they were.
+func (t *Topology) reroute(i, j int, old Duration, cheaper bool, dirty []bool, h *distHeap) int {
 	n := t.n
-	redo := make([]bool, n)
+	redo, near := make([]bool, n), make([]bool, n)
 	redo[i], redo[j] = true, true
 	for _, x := range [2]int{i, j} {
 		for _, e := range t.adj[x] {
-			redo[e.to] = true
+			near[e.to] = true
 		}
 	}
 	k := t.direct[t.pair(i, j)]
@@ -184,7 +189,10 @@ func (t *Topology) reroute(i, j int, cheaper bool, dirty []bool, h *distHeap) in
 		if redo[s] {
 			continue
 		}
-		di, dj := t.dist[s*n+i], t.dist[s*n+j]
+		di, dj := t.dist[s][i], t.dist[s][j]
+		if cheaper && near[s] {
+			di, dj = t.treeRTT(s, i, i, j, old), t.treeRTT(s, j, i, j, old)
+		}
 		if di < 0 || dj < 0 {
 			continue // neither end reachable from s: the link is not on its routes
 		}
@@ -193,18 +201,53 @@ func (t *Topology) reroute(i, j int, cheaper bool, dirty []bool, h *distHeap) in
 			redo[s] = satAdd(di, w) <= dj || satAdd(dj, w) <= di
 		} else {
 			// A dearer link changes only routes through it.
-			redo[s] = int(t.pred[s*n+j]) == i || int(t.pred[s*n+i]) == j
+			redo[s] = int(t.pred[s][j]) == i || int(t.pred[s][i]) == j
 		}
 	}
 	count := 0
 	for s := range n {
 		if redo[s] {
-			t.computeClusterRow(s, t.dist[s*n:(s+1)*n], t.pred[s*n:(s+1)*n], h)
-			dirty[s] = true
+			t.recomputeRow(s, dirty, h)
 			count++
 		}
 	}
 	return count
+}
+
+// recomputeRow routes cluster s's row again, into rows of its own: the first time
+// (dirty[s] not yet set) new ones, as the topology it derives from shares the others.
+func (t *Topology) recomputeRow(s int, dirty []bool, h *distHeap) {
+	if !dirty[s] {
+		t.dist[s], t.pred[s] = make([]Duration, t.n), make([]int32, t.n)
+		dirty[s] = true
+	}
+	t.computeClusterRow(s, t.dist[s], t.pred[s], h)
+}
+
+// treeRTT returns the shortest-path distance from cluster s to v that row s's route
+// tree was computed with (-1: unreachable), summed along the tree from v back to s, the
+// link between i and j counted at its RTT before the change, old. Saturating sums of
+// RTTs do not depend on their order, so this is the distance computeClusterRow found.
+func (t *Topology) treeRTT(s, v, i, j int, old Duration) Duration {
+	var d Duration
+	for v != s {
+		u := int(t.pred[s][v])
+		if u < 0 {
+			return -1
+		}
+		rtt := old
+		if u != i && u != j || v != i && v != j {
+			for _, e := range t.adj[u] {
+				if e.to == v {
+					rtt = e.rtt
+					break
+				}
+			}
+		}
+		d = satAdd(d, rtt)
+		v = u
+	}
+	return d
 }
 
 // setSpecRTT applies ch to the spec, whose Clusters and Sites slices are its own: a

@@ -114,7 +114,7 @@ func (t *Topology) clusterRowOf(s int) *cachedRow {
 // computing one for i.
 func (t *Topology) rtt(i, j int) Duration {
 	if t.rows == nil { // small enough to inline: the all-pairs path stays a table read
-		return t.dist[i*t.n+j]
+		return t.dist[i][j]
 	}
 	return t.rttOnDemand(i, j)
 }
@@ -134,7 +134,7 @@ func (t *Topology) rttOnDemand(i, j int) Duration {
 // table, so ties are broken the same way.
 func (t *Topology) predRow(i int) []int32 {
 	if t.rows == nil {
-		return t.pred[i*t.n : (i+1)*t.n]
+		return t.pred[i]
 	}
 	return t.clusterRowOf(i).via
 }
@@ -177,7 +177,13 @@ func (t *Topology) SameRoutesFrom(u *Topology, i int) bool {
 	if !t.inRange(i) {
 		return false
 	}
-	return t == u || t.sameTables(u) && slices.Equal(t.pred[i*t.n:(i+1)*t.n], u.pred[i*u.n:(i+1)*u.n])
+	return t == u || t.sameTables(u) && sameRow(t.pred[i], u.pred[i])
+}
+
+// sameRow reports whether two rows of predecessors are equal: at once when they are
+// one (WithLinkRTTs shares the rows it does not re-route).
+func sameRow(a, b []int32) bool {
+	return len(a) > 0 && len(a) == len(b) && &a[0] == &b[0] || slices.Equal(a, b)
 }
 
 // sameTables reports whether t and u hold all-pairs tables of one build's shape

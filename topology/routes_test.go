@@ -288,7 +288,7 @@ func TestRepresentationThreshold(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if at.rows != nil || len(at.dist) != AllPairsMax*AllPairsMax {
+	if at.rows != nil || len(at.dist) != AllPairsMax || len(at.dist[0]) != AllPairsMax {
 		t.Errorf("%d clusters: all-pairs table not built", AllPairsMax)
 	}
 	above, err := New(spec(AllPairsMax+1, true))

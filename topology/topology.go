@@ -25,10 +25,12 @@ type Topology struct {
 	n int
 	// All-pairs tables, built by New when n <= allPairsMax; nil above it, where rows
 	// holds the same rows, computed on demand.
-	dist   []Duration // n*n: RTT between clusters, direct link first; -1 unreachable
-	pred   []int32    // n*n: predecessor on the cheapest path tree from row
-	site   []Duration // len(sites)*n: RTT from site to cluster; -1 unreachable
-	siteAt []int32    // len(sites)*n: access cluster used
+	// dist and pred are held by rows (one per source cluster, n entries), so that a
+	// topology WithLinkRTTs derives shares the rows no change re-routes.
+	dist   [][]Duration // RTT between clusters, direct link first; -1 unreachable
+	pred   [][]int32    // predecessor on the cheapest path tree from the row's cluster
+	site   []Duration   // len(sites)*n: RTT from site to cluster; -1 unreachable
+	siteAt []int32      // len(sites)*n: access cluster used
 	rows   *rowCache
 	// cacheRows is build's cache size argument, kept for WithLinkRTTs.
 	cacheRows int
@@ -216,16 +218,17 @@ func (t *Topology) collectOwners() []Owner {
 // per site (see computeClusterRow and computeSiteRow).
 func (t *Topology) route() {
 	n := t.n
-	t.dist = make([]Duration, n*n)
-	t.pred = make([]int32, n*n)
+	dist, pred := make([]Duration, n*n), make([]int32, n*n)
+	t.dist, t.pred = make([][]Duration, n), make([][]int32, n)
 	h := &distHeap{}
 	for s := range n {
-		t.computeClusterRow(s, t.dist[s*n:(s+1)*n], t.pred[s*n:(s+1)*n], h)
+		t.dist[s], t.pred[s] = dist[s*n:(s+1)*n:(s+1)*n], pred[s*n:(s+1)*n:(s+1)*n]
+		t.computeClusterRow(s, t.dist[s], t.pred[s], h)
 	}
 	t.site = make([]Duration, len(t.sites)*n)
 	t.siteAt = make([]int32, len(t.sites)*n)
 	for si := range t.sites {
-		t.computeSiteRow(si, t.site[si*n:(si+1)*n], t.siteAt[si*n:(si+1)*n], func(ai int) []Duration { return t.dist[ai*n : (ai+1)*n] })
+		t.computeSiteRow(si, t.site[si*n:(si+1)*n], t.siteAt[si*n:(si+1)*n], func(ai int) []Duration { return t.dist[ai] })
 	}
 }
 
@@ -429,7 +432,7 @@ func (t *Topology) RTTAt(i, j int) (rtt Duration, ok bool) {
 		return 0, false
 	}
 	if t.rows == nil { // kept small enough for the compiler to inline
-		d := t.dist[i*t.n+j]
+		d := t.dist[i][j]
 		return d, d >= 0
 	}
 	d := t.rttOnDemand(i, j)
