@@ -394,62 +394,7 @@ func (p *problem) validate() ErrorList {
 	// A Prepared whose applications all passed since they last changed (the totals
 	// were checked after them), against its topology, skips them.
 	if !p.prepared.appsChecked() {
-		names := make(map[string]int, len(req.Apps))
-		for i := range req.Apps {
-			a := &req.Apps[i]
-			if j, dup := names[a.Metadata.Name]; dup {
-				errs.Add("apps["+strconv.Itoa(i)+"].metadata.name", fmt.Sprintf("duplicate application %s (also apps[%d])", quote(a.Metadata.Name), j))
-			}
-			names[a.Metadata.Name] = i
-			if p.prepared.appValid(i) {
-				continue // validated against this topology before, unchanged since
-			}
-			prefix := "apps[" + strconv.Itoa(i) + "]."
-			before := len(errs)
-			errs = append(errs, validateApp(prefix, a, nil)...)
-			comps := map[string]bool{}
-			for _, c := range a.Components {
-				comps[c.Name] = true
-			}
-			isSite := func(n string) bool { _, ok := p.topo.SiteIndex(n); return ok }
-			if a.Home != "" {
-				if _, ok := p.topo.ClusterIndex(a.Home); !ok {
-					errs.Add(prefix+"home", fmt.Sprintf("unknown cluster %s", quote(a.Home)))
-				}
-			}
-			for j, c := range a.Components {
-				for k, cl := range c.Allowed.Clusters {
-					if _, ok := p.topo.ClusterIndex(cl); !ok {
-						errs.Add(fmt.Sprintf("%scomponents[%d].allowed.clusters[%d]", prefix, j, k), fmt.Sprintf("unknown cluster %s", quote(cl)))
-					}
-				}
-			}
-			for j, f := range a.Flows {
-				for _, e := range []struct{ field, name string }{{"from", f.From}, {"to", f.To}} {
-					switch {
-					case e.name == "":
-					case comps[e.name] && isSite(e.name):
-						errs.Add(fmt.Sprintf("%sflows[%d].%s", prefix, j, e.field), fmt.Sprintf("%q names both a component and a site", e.name))
-					case !comps[e.name] && !isSite(e.name):
-						errs.Add(fmt.Sprintf("%sflows[%d].%s", prefix, j, e.field), fmt.Sprintf("no component or site %s", quote(e.name)))
-					}
-				}
-			}
-			for j, ch := range a.Chains {
-				for k, e := range ch.Path {
-					switch {
-					case e == "":
-					case comps[e] && isSite(e):
-						errs.Add(fmt.Sprintf("%schains[%d].path[%d]", prefix, j, k), fmt.Sprintf("%q names both a component and a site", e))
-					case !comps[e] && !isSite(e):
-						errs.Add(fmt.Sprintf("%schains[%d].path[%d]", prefix, j, k), fmt.Sprintf("no component or site %s", quote(e)))
-					}
-				}
-			}
-			if len(errs) == before {
-				p.prepared.markValid(i)
-			}
-		}
+		errs = append(errs, p.validateApps()...)
 	}
 	if len(errs) > 0 {
 		return errs // the totals and the current plan are checked on valid applications
@@ -469,6 +414,72 @@ func (p *problem) validate() ErrorList {
 			p.currentKept = true
 		}
 		errs = append(errs, cerrs...)
+	}
+	return errs
+}
+
+// validateApps is validate's per-application part: unique names, each application's
+// fields (validateApp) and its references to the topology (home, allowed clusters,
+// flow and chain ends). A Prepared skips the applications it knows valid against its
+// topology, unchanged since.
+func (p *problem) validateApps() ErrorList {
+	req := p.req
+	var errs ErrorList
+	names := make(map[string]int, len(req.Apps))
+	for i := range req.Apps {
+		a := &req.Apps[i]
+		if j, dup := names[a.Metadata.Name]; dup {
+			errs.Add("apps["+strconv.Itoa(i)+"].metadata.name", fmt.Sprintf("duplicate application %s (also apps[%d])", quote(a.Metadata.Name), j))
+		}
+		names[a.Metadata.Name] = i
+		if p.prepared.appValid(i) {
+			continue // validated against this topology before, unchanged since
+		}
+		prefix := "apps[" + strconv.Itoa(i) + "]."
+		before := len(errs)
+		errs = append(errs, validateApp(prefix, a, nil)...)
+		comps := map[string]bool{}
+		for _, c := range a.Components {
+			comps[c.Name] = true
+		}
+		isSite := func(n string) bool { _, ok := p.topo.SiteIndex(n); return ok }
+		if a.Home != "" {
+			if _, ok := p.topo.ClusterIndex(a.Home); !ok {
+				errs.Add(prefix+"home", fmt.Sprintf("unknown cluster %s", quote(a.Home)))
+			}
+		}
+		for j, c := range a.Components {
+			for k, cl := range c.Allowed.Clusters {
+				if _, ok := p.topo.ClusterIndex(cl); !ok {
+					errs.Add(fmt.Sprintf("%scomponents[%d].allowed.clusters[%d]", prefix, j, k), fmt.Sprintf("unknown cluster %s", quote(cl)))
+				}
+			}
+		}
+		for j, f := range a.Flows {
+			for _, e := range []struct{ field, name string }{{"from", f.From}, {"to", f.To}} {
+				switch {
+				case e.name == "":
+				case comps[e.name] && isSite(e.name):
+					errs.Add(fmt.Sprintf("%sflows[%d].%s", prefix, j, e.field), fmt.Sprintf("%q names both a component and a site", e.name))
+				case !comps[e.name] && !isSite(e.name):
+					errs.Add(fmt.Sprintf("%sflows[%d].%s", prefix, j, e.field), fmt.Sprintf("no component or site %s", quote(e.name)))
+				}
+			}
+		}
+		for j, ch := range a.Chains {
+			for k, e := range ch.Path {
+				switch {
+				case e == "":
+				case comps[e] && isSite(e):
+					errs.Add(fmt.Sprintf("%schains[%d].path[%d]", prefix, j, k), fmt.Sprintf("%q names both a component and a site", e))
+				case !comps[e] && !isSite(e):
+					errs.Add(fmt.Sprintf("%schains[%d].path[%d]", prefix, j, k), fmt.Sprintf("no component or site %s", quote(e)))
+				}
+			}
+		}
+		if len(errs) == before {
+			p.prepared.markValid(i)
+		}
 	}
 	return errs
 }

@@ -559,35 +559,49 @@ func (sr *search) appResolve(st *state, movable []int, budget int) {
 			limit = appPairNodes
 		}
 		limit = min(limit, sr.budget.apps-spent)
-		old, oldPool := lift(st, group)
-		oldCost := sr.setCost(st, group, old)
-		for k, j := range group {
-			st.at[j] = old[k]
-		}
-		for _, j := range group {
+		spent += sr.resolveGroup(st, group, nil, limit)
+	}
+}
+
+// resolveGroup frees group in st and re-solves where it goes by branch and bound
+// within maxNodes, everything else fixed; it keeps a cheaper placement, else st is as
+// it was. domains, when not nil, gives each member's clusters from the group's
+// clusters before (localDomains' arguments); nil means their domains. It returns the
+// nodes spent.
+func (sr *search) resolveGroup(st *state, group []int, domains func(old []int) [][]int32, maxNodes int) int {
+	old, oldPool := lift(st, group)
+	oldCost := sr.setCost(st, group, old)
+	for k, j := range group {
+		st.at[j] = old[k]
+	}
+	var doms [][]int32
+	if domains != nil {
+		doms = domains(old)
+	}
+	for _, j := range group {
+		st.unplace(j)
+	}
+	b := sr.newBBIn(st, group, doms, true, maxNodes)
+	b.best = oldCost
+	b.run()
+	nodes := b.nodes
+	sr.phaseNodes += nodes
+	found := b.bestAt != nil && better(b.best, oldCost)
+	replayed := found && b.replay(st)
+	sr.recycle(b)
+	if replayed {
+		sr.improvements++
+		return nodes
+	}
+	for _, j := range group {
+		if st.at[j] >= 0 {
 			st.unplace(j)
 		}
-		b := sr.newBB(st, group, true, limit)
-		b.best = oldCost
-		b.run()
-		sr.phaseNodes += b.nodes
-		spent += b.nodes
-		found := b.bestAt != nil && better(b.best, oldCost)
-		if found && b.replay(st) {
-			sr.improvements++
-			sr.recycle(b)
-			continue
-		}
-		for _, j := range group {
-			if st.at[j] >= 0 {
-				st.unplace(j)
-			}
-		}
-		for k := len(group) - 1; k >= 0; k-- {
-			st.restore(group[k], old[k], oldPool[k])
-		}
-		sr.recycle(b)
 	}
+	for k := len(group) - 1; k >= 0; k-- {
+		st.restore(group[k], old[k], oldPool[k])
+	}
+	return nodes
 }
 
 // relinkMax bounds the replicas relink frees, and relinkNodes its branch and bound.
@@ -613,37 +627,13 @@ func (sr *search) relink(st, other *state, movable []int) {
 	if len(group) < 2 || len(group) > relinkMax {
 		return
 	}
-	old, oldPool := lift(st, group)
-	oldCost := sr.setCost(st, group, old)
-	for k, j := range group {
-		st.at[j] = old[k]
-	}
-	doms := sr.localDomains(st, group, old)
-	for f, i := range group {
-		if c := other.at[i]; c >= 0 && sr.inDom(p.insts[i].comp, c) && !slices.Contains(doms[f], int32(c)) {
-			doms[f] = append(slices.Clone(doms[f]), int32(c))
+	sr.resolveGroup(st, group, func(old []int) [][]int32 {
+		doms := sr.localDomains(st, group, old)
+		for f, i := range group {
+			if c := other.at[i]; c >= 0 && sr.inDom(p.insts[i].comp, c) && !slices.Contains(doms[f], int32(c)) {
+				doms[f] = append(slices.Clone(doms[f]), int32(c))
+			}
 		}
-	}
-	for _, j := range group {
-		st.unplace(j)
-	}
-	b := sr.newBBIn(st, group, doms, true, relinkNodes)
-	b.best = oldCost
-	b.run()
-	sr.phaseNodes += b.nodes
-	found := b.bestAt != nil && better(b.best, oldCost)
-	replayed := found && b.replay(st)
-	sr.recycle(b)
-	if replayed {
-		sr.improvements++
-		return
-	}
-	for _, j := range group {
-		if st.at[j] >= 0 {
-			st.unplace(j)
-		}
-	}
-	for k := len(group) - 1; k >= 0; k-- {
-		st.restore(group[k], old[k], oldPool[k])
-	}
+		return doms
+	}, relinkNodes)
 }

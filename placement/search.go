@@ -27,7 +27,9 @@ import (
 //     stands.
 //  4. Improvement: local moves (local.go), then large-neighbourhood search with exact
 //     sub-solves (lns.go); on an instance that needed step 3, two independent
-//     large-neighbourhood runs, the better plan standing.
+//     large-neighbourhood runs, each ending with a re-solve of every application and
+//     pair of applications as a whole (appResolve), the better plan standing, then a
+//     re-solve of the replicas the two plans place differently (relink).
 //
 // On a tight instance the phases that do not depend on one another run side by side
 // when Go has more than one CPU (search.parallel): the complete search beside the

@@ -100,8 +100,8 @@ type Request struct {
 	// large-neighbourhood runs, 40,000 for the re-solves of whole applications that
 	// end each of them, and 1,000,000 exact nodes. On the stored tight instances
 	// (up to 30 clusters x 50 components) the default strategy then answers in about
-	// 0.4 ms at the median and at most about 0.25 s, wall time on 2 CPUs
-	// (docs/placement-quality.md).
+	// 0.4 ms at the median and about 0.25 s at the most (once 0.29 s on a busy
+	// machine), wall time on 2 CPUs (docs/placement-quality.md).
 	MaxNodes int
 	// Timeout bounds the whole search in wall-clock time (zero: none; the ctx deadline
 	// bounds it too). When it passes, Place returns the best plan found so far, or an
@@ -117,8 +117,8 @@ type Request struct {
 	// luck: where one seed ends undecided, another often places everything (on the 25
 	// stored tight instances that need violation search, seeds 0-5, 19 of the 150 runs
 	// ended undecided, spread over 6 instances, and only one of them was undecided
-	// under every seed), so retrying an undecided request with another seed is often
-	// cheaper than raising the budget; the loop does so on its own. A verdict of
+	// under every seed), so retrying an undecided request with another seed can place
+	// it within the same budget; the loop does so on its own. A verdict of
 	// infeasibility is a proof under any seed.
 	Seed uint64
 }

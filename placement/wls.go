@@ -218,15 +218,19 @@ func (w *wls) relV(i int) float64 {
 func (w *wls) resources(i, c int) []int32 {
 	w.stamp++
 	w.resBuf = w.resBuf[:0]
-	w.routes(i, c, func(_ int64, rs []int32) {
-		for _, r := range rs {
-			if w.mark[r] != w.stamp {
-				w.mark[r] = w.stamp
-				w.resBuf = append(w.resBuf, r)
-			}
-		}
-	})
+	w.routes(i, c, w.collect)
 	return w.resBuf
+}
+
+// collect appends to resBuf the resources of route rs not marked with the current
+// stamp yet, and marks them (a routes callback; the bandwidth is not needed).
+func (w *wls) collect(_ int64, rs []int32) {
+	for _, r := range rs {
+		if w.mark[r] != w.stamp {
+			w.mark[r] = w.stamp
+			w.resBuf = append(w.resBuf, r)
+		}
+	}
 }
 
 // routes calls fn with the bandwidth and the route of each of i's flows that carry
@@ -724,19 +728,11 @@ func (w *wls) swap(i, c0 int, targets []int32, step int) bool {
 	// The bandwidth resources the two replicas' flows use before and after.
 	w.stamp++
 	w.resBuf = w.resBuf[:0]
-	add := func(_ int64, rs []int32) {
-		for _, r := range rs {
-			if w.mark[r] != w.stamp {
-				w.mark[r] = w.stamp
-				w.resBuf = append(w.resBuf, r)
-			}
-		}
-	}
-	w.routes(i, c0, add)
-	w.routes(j, c1, add)
+	w.routes(i, c0, w.collect)
+	w.routes(j, c1, w.collect)
 	exchange()
-	w.routes(i, c1, add)
-	w.routes(j, c0, add)
+	w.routes(i, c1, w.collect)
+	w.routes(j, c0, w.collect)
 	total := func() float64 {
 		sum := w.capTerm(c0) + w.capTerm(c1)
 		for _, r := range w.resBuf {
