@@ -49,10 +49,15 @@
 //  3. improvement: single, neighbourhood, swap and ejection moves; then, on instances
 //     that needed step 2, a bounded exact search with that plan as the incumbent
 //     (phase "prove", 5,000 nodes): when it exhausts its tree the plan is optimal
-//     (SearchStats.Optimal) and the rest is skipped; else large-neighbourhood search
-//     that frees a group of related replicas (joined by flows, sharing clusters, a
-//     costly flow pair and the replicas in its way, a whole application) and re-solves
-//     it exactly by branch and bound.
+//     (SearchStats.Optimal) and the rest is skipped. On the other instances, first a
+//     bounded exact search (phase "prove-near", 200 nodes) on the clusters a cheaper
+//     plan could use: each replica's static cost (compute, site flows, migration,
+//     scorers) can exceed its least by at most the plan's cost minus a lower bound,
+//     which on loose instances leaves a few clusters per replica, so the search
+//     proves the plan optimal or finds the optimum in tens of nodes. Else
+//     large-neighbourhood search that frees a group of related replicas (joined by
+//     flows, sharing clusters, a costly flow pair and the replicas in its way, a whole
+//     application) and re-solves it exactly by branch and bound.
 //
 // StrategyExact then runs branch and bound over every replica, seeded by the default
 // plan, with a bound that counts compute, flows to sites and the least RTT each flow

@@ -298,8 +298,9 @@ type SearchStats struct {
 	// Nodes counts the search steps of every phase together.
 	Nodes int `json:"nodes"`
 	// Optimal is true when a search that exhausted its tree proved the plan optimal:
-	// the exact strategy, or the default's bounded proof (phase "prove") on small and
-	// medium instances.
+	// the exact strategy, or one of the default's bounded proofs: phase "prove" on
+	// small and medium instances, phase "prove-near" (over the clusters a cheaper plan
+	// could use) on instances the greedy construction placed outright.
 	Optimal bool `json:"optimal"`
 	// StoppedEarly is true when a node budget or the deadline cut a phase short that
 	// would have gone on: the exact search, the complete search, or the search for a
