@@ -44,6 +44,11 @@ type problem struct {
 
 	// Bandwidth resources: links [0, L), uplinks [L, L+n), access links after.
 	bwCap []int64
+	// bwSafe marks the bandwidth resources no plan can fill: their capacity is at
+	// least twice the bandwidth of all flows together (a route passes a resource at
+	// most twice: a cluster's uplink, in and out, when the route goes through it).
+	// check skips them.
+	bwSafe []bool
 	// candScratch is cands' row for gathering a component's candidates.
 	candScratch []int32
 	atCand      *Candidate   // allowedAt's
@@ -918,6 +923,14 @@ func (p *problem) compileBandwidth() {
 		for _, a := range s.Access {
 			p.bwCap = append(p.bwCap, int64(a.Capacity))
 		}
+	}
+	var total int64
+	for k := range p.pairs {
+		total += p.pairs[k].bw
+	}
+	p.bwSafe = make([]bool, len(p.bwCap))
+	for r, c := range p.bwCap {
+		p.bwSafe[r] = total <= math.MaxInt64/4 && c >= 2*total
 	}
 }
 

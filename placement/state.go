@@ -166,6 +166,9 @@ func (s *state) check(i, c int, explain bool) (bool, violation) {
 		}
 		if fp.bw > 0 {
 			for _, r := range res {
+				if p.bwSafe[r] {
+					continue
+				}
 				if s.need[r] == 0 {
 					s.touched = append(s.touched, r)
 				}
