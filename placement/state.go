@@ -18,6 +18,9 @@ type state struct {
 	need     []int64 // scratch for check: bandwidth needed per resource
 	touched  []int32
 	cand     Candidate
+	// checkWork counts check's steps: one per call and per flow, and one per
+	// resource on the routes of flows to placed instances (lnsMaxChecks).
+	checkWork int64
 }
 
 func newState(p *problem) *state {
@@ -136,6 +139,7 @@ func (s *state) check(i, c int, explain bool) (bool, violation) {
 		s.need[r] = 0
 	}
 	s.touched = s.touched[:0]
+	s.checkWork += int64(1 + len(in.pairs))
 	for _, pid := range in.pairs {
 		fp := &p.pairs[pid]
 		var rtt topology.Duration
@@ -165,6 +169,7 @@ func (s *state) check(i, c int, explain bool) (bool, violation) {
 			return fail("flow-rtt", func() string { return fmt.Sprintf("flow to %s: RTT %s > max %s", other, fmtMs(rtt), fmtMs(fp.maxRTT)) })
 		}
 		if fp.bw > 0 {
+			s.checkWork += int64(len(res))
 			for _, r := range res {
 				if p.bwSafe[r] {
 					continue
