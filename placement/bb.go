@@ -296,6 +296,19 @@ func (fp *flowPair) other(i int) int {
 func (b *bb) charge(f int, fp *flowPair, oc int, sign float64) {
 	p := b.sr.p
 	w := p.w.Network * fp.gbit
+	if col := p.rttTo(oc); col != nil {
+		for n, c32 := range b.dom[f] {
+			d := col[c32]
+			if d < 0 || (fp.maxRTT > 0 && d > fp.maxRTT) {
+				b.bad[f][n] += int32(sign)
+				continue
+			}
+			if w != 0 {
+				b.part[f][n] += sign * w * d.Ms()
+			}
+		}
+		return
+	}
 	for n, c32 := range b.dom[f] {
 		d := p.rtt(int(c32), oc)
 		if d < 0 || (fp.maxRTT > 0 && d > fp.maxRTT) {

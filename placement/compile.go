@@ -41,6 +41,10 @@ type problem struct {
 
 	rttCC map[[2]int]topology.Duration // measured overrides, both orders
 	rttSS map[[2]int]topology.Duration // site, cluster
+	// rttCols[oc] holds rtt(c, oc) for every cluster c (rttTo), on problems of at
+	// most denseRoutes clusters; filled at first use, and all of it before a search
+	// forks (search.warm), so that forked searches only read it.
+	rttCols [][]topology.Duration
 
 	// Bandwidth resources: links [0, L), uplinks [L, L+n), access links after.
 	bwCap []int64
@@ -725,6 +729,26 @@ func (p *problem) rtt(a, b int) topology.Duration {
 		return -1
 	}
 	return d
+}
+
+// rttTo returns rtt(c, oc) for every cluster c, or nil on problems of more than
+// denseRoutes clusters.
+func (p *problem) rttTo(oc int) []topology.Duration {
+	if p.n > denseRoutes {
+		return nil
+	}
+	if p.rttCols == nil {
+		p.rttCols = make([][]topology.Duration, p.n)
+	}
+	col := p.rttCols[oc]
+	if col == nil {
+		col = make([]topology.Duration, p.n)
+		for c := range col {
+			col[c] = p.rtt(c, oc)
+		}
+		p.rttCols[oc] = col
+	}
+	return col
 }
 
 // minInterRTT returns a lower bound of the RTT between two different clusters: the

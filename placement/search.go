@@ -397,6 +397,9 @@ func (sr *search) warm() {
 			p.siteRoute(s, c)
 		}
 	}
+	for c := range p.n {
+		p.rttTo(c)
+	}
 	p.minInterRTT()
 }
 
