@@ -47,8 +47,9 @@
 //     weighted-violation local search; and a complete search that finds a plan or
 //     proves there is none;
 //  3. improvement: single, neighbourhood, swap and ejection moves; then, on instances
-//     that needed step 2, a bounded exact search with that plan as the incumbent
-//     (phase "prove", 5,000 nodes): when it exhausts its tree the plan is optimal
+//     that needed step 2 and whose domains add up to at most 300 clusters, a bounded
+//     exact search with that plan as the incumbent (phase "prove", 5,000 nodes; on
+//     larger ones it was never seen to end): when it exhausts its tree the plan is optimal
 //     (SearchStats.Optimal) and the rest is skipped. On the other instances, first a
 //     bounded exact search (phase "prove-near", 200 nodes) on the clusters a cheaper
 //     plan could use: each replica's static cost (compute, site flows, migration,
