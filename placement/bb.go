@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"math"
 	"slices"
+
+	"github.com/continuum-xr/continuum/topology"
 )
 
 // bb is a depth-first branch and bound over a free set of instances, every other
@@ -296,21 +298,14 @@ func (fp *flowPair) other(i int) int {
 func (b *bb) charge(f int, fp *flowPair, oc int, sign float64) {
 	p := b.sr.p
 	w := p.w.Network * fp.gbit
-	if col := p.rttTo(oc); col != nil {
-		for n, c32 := range b.dom[f] {
-			d := col[c32]
-			if d < 0 || (fp.maxRTT > 0 && d > fp.maxRTT) {
-				b.bad[f][n] += int32(sign)
-				continue
-			}
-			if w != 0 {
-				b.part[f][n] += sign * w * d.Ms()
-			}
-		}
-		return
-	}
+	col := p.rttTo(oc) // nil above denseRoutes clusters: one lookup per cluster then
 	for n, c32 := range b.dom[f] {
-		d := p.rtt(int(c32), oc)
+		var d topology.Duration
+		if col != nil {
+			d = col[c32]
+		} else {
+			d = p.rtt(int(c32), oc)
+		}
 		if d < 0 || (fp.maxRTT > 0 && d > fp.maxRTT) {
 			b.bad[f][n] += int32(sign)
 			continue
