@@ -52,11 +52,9 @@ type problem struct {
 	// least twice the bandwidth of all flows together (a route passes a resource at
 	// most twice: a cluster's uplink, in and out, when the route goes through it).
 	// check skips them.
-	bwSafe []bool
-	// candScratch is cands' row for gathering a component's candidates.
-	candScratch []int32
-	atCand      *Candidate   // allowedAt's
-	rankScratch []rankedCand // rank's
+	bwSafe     []bool
+	ownScratch *candScratch // cands'
+	atCand     *Candidate   // allowedAt's
 	// allCands and allAllowed are the candidate list and row of a component every
 	// cluster passes for, shared by all such components; never written.
 	allCands   []int32

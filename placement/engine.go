@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
+	"sync"
 )
 
 // Options configure an Engine. The zero value runs the built-in filters and no scorers.
@@ -144,6 +146,78 @@ func (p *problem) cands(k int) *comp {
 	if comp.compCands != nil {
 		return comp
 	}
+	if p.ownScratch == nil {
+		p.ownScratch = &candScratch{st: p.rankState}
+	}
+	p.computeCands(k, p.ownScratch)
+	return comp
+}
+
+// candScratch is what computing one component's candidates writes besides the
+// component: a row to gather them in, rank's list and a state to price them in.
+type candScratch struct {
+	row  []int32
+	rank []rankedCand
+	st   *state
+}
+
+// parallelCandPairs is the least work (clusters times components without candidates)
+// that candsAll spreads over goroutines: below it, starting them costs more than it
+// saves.
+const parallelCandPairs = 16_000
+
+// candsAll computes the candidates of the components of insts that have none. When
+// there are many, more than one CPU, no scorer plugins and only built-in filters (which
+// read the problem and never write it), the components are shared out among up to
+// GOMAXPROCS goroutines, each with its own scratch: each component's candidates depend
+// on that component alone, so the result is the same as computing them one by one.
+func (p *problem) candsAll(insts []int) {
+	var todo []int
+	seen := make([]bool, len(p.comps))
+	for _, i := range insts {
+		if k := p.insts[i].comp; !seen[k] && p.comps[k].compCands == nil {
+			seen[k] = true
+			todo = append(todo, k)
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(todo))
+	if workers < 2 || len(todo)*p.n < parallelCandPairs || len(p.scorers) > 0 {
+		for _, k := range todo {
+			p.cands(k)
+		}
+		return
+	}
+	// What the goroutines would otherwise fill lazily is filled here, first.
+	for _, k := range todo {
+		if p.activeFiltersOf(k); !p.comps[k].allFast {
+			for _, k := range todo {
+				p.cands(k)
+			}
+			return
+		}
+	}
+	p.filtersSites()
+	if p.allCands == nil {
+		p.allCands, p.allAllowed = make([]int32, p.n), make([]bool, p.n)
+		for c := range p.n {
+			p.allCands[c], p.allAllowed[c] = int32(c), true
+		}
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			sc := &candScratch{st: &state{p: p}}
+			for n := w; n < len(todo); n += workers {
+				p.computeCands(todo[n], sc)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// computeCands computes component k's candidates with the scratch sc.
+func (p *problem) computeCands(k int, sc *candScratch) {
+	comp := &p.comps[k]
 	var cand Candidate
 	cs := &compCands{filtered: map[string]int{}}
 	// Only the filters that can rule a cluster out for this component run; when they
@@ -154,10 +228,10 @@ func (p *problem) cands(k int) *comp {
 	// The candidates are gathered in a scratch row and copied out at their size: on
 	// large requests, growing each component's list by appending allocated several
 	// times what it keeps.
-	if p.candScratch == nil {
-		p.candScratch = make([]int32, 0, p.n)
+	if sc.row == nil {
+		sc.row = make([]int32, 0, p.n)
 	}
-	scratch := p.candScratch[:0]
+	scratch := sc.row[:0]
 	for c := range p.n {
 		if allFast {
 			cand.Cluster, cand.ClusterIndex = &p.clusters[c], c
@@ -188,8 +262,7 @@ func (p *problem) cands(k int) *comp {
 		cs.cand = append(cs.cand, scratch...)
 	}
 	comp.compCands = cs
-	cs.top, cs.topStatic = p.rank(p.rankState, comp)
-	return comp
+	cs.top, cs.topStatic, sc.rank = p.rank(sc.st, comp, sc.rank)
 }
 
 // allowedAt reports whether the filters let component k run on cluster c, without
@@ -256,11 +329,10 @@ const topK = 48
 // is not negative once the site-latency filter has ruled out the clusters without a
 // route to a site), so then one whose compute cost alone is above the topK-th is not
 // priced further.
-func (p *problem) rank(st *state, comp *comp) ([]int32, []float64) {
+func (p *problem) rank(st *state, comp *comp, scratch []rankedCand) (ids []int32, static []float64, _ []rankedCand) {
 	prune := len(p.scorers) == 0 && (len(comp.siteFlows) == 0 || p.filtersSites())
 	wc := p.w.Compute * comp.wCompute * comp.cores
-	top := p.rankScratch[:0]
-	defer func() { p.rankScratch = top[:0] }()
+	top := scratch[:0]
 	for _, c := range comp.cand {
 		full := len(top) == topK
 		if full && prune && wc*p.price[c] > top[topK-1].cost {
@@ -287,11 +359,11 @@ func (p *problem) rank(st *state, comp *comp) ([]int32, []float64) {
 		copy(top[j+1:], top[j:len(top)-1])
 		top[j] = x
 	}
-	ids, static := make([]int32, len(top)), make([]float64, len(top))
+	ids, static = make([]int32, len(top)), make([]float64, len(top))
 	for n, x := range top {
 		ids[n], static[n] = x.c, x.cost
 	}
-	return ids, static
+	return ids, static, top[:0]
 }
 
 // rankedCand is a candidate with its static cost, in rank.

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/continuum-xr/continuum/placement"
+	pt "github.com/continuum-xr/continuum/placement/placementtest"
+	"github.com/continuum-xr/continuum/topology"
 )
 
 // TestPhasesSideBySideSameAnswer holds that running a tight instance's independent
@@ -63,5 +65,72 @@ func TestPhasesSideBySideSameAnswer(t *testing.T) {
 	}
 	if found != len(names) {
 		t.Fatalf("found %d of the %d instances", found, len(names))
+	}
+}
+
+// evenNameFilter is a user filter (not built in): clusters whose name ends in an even
+// digit only. It keeps the candidates' computation on one goroutine.
+type evenNameFilter struct{}
+
+func (evenNameFilter) Name() string { return "even-name" }
+func (evenNameFilter) Filter(c *placement.Candidate) string {
+	if n := c.Cluster.Name; n != "" && (n[len(n)-1]-'0')%2 == 1 {
+		return "odd name"
+	}
+	return ""
+}
+
+// TestCandidatesSideBySideSameAnswer holds that computing the components' candidates
+// on more than one goroutine (large requests, built-in filters only) changes nothing:
+// the plan, with every cluster of every replica explained, is the same byte for byte
+// with GOMAXPROCS=1 and with 2, and also with a user filter (which keeps that work on
+// one goroutine) and with some components restricted to a few tiers and clusters.
+func TestCandidatesSideBySideSameAnswer(t *testing.T) {
+	in := pt.Generate(3, pt.GenOptions{Clusters: 400, Components: 80, Planted: true})
+	// Restrict some components, so that candidate lists differ in length between
+	// components and the shared all-clusters row is not the only one.
+	clusters := in.Topology.Clusters()
+	for ai := range in.Apps {
+		for ci := range in.Apps[ai].Components {
+			c := &in.Apps[ai].Components[ci]
+			switch (ai + ci) % 4 {
+			case 1:
+				c.Allowed.Tiers = []topology.Tier{clusters[(ai*7+ci)%len(clusters)].Tier}
+			case 2:
+				for k := range 5 {
+					c.Allowed.Clusters = append(c.Allowed.Clusters, clusters[(ai*13+ci*5+k*31)%len(clusters)].Name)
+				}
+			}
+		}
+	}
+	user, err := placement.NewEngine(placement.Options{Filters: []placement.Filter{evenNameFilter{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []*placement.Engine{nil, user} {
+		var plans [2][]byte
+		for k, procs := range []int{1, 2} {
+			old := runtime.GOMAXPROCS(procs)
+			req := in.Request()
+			req.Explain = placement.ExplainFull
+			var plan *placement.Plan
+			var err error
+			if e == nil {
+				plan, err = placement.Place(context.Background(), in.Snapshot(), req)
+			} else {
+				plan, err = e.Place(context.Background(), in.Snapshot(), req)
+			}
+			runtime.GOMAXPROCS(old)
+			if plan == nil {
+				t.Fatalf("user filter %v: %v", e != nil, err)
+			}
+			if len(plan.Explanations) == 0 {
+				t.Fatalf("user filter %v: no explanations", e != nil)
+			}
+			plans[k], _ = json.Marshal(plan)
+		}
+		if string(plans[0]) != string(plans[1]) {
+			t.Errorf("user filter %v: the plan with GOMAXPROCS=2 differs from the one with 1", e != nil)
+		}
 	}
 }

@@ -906,9 +906,7 @@ func complete(st *state) bool { return !slices.Contains(st.at, -1) }
 func (sr *search) order(insts []int) []int {
 	p := sr.p
 	order := slices.Clone(insts)
-	for _, i := range order {
-		p.cands(p.insts[i].comp)
-	}
+	p.candsAll(order)
 	slices.SortStableFunc(order, func(a, b int) int {
 		ka, kb := &p.comps[p.insts[a].comp], &p.comps[p.insts[b].comp]
 		return cmp.Or(cmp.Compare(len(ka.cand), len(kb.cand)), cmp.Compare(kb.cores, ka.cores),
