@@ -156,9 +156,10 @@ func (p *problem) cands(k int) *comp {
 // candScratch is what computing one component's candidates writes besides the
 // component: a row to gather them in, rank's list and a state to price them in.
 type candScratch struct {
-	row  []int32
-	rank []rankedCand
-	st   *state
+	row      []int32
+	rank     []rankedCand
+	st       *state
+	rejected []int // clusters ruled out, by filter of the component's active filters
 }
 
 // parallelCandPairs is the least work (clusters times components without candidates)
@@ -219,7 +220,7 @@ func (p *problem) candsAll(insts []int) {
 func (p *problem) computeCands(k int, sc *candScratch) {
 	comp := &p.comps[k]
 	var cand Candidate
-	cs := &compCands{filtered: map[string]int{}}
+	cs := &compCands{}
 	// Only the filters that can rule a cluster out for this component run; when they
 	// are all built-in (they read the candidate, never change it) one candidate is
 	// reused with only its cluster changing.
@@ -232,18 +233,34 @@ func (p *problem) computeCands(k int, sc *candScratch) {
 		sc.row = make([]int32, 0, p.n)
 	}
 	scratch := sc.row[:0]
+	rejected := sc.rejected
+	if cap(rejected) < len(active) {
+		rejected = make([]int, len(active))
+	} else {
+		rejected = rejected[:len(active)]
+		clear(rejected)
+	}
 	for c := range p.n {
 		if allFast {
 			cand.Cluster, cand.ClusterIndex = &p.clusters[c], c
 		} else {
 			p.setCandidate(&cand, k, c)
 		}
-		if name := firstRejectionIn(active, &cand); name != "" {
-			cs.filtered[name]++
+		if f := firstRejecting(active, &cand); f >= 0 {
+			rejected[f]++
 			continue
 		}
 		scratch = append(scratch, int32(c))
 	}
+	for f, n := range rejected {
+		if n > 0 {
+			if cs.filtered == nil {
+				cs.filtered = map[string]int{}
+			}
+			cs.filtered[active[f].f.Name()] += n
+		}
+	}
+	sc.rejected = rejected
 	if len(scratch) == p.n {
 		// Every cluster passes (common on large loose requests): the component shares
 		// the problem's read-only rows of all clusters.
@@ -374,7 +391,15 @@ type rankedCand struct {
 
 // before orders candidates by static cost, then by cluster index.
 func (a rankedCand) before(b rankedCand) bool {
-	d := cmp.Compare(a.cost, b.cost)
+	switch {
+	case a.cost < b.cost:
+		return true
+	case a.cost > b.cost:
+		return false
+	case a.cost == b.cost:
+		return a.c < b.c
+	}
+	d := cmp.Compare(a.cost, b.cost) // a NaN: ordered as cmp.Compare orders it
 	return d < 0 || d == 0 && a.c < b.c
 }
 
@@ -431,18 +456,27 @@ func (p *problem) activeFiltersOf(k int) []activeFilter {
 // firstRejectionIn returns the name of the first of the filters that rejects the
 // candidate, or "".
 func firstRejectionIn(fs []activeFilter, cand *Candidate) string {
-	for _, af := range fs {
+	if f := firstRejecting(fs, cand); f >= 0 {
+		return fs[f].f.Name()
+	}
+	return ""
+}
+
+// firstRejecting returns the position in fs of the first filter that rejects the
+// candidate, or -1.
+func firstRejecting(fs []activeFilter, cand *Candidate) int {
+	for f, af := range fs {
 		if af.fast != nil {
 			if !af.fast.ok(cand) {
-				return af.f.Name()
+				return f
 			}
 			continue
 		}
 		if af.f.Filter(cand) != "" {
-			return af.f.Name()
+			return f
 		}
 	}
-	return ""
+	return -1
 }
 
 // ruledOut returns the first filter that rules component k out of cluster c, with its
