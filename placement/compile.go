@@ -42,8 +42,9 @@ type problem struct {
 	rttCC map[[2]int]topology.Duration // measured overrides, both orders
 	rttSS map[[2]int]topology.Duration // site, cluster
 	// rttCols[oc] holds rtt(c, oc) for every cluster c (rttTo), on problems of at
-	// most denseRoutes clusters; filled at first use, and all of it before a search
-	// forks (search.warm), so that forked searches only read it.
+	// most rttColsMax clusters; a column is filled at first use (on parallel problems
+	// all of them before a search forks, search.warm, so that forked searches only
+	// read them).
 	rttCols [][]topology.Duration
 
 	// Bandwidth resources: links [0, L), uplinks [L, L+n), access links after.
@@ -729,10 +730,16 @@ func (p *problem) rtt(a, b int) topology.Duration {
 	return d
 }
 
+// rttColsMax bounds the clusters of a problem whose RTTs rttTo keeps in columns: one
+// column has an entry per cluster, and a search fills one per cluster its placed flow
+// partners occupy (at most 2,048 x 2,048 entries, 32 MiB; at 1,000 clusters and 100
+// components, about a hundred columns, 0.8 MB).
+const rttColsMax = 2048
+
 // rttTo returns rtt(c, oc) for every cluster c, or nil on problems of more than
-// denseRoutes clusters.
+// rttColsMax clusters.
 func (p *problem) rttTo(oc int) []topology.Duration {
-	if p.n > denseRoutes {
+	if p.n > rttColsMax {
 		return nil
 	}
 	if p.rttCols == nil {
