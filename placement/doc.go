@@ -200,6 +200,13 @@
 // NewEngine only); it never modifies its arguments and is safe for concurrent use. It
 // honours ctx cancellation. A what-if is a Place on a modified snapshot.
 //
+// One Place may use up to GOMAXPROCS goroutines of its own, and never calls plugins
+// from two at once: the components' candidates on large requests when every filter is
+// built in and there are no scorers (16,000 cluster-component pairs or more), and the
+// independent search phases of a tight request of up to 64 clusters without scorers.
+// The plan does not depend on it: it is the same, byte for byte, with GOMAXPROCS=1
+// (TestCandidatesSideBySideSameAnswer, TestPhasesSideBySideSameAnswer).
+//
 // # Testing
 //
 // Fuzz targets: FuzzDecodeApplication, FuzzDecodePlan, and FuzzPlace, which builds
