@@ -204,16 +204,34 @@ func (p *problem) candsAll(insts []int) {
 			p.allCands[c], p.allAllowed[c] = int32(c), true
 		}
 	}
+	scratch := make([]*candScratch, workers)
+	for w := range scratch {
+		scratch[w] = &candScratch{st: &state{p: p}}
+	}
+	spread(workers, len(todo), func(w, x int) { p.computeCands(todo[x], scratch[w]) })
+}
+
+// spread calls f(w, x) for every x in [0, n) on workers goroutines, x on goroutine w =
+// x % workers, and returns when all have ended. A panic in f is raised again on the
+// caller's goroutine (the first by goroutine), as it would be without goroutines,
+// instead of ending the program.
+func spread(workers, n int, f func(w, x int)) {
 	var wg sync.WaitGroup
+	failed := make([]any, workers)
 	for w := range workers {
 		wg.Go(func() {
-			sc := &candScratch{st: &state{p: p}}
-			for n := w; n < len(todo); n += workers {
-				p.computeCands(todo[n], sc)
+			defer func() { failed[w] = recover() }()
+			for x := w; x < n; x += workers {
+				f(w, x)
 			}
 		})
 	}
 	wg.Wait()
+	for _, v := range failed {
+		if v != nil {
+			panic(v)
+		}
+	}
 }
 
 // computeCands computes component k's candidates with the scratch sc.
