@@ -115,7 +115,6 @@ func (e *Engine) place(ctx context.Context, snap *Snapshot, req *Request, pp *Pr
 		ctx, cancel = context.WithTimeout(ctx, req.Timeout)
 		defer cancel()
 	}
-	e.filter(p)
 	sr := &search{p: p, ctx: ctx}
 	st, stats, err := sr.run()
 	if err != nil {
@@ -131,36 +130,33 @@ func (e *Engine) place(ctx context.Context, snap *Snapshot, req *Request, pp *Pr
 	return plan, nil
 }
 
-// filter prepares the filter pass (compile set the engine's filters: a Prepared
-// computes its components' active filters when it keeps them). Candidates are computed
-// per component when first needed (cands), so a repair that keeps most replicas where
-// they are pays only for the components it re-places.
-func (e *Engine) filter(p *problem) {
-	p.rankState = &state{p: p} // rank prices static costs only: no usage is read
-}
-
 // cands returns component k with its candidates computed: the filters run on every
-// cluster, and the cheapest topK are ranked.
+// cluster, and the cheapest topK are ranked. They are computed per component when first
+// needed, so a repair that keeps most replicas where they are pays only for the
+// components it re-places.
 func (p *problem) cands(k int) *comp {
 	comp := &p.comps[k]
 	if comp.compCands != nil {
 		return comp
 	}
 	if p.ownScratch == nil {
-		p.ownScratch = &candScratch{st: p.rankState}
+		p.ownScratch = newCandScratch(p)
 	}
 	p.computeCands(k, p.ownScratch)
 	return comp
 }
 
 // candScratch is what computing one component's candidates writes besides the
-// component: a row to gather them in, rank's list and a state to price them in.
+// component: a row to gather them in, rank's list and a state to price them in (rank
+// prices static costs only: the state's usage is never read).
 type candScratch struct {
 	row      []int32
 	rank     []rankedCand
 	st       *state
 	rejected []int // clusters ruled out, by filter of the component's active filters
 }
+
+func newCandScratch(p *problem) *candScratch { return &candScratch{st: &state{p: p}} }
 
 // parallelCandPairs is the least work (clusters times components without candidates)
 // that candsAll spreads over goroutines: below it, starting them costs more than it
@@ -182,31 +178,26 @@ func (p *problem) candsAll(insts []int) {
 		}
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(todo))
-	if workers < 2 || len(todo)*p.n < parallelCandPairs || len(p.scorers) > 0 {
+	parallel := workers >= 2 && len(todo)*p.n >= parallelCandPairs && len(p.scorers) == 0
+	// What the goroutines would otherwise fill lazily is filled here, first.
+	for _, k := range todo {
+		if !parallel {
+			break
+		}
+		p.activeFiltersOf(k)
+		parallel = p.comps[k].allFast
+	}
+	if !parallel {
 		for _, k := range todo {
 			p.cands(k)
 		}
 		return
 	}
-	// What the goroutines would otherwise fill lazily is filled here, first.
-	for _, k := range todo {
-		if p.activeFiltersOf(k); !p.comps[k].allFast {
-			for _, k := range todo {
-				p.cands(k)
-			}
-			return
-		}
-	}
 	p.filtersSites()
-	if p.allCands == nil {
-		p.allCands, p.allAllowed = make([]int32, p.n), make([]bool, p.n)
-		for c := range p.n {
-			p.allCands[c], p.allAllowed[c] = int32(c), true
-		}
-	}
+	p.allRows()
 	scratch := make([]*candScratch, workers)
 	for w := range scratch {
-		scratch[w] = &candScratch{st: &state{p: p}}
+		scratch[w] = newCandScratch(p)
 	}
 	spread(workers, len(todo), func(w, x int) { p.computeCands(todo[x], scratch[w]) })
 }
@@ -232,6 +223,18 @@ func spread(workers, n int, f func(w, x int)) {
 			panic(v)
 		}
 	}
+}
+
+// allRows returns the candidate list and row of a component every cluster passes
+// for (allCands, allAllowed), made at first use.
+func (p *problem) allRows() ([]int32, []bool) {
+	if p.allCands == nil {
+		p.allCands, p.allAllowed = make([]int32, p.n), make([]bool, p.n)
+		for c := range p.n {
+			p.allCands[c], p.allAllowed[c] = int32(c), true
+		}
+	}
+	return p.allCands, p.allAllowed
 }
 
 // computeCands computes component k's candidates with the scratch sc.
@@ -282,13 +285,7 @@ func (p *problem) computeCands(k int, sc *candScratch) {
 	if len(scratch) == p.n {
 		// Every cluster passes (common on large loose requests): the component shares
 		// the problem's read-only rows of all clusters.
-		if p.allCands == nil {
-			p.allCands, p.allAllowed = slices.Clip(slices.Clone(scratch)), make([]bool, p.n)
-			for c := range p.allAllowed {
-				p.allAllowed[c] = true
-			}
-		}
-		cs.allowed, cs.cand = p.allAllowed, p.allCands
+		cs.cand, cs.allowed = p.allRows()
 	} else {
 		cs.allowed = make([]bool, p.n)
 		for _, c := range scratch {

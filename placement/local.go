@@ -300,24 +300,11 @@ func (sr *search) bestUniform(st *state, members []int) bool {
 	if len(promising) == 0 {
 		return false
 	}
-	// Cheapest first. The cheapest usually fits: it is picked out alone, and the rest
-	// sorted only when it does not.
-	byCost := func(a, b candCost) int { return cmp.Or(cmp.Compare(a.cost, b.cost), cmp.Compare(a.c, b.c)) }
-	m := 0
-	for n := 1; n < len(promising); n++ {
-		if byCost(promising[n], promising[m]) < 0 {
-			m = n
-		}
-	}
-	promising[0], promising[m] = promising[m], promising[0]
+	slices.SortFunc(promising, func(a, b candCost) int { return cmp.Or(cmp.Compare(a.cost, b.cost), cmp.Compare(a.c, b.c)) })
 	for _, j := range members {
 		st.unplace(j)
 	}
-	for n, pc := range promising {
-		if n == 1 {
-			slices.SortFunc(promising[1:], byCost)
-			pc = promising[1]
-		}
+	for _, pc := range promising {
 		for k := range target {
 			target[k] = pc.c
 		}

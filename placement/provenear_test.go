@@ -15,7 +15,13 @@ import (
 // "prove-near"); every claim is checked against exhaustive enumeration judged by the
 // independent oracle. Local search leaves some of these plans above the optimum, so a
 // cut of the domains that dropped a cluster the optimum needs fails here (checked: cut
-// to a twentieth of the gap, 4 false claims).
+// to a twentieth of the gap, 4 false claims). The enumeration's optima were checked once
+// against CBC's on all 40 instances (equal within a relative 1e-6; each seed s solved by
+//
+//	go run ./placement/placementtest/cmd/milpset -out DIR -first $((700000+s)) -count 1 \
+//	    -sizes 5x$((5+s%2)) -loads L,L
+//
+// with L 0.5 for odd s and 0.3 for even), so this test needs no solver.
 func TestOptimalClaimsAgreeWithBruteForce(t *testing.T) {
 	checked, claims, near := 0, 0, 0
 	for seed := uint64(1); seed <= 40; seed++ {
