@@ -748,7 +748,7 @@ func (p *problem) rttTo(oc int) []topology.Duration {
 	if col == nil {
 		col = make([]topology.Duration, p.n)
 		for c := range col {
-			col[c] = p.rtt(c, oc)
+			col[c] = p.rtt(oc, c) // RTTs are symmetric: oc's row is read in order
 		}
 		p.rttCols[oc] = col
 	}

@@ -1,13 +1,13 @@
 package placement
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"math"
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // Options configure an Engine. The zero value runs the built-in filters and no scorers.
@@ -202,21 +202,25 @@ func (p *problem) candsAll(insts []int) {
 	spread(workers, len(todo), func(w, x int) { p.computeCands(todo[x], scratch[w]) })
 }
 
-// spread calls f(w, x) for every x in [0, n) on workers goroutines, x on goroutine w =
-// x % workers, and returns when all have ended. A panic in f is raised again on the
-// caller's goroutine (the first by goroutine), as it would be without goroutines,
-// instead of ending the program.
+// spread calls f(w, x) for every x in [0, n) on workers goroutines (w names the
+// goroutine; each takes the next x as it becomes free, so one slow x does not leave
+// the others idle), the caller's goroutine being w = 0, and returns when all have
+// ended. A panic in f is raised again on the caller's goroutine (the first by
+// goroutine), as it would be without goroutines, instead of ending the program.
 func spread(workers, n int, f func(w, x int)) {
 	var wg sync.WaitGroup
+	var next atomic.Int64
 	failed := make([]any, workers)
-	for w := range workers {
-		wg.Go(func() {
-			defer func() { failed[w] = recover() }()
-			for x := w; x < n; x += workers {
-				f(w, x)
-			}
-		})
+	work := func(w int) {
+		defer func() { failed[w] = recover() }()
+		for x := int(next.Add(1) - 1); x < n; x = int(next.Add(1) - 1) {
+			f(w, x)
+		}
 	}
+	for w := 1; w < workers; w++ {
+		wg.Go(func() { work(w) })
+	}
+	work(0)
 	wg.Wait()
 	for _, v := range failed {
 		if v != nil {
@@ -406,16 +410,15 @@ type rankedCand struct {
 
 // before orders candidates by static cost, then by cluster index.
 func (a rankedCand) before(b rankedCand) bool {
-	switch {
-	case a.cost < b.cost:
+	if a.cost < b.cost {
 		return true
-	case a.cost > b.cost:
-		return false
-	case a.cost == b.cost:
-		return a.c < b.c
 	}
-	d := cmp.Compare(a.cost, b.cost) // a NaN: ordered as cmp.Compare orders it
-	return d < 0 || d == 0 && a.c < b.c
+	if a.cost == b.cost || a.cost != a.cost && b.cost != b.cost {
+		return a.c < b.c // equal costs, or two NaNs
+	}
+	// a.cost > b.cost, or one of them a NaN: a NaN comes first, as cmp.Compare orders
+	// it.
+	return a.cost != a.cost
 }
 
 // fastFilter is implemented by the built-in filters: a check without formatting the

@@ -160,9 +160,10 @@ func (sr *search) eject(st *state, movable []int) bool {
 		if ci < 0 || !sr.solo(i) {
 			continue
 		}
-		for n, c32 := range p.cands(p.insts[i].comp).top {
+		top := p.cands(p.insts[i].comp).top
+		for _, c32 := range top[:min(width, len(top))] {
 			c := int(c32)
-			if n >= width || c == ci || len(on[c]) == 0 {
+			if c == ci || len(on[c]) == 0 {
 				continue
 			}
 			di := sr.moveDelta(st, i, c)
@@ -179,9 +180,10 @@ func (sr *search) eject(st *state, movable []int) bool {
 					continue
 				}
 				separate := !sr.linked(i, j)
-				for m, d32 := range p.cands(p.insts[j].comp).top {
+				topj := p.cands(p.insts[j].comp).top
+				for m, d32 := range topj[:min(width, len(topj))] {
 					d := int(d32)
-					if m >= width || d == c {
+					if d == c {
 						continue
 					}
 					if separate {
