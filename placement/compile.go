@@ -58,6 +58,7 @@ type problem struct {
 	atCand     *Candidate   // allowedAt's
 	// allCands and allAllowed are the candidate list and row of a component every
 	// cluster passes for, shared by all such components; never written.
+	priceOrder []int32 // byPrice
 	allCands   []int32
 	allAllowed []bool
 	nLinks     int

@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -195,6 +196,7 @@ func (p *problem) candsAll(insts []int) {
 	}
 	p.filtersSites()
 	p.allRows()
+	p.byPrice()
 	scratch := make([]*candScratch, workers)
 	for w := range scratch {
 		scratch[w] = newCandScratch(p)
@@ -369,9 +371,22 @@ func (p *problem) rank(st *state, comp *comp, scratch []rankedCand) (ids []int32
 	prune := len(p.scorers) == 0 && (len(comp.siteFlows) == 0 || p.filtersSites())
 	wc := p.w.Compute * comp.wCompute * comp.cores
 	top := scratch[:0]
-	for _, c := range comp.cand {
+	cands, sorted := comp.cand, false
+	if prune && wc > 0 && !math.IsInf(wc, 1) && 4*len(comp.cand) >= p.n {
+		// In CPU-price order the compute cost only grows: once it alone is above the
+		// topK-th, so is every later cluster's. The topK smallest do not depend on the
+		// order they come in.
+		cands, sorted = p.byPrice(), true
+	}
+	for _, c := range cands {
+		if sorted && !comp.allowed[c] {
+			continue
+		}
 		full := len(top) == topK
 		if full && prune && wc*p.price[c] > top[topK-1].cost {
+			if sorted {
+				break
+			}
 			continue
 		}
 		x := rankedCand{c, st.staticCost(comp.first, int(c), false).total()}
@@ -400,6 +415,20 @@ func (p *problem) rank(st *state, comp *comp, scratch []rankedCand) (ids []int32
 		ids[n], static[n] = x.c, x.cost
 	}
 	return ids, static, top[:0]
+}
+
+// byPrice returns the clusters in CPU-price order (a NaN first, as slices.Sort puts
+// it; ties by index), made at first use.
+func (p *problem) byPrice() []int32 {
+	if p.priceOrder == nil {
+		order := make([]int32, p.n)
+		for c := range order {
+			order[c] = int32(c)
+		}
+		slices.SortFunc(order, func(a, b int32) int { return cmp.Or(cmp.Compare(p.price[a], p.price[b]), cmp.Compare(a, b)) })
+		p.priceOrder = order
+	}
+	return p.priceOrder
 }
 
 // rankedCand is a candidate with its static cost, in rank.
