@@ -267,17 +267,39 @@ func (p *problem) computeCands(k int, sc *candScratch) {
 		rejected = rejected[:len(active)]
 		clear(rejected)
 	}
-	for c := range p.n {
-		if allFast {
-			cand.Cluster, cand.ClusterIndex = &p.clusters[c], c
-		} else {
+	if allFast {
+		// Filter by filter over the clusters the filters before it let through: each
+		// cluster's first rejecting filter, and so the counts and the candidates, are
+		// those of asking every filter in turn per cluster, and a filter with a batch
+		// check (batchFilter) sets up once per component.
+		for c := range p.n {
+			scratch = append(scratch, int32(c))
+		}
+		for f, af := range active {
+			before := len(scratch)
+			if bf, ok := af.fast.(batchFilter); ok {
+				scratch = bf.keep(p, k, scratch)
+			} else {
+				kept := scratch[:0]
+				for _, c := range scratch {
+					cand.Cluster, cand.ClusterIndex = &p.clusters[c], int(c)
+					if af.fast.ok(&cand) {
+						kept = append(kept, c)
+					}
+				}
+				scratch = kept
+			}
+			rejected[f] += before - len(scratch)
+		}
+	} else {
+		for c := range p.n {
 			p.setCandidate(&cand, k, c)
+			if f := firstRejecting(active, &cand); f >= 0 {
+				rejected[f]++
+				continue
+			}
+			scratch = append(scratch, int32(c))
 		}
-		if f := firstRejecting(active, &cand); f >= 0 {
-			rejected[f]++
-			continue
-		}
-		scratch = append(scratch, int32(c))
 	}
 	for f, n := range rejected {
 		if n > 0 {
@@ -453,6 +475,13 @@ func (a rankedCand) before(b rankedCand) bool {
 // fastFilter is implemented by the built-in filters: a check without formatting the
 // reason, for the filter pass.
 type fastFilter interface{ ok(c *Candidate) bool }
+
+// batchFilter is implemented by built-in filters whose check of one component against
+// many clusters is cheaper at once: keep returns the clusters of alive that component k
+// passes, in their order, reusing alive's array. Its answer per cluster is ok's.
+type batchFilter interface {
+	keep(p *problem, k int, alive []int32) []int32
+}
 
 // activeFilter is a filter of the pass, with its fast check when it has one.
 type activeFilter struct {

@@ -169,12 +169,14 @@ func BuiltinFilters() []string { return slices.Clone(builtins) }
 // filter pass would quietly format every reason); that they are Filters the list of
 // builtins already checks.
 var (
-	_ fastFilter = allowedFilter{}
-	_ fastFilter = resourcesFilter{}
-	_ fastFilter = udpFilter{}
-	_ fastFilter = siteLatencyFilter{}
-	_ fastFilter = labelsFilter{}
-	_ fastFilter = taintsFilter{}
+	_ batchFilter = resourcesFilter{}
+	_ batchFilter = siteLatencyFilter{}
+	_ fastFilter  = allowedFilter{}
+	_ fastFilter  = resourcesFilter{}
+	_ fastFilter  = udpFilter{}
+	_ fastFilter  = siteLatencyFilter{}
+	_ fastFilter  = labelsFilter{}
+	_ fastFilter  = taintsFilter{}
 )
 
 // allowedFilter enforces Component.Allowed.
@@ -244,6 +246,35 @@ func (f resourcesFilter) ok(c *Candidate) bool {
 	return false
 }
 
+func (resourcesFilter) keep(p *problem, k int, alive []int32) []int32 {
+	comp := &p.comps[k]
+	req, sel := comp.req, comp.c.NodePool
+	kept := alive[:0]
+next:
+	for _, c := range alive {
+		capc := p.capc[c]
+		for d, need := range req {
+			if need > 0 && need > capc[d] {
+				continue next
+			}
+		}
+		pools := p.pools[c]
+		if len(pools) == 0 {
+			if len(sel) == 0 {
+				kept = append(kept, c)
+			}
+			continue
+		}
+		for _, pl := range pools {
+			if pl.matches(sel) && pl.fits(req, nil) {
+				kept = append(kept, c)
+				break
+			}
+		}
+	}
+	return kept
+}
+
 func (resourcesFilter) Filter(c *Candidate) string {
 	p, k := c.p, c.comp
 	req := p.comps[k].req
@@ -304,6 +335,30 @@ func (siteLatencyFilter) passesAll(p *problem, k int) bool {
 }
 
 func (siteLatencyFilter) ok(c *Candidate) bool { return c.p.nearUsers(c.comp, c.ClusterIndex) }
+
+// keep is nearUsers over alive, one flow or chain at a time.
+func (siteLatencyFilter) keep(p *problem, k int, alive []int32) []int32 {
+	comp := &p.comps[k]
+	for _, sf := range comp.siteFlows {
+		kept := alive[:0]
+		for _, c := range alive {
+			if rtt := p.rttSC(sf.site, int(c)); rtt >= 0 && (sf.maxRTT <= 0 || rtt <= sf.maxRTT) {
+				kept = append(kept, c)
+			}
+		}
+		alive = kept
+	}
+	for _, ch := range comp.soloChains {
+		kept := alive[:0]
+		for _, c := range alive {
+			if lat, ok := p.chainLatencySolo(ch, k, int(c)); ok && lat <= p.chains[ch].budget {
+				kept = append(kept, c)
+			}
+		}
+		alive = kept
+	}
+	return alive
+}
 
 // nearUsers is the site-latency filter's verdict for component k on cluster ci: every
 // flow to a site within its maximum RTT, every chain whose only component is k within
