@@ -737,22 +737,41 @@ func (p *problem) rtt(a, b int) topology.Duration {
 const rttColsMax = 2048
 
 // rttTo returns rtt(c, oc) for every cluster c, or nil on problems of more than
-// rttColsMax clusters.
+// rttColsMax clusters. A caller that tries many c for one placed partner oc reads one
+// column. Main goroutine only, or after warm has filled every column.
 func (p *problem) rttTo(oc int) []topology.Duration {
+	if p.rttCols != nil {
+		if col := p.rttCols[oc]; col != nil {
+			return col
+		}
+	}
+	return p.fillRTTCol(oc) // apart, so that the lines above are inlined
+}
+
+// fillRTTCol fills rttTo's column for oc: a copy of oc's row of the topology's table
+// (RTTs are symmetric), or, with measured overrides, one lookup per cluster.
+func (p *problem) fillRTTCol(oc int) []topology.Duration {
 	if p.n > rttColsMax {
 		return nil
 	}
 	if p.rttCols == nil {
 		p.rttCols = make([][]topology.Duration, p.n)
 	}
-	col := p.rttCols[oc]
-	if col == nil {
+	var col []topology.Duration
+	if len(p.rttCC) == 0 {
+		col = p.topo.RTTRow(oc, make([]topology.Duration, 0, p.n))
+		for c, d := range col {
+			if d < 0 {
+				col[c] = -1 // as rtt answers
+			}
+		}
+	} else {
 		col = make([]topology.Duration, p.n)
 		for c := range col {
-			col[c] = p.rtt(oc, c) // RTTs are symmetric: oc's row is read in order
+			col[c] = p.rtt(oc, c)
 		}
-		p.rttCols[oc] = col
 	}
+	p.rttCols[oc] = col
 	return col
 }
 

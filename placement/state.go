@@ -158,7 +158,11 @@ func (s *state) check(i, c int, explain bool) (bool, violation) {
 			if oc < 0 {
 				continue
 			}
-			rtt = p.rtt(oc, c) // symmetric; see pairCost
+			if col := p.rttTo(oc); col != nil { // symmetric; see pairCost
+				rtt = col[c]
+			} else {
+				rtt = p.rtt(oc, c)
+			}
 			res = p.route(c, oc)
 			other = p.comps[p.insts[o].comp].c.Name
 		}
@@ -418,9 +422,15 @@ func (s *state) pairCost(i, c int) float64 {
 			o = fp.a
 		}
 		if oc := s.at[o]; oc >= 0 {
-			// RTTs are symmetric: reading oc's row keeps a caller that tries many c
-			// for one placed partner on one row of the table.
-			sum += fp.gbit * p.rtt(oc, c).Ms()
+			// RTTs are symmetric: a caller that tries many c for one placed partner
+			// reads oc's column.
+			var d topology.Duration
+			if col := p.rttTo(oc); col != nil {
+				d = col[c]
+			} else {
+				d = p.rtt(oc, c)
+			}
+			sum += fp.gbit * d.Ms()
 		}
 	}
 	return p.w.Network * sum

@@ -215,6 +215,23 @@ func TestOnDemandSameAnswers(t *testing.T) {
 					}
 				}
 				sameAnswers(t, rng, table, onDemand, n <= 60, 5000)
+				var row []Duration
+				for i := range n {
+					for _, topo := range []*Topology{table, onDemand} {
+						row = topo.RTTRow(i, row)
+						if len(row) != n {
+							t.Fatalf("RTTRow(%d) has %d entries, want %d", i, len(row), n)
+						}
+						for j, d := range row {
+							if want, ok := topo.RTTAt(i, j); d != want || ok != (d >= 0) {
+								t.Fatalf("RTTRow(%d)[%d] = %v, RTTAt says %v %v", i, j, d, want, ok)
+							}
+						}
+					}
+				}
+				if table.RTTRow(-1, nil) != nil || table.RTTRow(n, nil) != nil {
+					t.Error("RTTRow answers for an index out of range")
+				}
 				held := 0
 				for k := range onDemand.rows.slots {
 					if onDemand.rows.slots[k].Load() != nil {

@@ -439,6 +439,21 @@ func (t *Topology) RTTAt(i, j int) (rtt Duration, ok bool) {
 	return d, d >= 0
 }
 
+// RTTRow returns the RTTs from the cluster with index i to every cluster, in index
+// order, appended to dst[:0]: entry j is RTTAt(i, j)'s RTT, negative when no path
+// joins them. nil when i is out of range. It costs a copy of one row of the all-pairs
+// table (above AllPairsMax clusters, of i's cheapest-path row, computed when not
+// cached), against a call per entry for RTTAt.
+func (t *Topology) RTTRow(i int, dst []Duration) []Duration {
+	if uint(i) >= uint(t.n) {
+		return nil
+	}
+	if t.rows == nil {
+		return append(dst[:0], t.dist[i]...)
+	}
+	return append(dst[:0], t.clusterRowOf(i).dist...)
+}
+
 // SiteRTTAt returns the RTT between the site with index si (in Sites order) and the
 // cluster with index c in O(1): the cheapest access link plus route. ok is false when
 // no route joins them, or an index is out of range.
