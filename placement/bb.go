@@ -298,7 +298,7 @@ func (fp *flowPair) other(i int) int {
 func (b *bb) charge(f int, fp *flowPair, oc int, sign float64) {
 	p := b.sr.p
 	w := p.w.Network * fp.gbit
-	col := p.rttTo(oc) // nil above rttColsMax clusters: one lookup per cluster then
+	col := p.rttTo(oc, len(b.dom[f])) // nil: one lookup per cluster
 	for n, c32 := range b.dom[f] {
 		var d topology.Duration
 		if col != nil {

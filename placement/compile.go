@@ -41,11 +41,12 @@ type problem struct {
 
 	rttCC map[[2]int]topology.Duration // measured overrides, both orders
 	rttSS map[[2]int]topology.Duration // site, cluster
-	// rttCols[oc] holds rtt(c, oc) for every cluster c (rttTo), on problems of at
-	// most rttColsMax clusters; a column is filled at first use (on parallel problems
-	// all of them before a search forks, search.warm, so that forked searches only
-	// read them).
+	// rttCols[oc] holds rtt(c, oc) for every cluster c (rttTo), nil until filled (on
+	// problems of at most rttColsMax clusters): by rttAsked, or on parallel problems all
+	// of them before a search forks (search.warm), so that forked searches only read
+	// them.
 	rttCols [][]topology.Duration
+	rttUses []int32 // rttAsked's counts
 
 	// Bandwidth resources: links [0, L), uplinks [L, L+n), access links after.
 	bwCap []int64
@@ -233,7 +234,8 @@ func compile(snap *Snapshot, req *Request, filters []Filter, scorers []WeightedS
 	}
 	topo := snap.Topology
 	p := &problem{snap: snap, topo: topo, req: req, n: topo.NumClusters(), filters: filters, scorers: scorers, prepared: pp,
-		rttCC: map[[2]int]topology.Duration{}, rttSS: map[[2]int]topology.Duration{}, routes: map[int64][]int32{}}
+		rttCC: map[[2]int]topology.Duration{}, rttSS: map[[2]int]topology.Duration{}, routes: map[int64][]int32{},
+		rttCols: make([][]topology.Duration, topo.NumClusters())}
 	p.w = DefaultWeights()
 	if req.Weights != nil {
 		p.w = *req.Weights
@@ -736,16 +738,33 @@ func (p *problem) rtt(a, b int) topology.Duration {
 // benchmark instance, 27 columns, 0.2 MB).
 const rttColsMax = 2048
 
-// rttTo returns rtt(c, oc) for every cluster c, or nil on problems of more than
-// rttColsMax clusters. A caller that tries many c for one placed partner oc reads one
-// column. Main goroutine only, or after warm has filled every column.
-func (p *problem) rttTo(oc int) []topology.Duration {
-	if p.rttCols != nil {
-		if col := p.rttCols[oc]; col != nil {
-			return col
-		}
+// rttTo returns rtt(c, oc) for every cluster c, for a caller that wants want of them
+// now, or nil: on problems of more than rttColsMax clusters, and while too few have
+// been asked for (rttAsked). A caller that tries many c for one placed partner oc
+// reads one column. Main goroutine only, or after warm has filled every column.
+func (p *problem) rttTo(oc, want int) []topology.Duration {
+	if col := p.rttCols[oc]; col != nil {
+		return col
 	}
-	return p.fillRTTCol(oc) // apart, so that the lines above are inlined
+	return p.rttAsked(oc, want) // apart, so that the lines above are inlined
+}
+
+// rttAsked counts that a caller wants want RTTs to oc and fills oc's column once the
+// count reaches an eighth of the clusters (a column costs a copy of n entries and an
+// allocation, about what that many lookups cost one by one): nil until then, and the
+// caller looks them up itself. A search that asks for few RTTs to a cluster (a repair
+// of a few replicas) pays for no column, one that asks for many pays for one.
+func (p *problem) rttAsked(oc, want int) []topology.Duration {
+	if p.n > rttColsMax {
+		return nil
+	}
+	if p.rttUses == nil {
+		p.rttUses = make([]int32, p.n)
+	}
+	if p.rttUses[oc] += int32(min(want, p.n)); int(p.rttUses[oc]) < p.n/8 {
+		return nil
+	}
+	return p.fillRTTCol(oc)
 }
 
 // fillRTTCol fills rttTo's column for oc: a copy of oc's row of the topology's table
@@ -753,9 +772,6 @@ func (p *problem) rttTo(oc int) []topology.Duration {
 func (p *problem) fillRTTCol(oc int) []topology.Duration {
 	if p.n > rttColsMax {
 		return nil
-	}
-	if p.rttCols == nil {
-		p.rttCols = make([][]topology.Duration, p.n)
 	}
 	var col []topology.Duration
 	if len(p.rttCC) == 0 {

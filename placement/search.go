@@ -403,7 +403,7 @@ func (sr *search) warm() {
 		}
 	}
 	for c := range p.n {
-		p.rttTo(c)
+		p.fillRTTCol(c)
 	}
 	p.minInterRTT()
 }

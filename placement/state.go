@@ -158,7 +158,7 @@ func (s *state) check(i, c int, explain bool) (bool, violation) {
 			if oc < 0 {
 				continue
 			}
-			if col := p.rttTo(oc); col != nil { // symmetric; see pairCost
+			if col := p.rttTo(oc, 1); col != nil { // symmetric; see pairCost
 				rtt = col[c]
 			} else {
 				rtt = p.rtt(oc, c)
@@ -425,7 +425,7 @@ func (s *state) pairCost(i, c int) float64 {
 			// RTTs are symmetric: a caller that tries many c for one placed partner
 			// reads oc's column.
 			var d topology.Duration
-			if col := p.rttTo(oc); col != nil {
+			if col := p.rttTo(oc, 1); col != nil {
 				d = col[c]
 			} else {
 				d = p.rtt(oc, c)
