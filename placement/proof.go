@@ -337,9 +337,16 @@ func (sr *search) pairLBIn(fp *flowPair, da, db []int32) float64 {
 	}
 	sr.work += int64(len(da) * len(db))
 	best := math.Inf(1)
-	for _, a := range da {
-		for _, b := range db {
-			if d := p.rtt(int(a), int(b)); d >= 0 && (fp.maxRTT == 0 || d <= fp.maxRTT) {
+	for _, b := range db {
+		col := p.rttTo(int(b), len(da)) // symmetric: b's column holds rtt(a, b)
+		for _, a := range da {
+			var d topology.Duration
+			if col != nil {
+				d = col[a]
+			} else {
+				d = p.rtt(int(a), int(b))
+			}
+			if d >= 0 && (fp.maxRTT == 0 || d <= fp.maxRTT) {
 				best = min(best, d.Ms())
 			}
 		}
