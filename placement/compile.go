@@ -47,6 +47,8 @@ type problem struct {
 	// them.
 	rttCols [][]topology.Duration
 	rttUses []int32 // rttAsked's counts
+	// siteRTT[s] holds rttSC(s, c) for every cluster c, nil until fillSiteRTT fills it.
+	siteRTT [][]topology.Duration
 
 	// Bandwidth resources: links [0, L), uplinks [L, L+n), access links after.
 	bwCap []int64
@@ -235,7 +237,7 @@ func compile(snap *Snapshot, req *Request, filters []Filter, scorers []WeightedS
 	topo := snap.Topology
 	p := &problem{snap: snap, topo: topo, req: req, n: topo.NumClusters(), filters: filters, scorers: scorers, prepared: pp,
 		rttCC: map[[2]int]topology.Duration{}, rttSS: map[[2]int]topology.Duration{}, routes: map[int64][]int32{},
-		rttCols: make([][]topology.Duration, topo.NumClusters())}
+		rttCols: make([][]topology.Duration, topo.NumClusters()), siteRTT: make([][]topology.Duration, topo.NumSites())}
 	p.w = DefaultWeights()
 	if req.Weights != nil {
 		p.w = *req.Weights
@@ -816,6 +818,39 @@ func (p *problem) minInterRTT() topology.Duration {
 
 // rttSC returns the RTT between a site and a cluster, -1 if unreachable.
 func (p *problem) rttSC(s, c int) topology.Duration {
+	if row := p.siteRTT[s]; row != nil {
+		return row[c]
+	}
+	return p.rttSCLookup(s, c) // apart, so that the lines above are inlined
+}
+
+// fillSiteRTT fills rttSC's rows of every site (siteRTT), a copy of the topology's site
+// rows, when there are no measured site overrides and the rows hold at most
+// siteRowsMax entries. Called before the filter pass's goroutines and before a
+// search forks, which then only read them.
+func (p *problem) fillSiteRTT() {
+	ns := p.topo.NumSites()
+	if len(p.rttSS) > 0 || ns*p.n > siteRowsMax || ns == 0 || p.siteRTT[0] != nil {
+		return
+	}
+	buf := make([]topology.Duration, 0, ns*p.n)
+	for s := range ns {
+		row := p.topo.SiteRTTRow(s, buf[len(buf):len(buf)])
+		for c, d := range row {
+			if d < 0 {
+				row[c] = -1 // as rttSCLookup answers
+			}
+		}
+		p.siteRTT[s] = row[:len(row):len(row)]
+		buf = buf[:len(buf)+len(row)]
+	}
+}
+
+// siteRowsMax bounds the entries of the site rows (8 bytes each): 4 MiB.
+const siteRowsMax = 1 << 19
+
+// rttSCLookup is rttSC through the overrides and the topology.
+func (p *problem) rttSCLookup(s, c int) topology.Duration {
 	if len(p.rttSS) > 0 {
 		if d, ok := p.rttSS[[2]int{s, c}]; ok {
 			return d

@@ -188,6 +188,7 @@ func (p *problem) candsAll(insts []int) {
 		p.activeFiltersOf(k)
 		parallel = p.comps[k].allFast
 	}
+	p.fillSiteRTT()
 	if !parallel {
 		for _, k := range todo {
 			p.cands(k)

@@ -405,6 +405,7 @@ func (sr *search) warm() {
 	for c := range p.n {
 		p.fillRTTCol(c)
 	}
+	p.fillSiteRTT()
 	p.minInterRTT()
 }
 

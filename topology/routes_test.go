@@ -229,6 +229,22 @@ func TestOnDemandSameAnswers(t *testing.T) {
 						}
 					}
 				}
+				for si := range table.NumSites() {
+					for _, topo := range []*Topology{table, onDemand} {
+						row = topo.SiteRTTRow(si, row)
+						if len(row) != n {
+							t.Fatalf("SiteRTTRow(%d) has %d entries, want %d", si, len(row), n)
+						}
+						for c, d := range row {
+							if want, ok := topo.SiteRTTAt(si, c); d != want || ok != (d >= 0) {
+								t.Fatalf("SiteRTTRow(%d)[%d] = %v, SiteRTTAt says %v %v", si, c, d, want, ok)
+							}
+						}
+					}
+				}
+				if table.SiteRTTRow(-1, nil) != nil || table.SiteRTTRow(table.NumSites(), nil) != nil {
+					t.Error("SiteRTTRow answers for an index out of range")
+				}
 				if table.RTTRow(-1, nil) != nil || table.RTTRow(n, nil) != nil {
 					t.Error("RTTRow answers for an index out of range")
 				}

@@ -454,6 +454,17 @@ func (t *Topology) RTTRow(i int, dst []Duration) []Duration {
 	return append(dst[:0], t.clusterRowOf(i).dist...)
 }
 
+// SiteRTTRow returns the RTTs from the site with index si to every cluster, in index
+// order, appended to dst[:0]: entry c is SiteRTTAt(si, c)'s RTT, negative when no
+// route joins them. nil when si is out of range. It costs a copy of one row.
+func (t *Topology) SiteRTTRow(si int, dst []Duration) []Duration {
+	if uint(si) >= uint(len(t.sites)) {
+		return nil
+	}
+	d, _ := t.siteRow(si)
+	return append(dst[:0], d...)
+}
+
 // SiteRTTAt returns the RTT between the site with index si (in Sites order) and the
 // cluster with index c in O(1): the cheapest access link plus route. ok is false when
 // no route joins them, or an index is out of range.
