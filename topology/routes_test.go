@@ -215,32 +215,9 @@ func TestOnDemandSameAnswers(t *testing.T) {
 					}
 				}
 				sameAnswers(t, rng, table, onDemand, n <= 60, 5000)
-				var row []Duration
-				for i := range n {
-					for _, topo := range []*Topology{table, onDemand} {
-						row = topo.RTTRow(i, row)
-						if len(row) != n {
-							t.Fatalf("RTTRow(%d) has %d entries, want %d", i, len(row), n)
-						}
-						for j, d := range row {
-							if want, ok := topo.RTTAt(i, j); d != want || ok != (d >= 0) {
-								t.Fatalf("RTTRow(%d)[%d] = %v, RTTAt says %v %v", i, j, d, want, ok)
-							}
-						}
-					}
-				}
-				for si := range table.NumSites() {
-					for _, topo := range []*Topology{table, onDemand} {
-						row = topo.SiteRTTRow(si, row)
-						if len(row) != n {
-							t.Fatalf("SiteRTTRow(%d) has %d entries, want %d", si, len(row), n)
-						}
-						for c, d := range row {
-							if want, ok := topo.SiteRTTAt(si, c); d != want || ok != (d >= 0) {
-								t.Fatalf("SiteRTTRow(%d)[%d] = %v, SiteRTTAt says %v %v", si, c, d, want, ok)
-							}
-						}
-					}
+				for _, topo := range []*Topology{table, onDemand} {
+					rowsAgree(t, "RTTRow", n, n, topo.RTTRow, topo.RTTAt)
+					rowsAgree(t, "SiteRTTRow", table.NumSites(), n, topo.SiteRTTRow, topo.SiteRTTAt)
 				}
 				if table.SiteRTTRow(-1, nil) != nil || table.SiteRTTRow(table.NumSites(), nil) != nil {
 					t.Error("SiteRTTRow answers for an index out of range")
@@ -261,6 +238,24 @@ func TestOnDemandSameAnswers(t *testing.T) {
 					t.Errorf("%d rows computed for %d clusters with a cache of %d: nothing was evicted", onDemand.rows.computed.Load(), n, rows)
 				}
 			})
+		}
+	}
+}
+
+// rowsAgree checks that row(i) has n entries, each what at(i, j) answers, for every i
+// of rows (RTTRow against RTTAt, SiteRTTRow against SiteRTTAt).
+func rowsAgree(t *testing.T, name string, rows, n int, row func(int, []Duration) []Duration, at func(int, int) (Duration, bool)) {
+	t.Helper()
+	var got []Duration
+	for i := range rows {
+		got = row(i, got)
+		if len(got) != n {
+			t.Fatalf("%s(%d) has %d entries, want %d", name, i, len(got), n)
+		}
+		for j, d := range got {
+			if want, ok := at(i, j); d != want || ok != (d >= 0) {
+				t.Fatalf("%s(%d)[%d] = %v, the single query says %v %v", name, i, j, d, want, ok)
+			}
 		}
 	}
 }
