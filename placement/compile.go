@@ -835,7 +835,7 @@ func (p *problem) fillSiteRTT() {
 	}
 	buf := make([]topology.Duration, 0, ns*p.n)
 	for s := range ns {
-		row := p.topo.SiteRTTRow(s, buf[len(buf):len(buf)])
+		row := p.topo.SiteRTTRow(s, buf[len(buf):])
 		for c, d := range row {
 			if d < 0 {
 				row[c] = -1 // as rttSCLookup answers

@@ -10,7 +10,7 @@ import (
 // is inlined, to the order it stands for: cmp.Compare on the cost (a NaN before every
 // number, two NaNs equal), then the cluster index.
 func TestRankedCandBeforeOrdersAsCompare(t *testing.T) {
-	costs := []float64{math.NaN(), math.Inf(-1), -2, -0.0, 0, 1.5, 1.5000000001, math.Inf(1)}
+	costs := []float64{math.NaN(), math.Inf(-1), -2, math.Copysign(0, -1), 0, 1.5, 1.5000000001, math.Inf(1)}
 	for _, ac := range costs {
 		for _, bc := range costs {
 			for _, ai := range []int32{3, 7} {
