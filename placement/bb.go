@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"math"
 	"slices"
-
-	"github.com/continuum-xr/continuum/topology"
 )
 
 // bb is a depth-first branch and bound over a free set of instances, every other
@@ -300,12 +298,7 @@ func (b *bb) charge(f int, fp *flowPair, oc int, sign float64) {
 	w := p.w.Network * fp.gbit
 	col := p.rttTo(oc, len(b.dom[f])) // nil: one lookup per cluster
 	for n, c32 := range b.dom[f] {
-		var d topology.Duration
-		if col != nil {
-			d = col[c32]
-		} else {
-			d = p.rtt(int(c32), oc)
-		}
+		d := p.rttIn(col, oc, int(c32))
 		if d < 0 || (fp.maxRTT > 0 && d > fp.maxRTT) {
 			b.bad[f][n] += int32(sign)
 			continue

@@ -47,8 +47,10 @@ type problem struct {
 	// them.
 	rttCols [][]topology.Duration
 	rttUses []int32 // rttAsked's counts
-	// siteRTT[s] holds rttSC(s, c) for every cluster c, nil until fillSiteRTT fills it.
-	siteRTT [][]topology.Duration
+	// siteRTT[s] holds rttSC(s, c) for every cluster c, nil until fillSiteRTT fills it
+	// (siteRTTDone: it ran).
+	siteRTT     [][]topology.Duration
+	siteRTTDone bool
 
 	// Bandwidth resources: links [0, L), uplinks [L, L+n), access links after.
 	bwCap []int64
@@ -736,8 +738,8 @@ func (p *problem) rtt(a, b int) topology.Duration {
 
 // rttColsMax bounds the clusters of a problem whose RTTs rttTo keeps in columns: one
 // column has an entry per cluster, and a search fills one per cluster its placed flow
-// partners occupy (at most 2,048 x 2,048 entries, 32 MiB; on the 1,000 x 100
-// benchmark instance, 27 columns, 0.2 MB).
+// partners occupy once enough RTTs to it are asked for (rttAsked); at most 2,048 x
+// 2,048 entries, 32 MiB.
 const rttColsMax = 2048
 
 // rttTo returns rtt(c, oc) for every cluster c, for a caller that wants want of them
@@ -749,6 +751,14 @@ func (p *problem) rttTo(oc, want int) []topology.Duration {
 		return col
 	}
 	return p.rttAsked(oc, want) // apart, so that the lines above are inlined
+}
+
+// rttIn is rtt(oc, c) read from col, oc's column as rttTo gave it (nil: looked up).
+func (p *problem) rttIn(col []topology.Duration, oc, c int) topology.Duration {
+	if col != nil {
+		return col[c]
+	}
+	return p.rtt(oc, c)
 }
 
 // rttAsked counts that a caller wants want RTTs to oc and fills oc's column once the
@@ -824,17 +834,49 @@ func (p *problem) rttSC(s, c int) topology.Duration {
 	return p.rttSCLookup(s, c) // apart, so that the lines above are inlined
 }
 
-// fillSiteRTT fills rttSC's rows of every site (siteRTT), a copy of the topology's site
-// rows, when there are no measured site overrides and the rows hold at most
-// siteRowsMax entries. Called before the filter pass's goroutines and before a
-// search forks, which then only read them.
+// fillSiteRTT fills rttSC's rows (siteRTT) of the sites a flow or chain names, copies
+// of the topology's site rows, when there are no measured site overrides and the rows
+// hold at most siteRowsMax entries; other sites are looked up. Above AllPairsMax
+// clusters a site row is computed on demand, so the sites no flow or chain names cost
+// nothing. Called before the filter pass's goroutines and before a search forks, which
+// then only read the rows.
 func (p *problem) fillSiteRTT() {
-	ns := p.topo.NumSites()
-	if len(p.rttSS) > 0 || ns*p.n > siteRowsMax || ns == 0 || p.siteRTT[0] != nil {
+	if p.siteRTTDone || len(p.rttSS) > 0 {
+		return
+	}
+	p.siteRTTDone = true
+	named := make([]bool, p.topo.NumSites())
+	for _, fp := range p.pairs {
+		if fp.b < 0 {
+			named[fp.site] = true
+		}
+	}
+	for k := range p.comps {
+		for _, sf := range p.comps[k].siteFlows {
+			named[sf.site] = true
+		}
+	}
+	for _, ch := range p.chains {
+		for _, e := range ch.elems {
+			if e.comp < 0 {
+				named[e.site] = true
+			}
+		}
+	}
+	ns := 0
+	for _, on := range named {
+		if on {
+			ns++
+		}
+	}
+	if ns == 0 || ns*p.n > siteRowsMax {
 		return
 	}
 	buf := make([]topology.Duration, 0, ns*p.n)
-	for s := range ns {
+	for s, on := range named {
+		if !on {
+			continue
+		}
 		row := p.topo.SiteRTTRow(s, buf[len(buf):])
 		for c, d := range row {
 			if d < 0 {

@@ -227,14 +227,32 @@ type resourcesFilter struct{}
 func (resourcesFilter) Name() string { return "resources" }
 
 func (f resourcesFilter) ok(c *Candidate) bool {
-	p := c.p
-	req := p.comps[c.comp].req
+	return c.p.roomWhenEmpty(c.p.comps[c.comp].req, c.Component.NodePool, c.ClusterIndex)
+}
+
+func (resourcesFilter) keep(p *problem, k int, alive []int32) []int32 {
+	comp := &p.comps[k]
+	req, sel := comp.req, comp.c.NodePool
+	kept := alive[:0]
+	for _, c := range alive {
+		if p.roomWhenEmpty(req, sel, int(c)) {
+			kept = append(kept, c)
+		}
+	}
+	return kept
+}
+
+// roomWhenEmpty is the resources filter's verdict: cluster c, empty, holds one replica
+// of demand req, and has a node pool that matches sel and fits it (no pools: only
+// without a selector).
+func (p *problem) roomWhenEmpty(req []int64, sel map[string]string, c int) bool {
+	capc := p.capc[c]
 	for d, need := range req {
-		if need > 0 && need > p.capc[c.ClusterIndex][d] {
+		if need > 0 && need > capc[d] {
 			return false
 		}
 	}
-	pools, sel := p.pools[c.ClusterIndex], c.Component.NodePool
+	pools := p.pools[c]
 	if len(pools) == 0 {
 		return len(sel) == 0
 	}
@@ -244,35 +262,6 @@ func (f resourcesFilter) ok(c *Candidate) bool {
 		}
 	}
 	return false
-}
-
-func (resourcesFilter) keep(p *problem, k int, alive []int32) []int32 {
-	comp := &p.comps[k]
-	req, sel := comp.req, comp.c.NodePool
-	kept := alive[:0]
-next:
-	for _, c := range alive {
-		capc := p.capc[c]
-		for d, need := range req {
-			if need > 0 && need > capc[d] {
-				continue next
-			}
-		}
-		pools := p.pools[c]
-		if len(pools) == 0 {
-			if len(sel) == 0 {
-				kept = append(kept, c)
-			}
-			continue
-		}
-		for _, pl := range pools {
-			if pl.matches(sel) && pl.fits(req, nil) {
-				kept = append(kept, c)
-				break
-			}
-		}
-	}
-	return kept
 }
 
 func (resourcesFilter) Filter(c *Candidate) string {
@@ -342,7 +331,7 @@ func (siteLatencyFilter) keep(p *problem, k int, alive []int32) []int32 {
 	for _, sf := range comp.siteFlows {
 		kept := alive[:0]
 		for _, c := range alive {
-			if rtt := p.rttSC(sf.site, int(c)); rtt >= 0 && (sf.maxRTT <= 0 || rtt <= sf.maxRTT) {
+			if p.siteFlowNear(sf, int(c)) {
 				kept = append(kept, c)
 			}
 		}
@@ -351,7 +340,7 @@ func (siteLatencyFilter) keep(p *problem, k int, alive []int32) []int32 {
 	for _, ch := range comp.soloChains {
 		kept := alive[:0]
 		for _, c := range alive {
-			if lat, ok := p.chainLatencySolo(ch, k, int(c)); ok && lat <= p.chains[ch].budget {
+			if p.soloChainNear(ch, k, int(c)) {
 				kept = append(kept, c)
 			}
 		}
@@ -365,16 +354,30 @@ func (siteLatencyFilter) keep(p *problem, k int, alive []int32) []int32 {
 // its budget.
 func (p *problem) nearUsers(k, ci int) bool {
 	for _, sf := range p.comps[k].siteFlows {
-		if rtt := p.rttSC(sf.site, ci); rtt < 0 || sf.maxRTT > 0 && rtt > sf.maxRTT {
+		if !p.siteFlowNear(sf, ci) {
 			return false
 		}
 	}
 	for _, ch := range p.comps[k].soloChains {
-		if lat, ok := p.chainLatencySolo(ch, k, ci); !ok || lat > p.chains[ch].budget {
+		if !p.soloChainNear(ch, k, ci) {
 			return false
 		}
 	}
 	return true
+}
+
+// siteFlowNear reports whether cluster c reaches site flow sf's site within its
+// maximum RTT (none: any route).
+func (p *problem) siteFlowNear(sf siteFlow, c int) bool {
+	rtt := p.rttSC(sf.site, c)
+	return rtt >= 0 && (sf.maxRTT <= 0 || rtt <= sf.maxRTT)
+}
+
+// soloChainNear reports whether chain ch, whose only component is k, is within its
+// budget with k on cluster c.
+func (p *problem) soloChainNear(ch, k, c int) bool {
+	lat, ok := p.chainLatencySolo(ch, k, c)
+	return ok && lat <= p.chains[ch].budget
 }
 
 func (siteLatencyFilter) Filter(c *Candidate) string {

@@ -340,13 +340,7 @@ func (sr *search) pairLBIn(fp *flowPair, da, db []int32) float64 {
 	for _, b := range db {
 		col := p.rttTo(int(b), len(da)) // symmetric: b's column holds rtt(a, b)
 		for _, a := range da {
-			var d topology.Duration
-			if col != nil {
-				d = col[a]
-			} else {
-				d = p.rtt(int(a), int(b))
-			}
-			if d >= 0 && (fp.maxRTT == 0 || d <= fp.maxRTT) {
+			if d := p.rttIn(col, int(b), int(a)); d >= 0 && (fp.maxRTT == 0 || d <= fp.maxRTT) {
 				best = min(best, d.Ms())
 			}
 		}

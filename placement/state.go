@@ -158,11 +158,7 @@ func (s *state) check(i, c int, explain bool) (bool, violation) {
 			if oc < 0 {
 				continue
 			}
-			if col := p.rttTo(oc, 1); col != nil { // symmetric; see pairCost
-				rtt = col[c]
-			} else {
-				rtt = p.rtt(oc, c)
-			}
+			rtt = p.rttIn(p.rttTo(oc, 1), oc, c) // symmetric; see pairCost
 			res = p.route(c, oc)
 			other = p.comps[p.insts[o].comp].c.Name
 		}
@@ -424,13 +420,7 @@ func (s *state) pairCost(i, c int) float64 {
 		if oc := s.at[o]; oc >= 0 {
 			// RTTs are symmetric: a caller that tries many c for one placed partner
 			// reads oc's column.
-			var d topology.Duration
-			if col := p.rttTo(oc, 1); col != nil {
-				d = col[c]
-			} else {
-				d = p.rtt(oc, c)
-			}
-			sum += fp.gbit * d.Ms()
+			sum += fp.gbit * p.rttIn(p.rttTo(oc, 1), oc, c).Ms()
 		}
 	}
 	return p.w.Network * sum
